@@ -1,0 +1,33 @@
+# echelon-seed developer tasks.  `make test` is the README's test command and
+# what .ci/run runs.  Recipes are indented with TABs.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv seed test lint
+
+## venv: create .venv and install the package with its test tools
+venv: $(STAMP)
+
+# Re-installs whenever pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $(STAMP)
+
+## seed: apply the seed to the default ./dev.db
+seed: venv
+	$(BIN)/echelon-seed apply
+
+## test: the whole suite, SQLite and PostgreSQL (the tests start their own server).
+# make fails on any non-zero exit, so pytest's 5 ("no tests collected") fails too;
+# under CI=true tests/conftest.py turns every skip into a failure.
+test: venv
+	$(BIN)/python -m pytest
+
+## lint: ruff and mypy (strict, on the package)
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy

@@ -1,0 +1,73 @@
+"""The seeding anchor, and relative times ("now-4h") resolved against it.
+
+Every time in the fixtures is an offset from one anchor moment. `resolve`
+turns "now-4h" into a datetime; `describe` turns a datetime back into the
+same text, which is how snapshots stay equal whatever day a database was
+seeded on. `now()` is the only place in echelon-seed that reads the clock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["describe", "now", "parse_anchor", "resolve", "to_offset"]
+
+_UNITS = {"d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000}
+_RELATIVE = re.compile(r"now(?:(?P<sign>[+-])(?P<body>(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+(?:\.\d{1,6})?s)?))?")
+_PART = re.compile(r"(\d+(?:\.\d{1,6})?)([dhms])")
+
+
+def now() -> datetime:
+    """Return the current moment in UTC: the default anchor."""
+    return datetime.now(UTC)
+
+
+def parse_anchor(text: str) -> datetime:
+    """Parse an ISO-8601 anchor; a time without a zone is refused, not guessed."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"anchor {text!r} is not an ISO-8601 date-time") from exc
+    if value.tzinfo is None:
+        raise ValueError(f"anchor {text!r} has no time zone; add 'Z' or an offset such as '+00:00'")
+    return value.astimezone(UTC)
+
+
+def to_offset(text: str) -> timedelta:
+    """Return the offset that a relative time such as "now-1h30m" names."""
+    match = _RELATIVE.fullmatch(text)
+    if match is None or (match["sign"] and not match["body"]):
+        raise ValueError(f"{text!r} is not a relative time such as 'now', 'now-4h' or 'now+1d2h30m'")
+    micros = 0
+    for amount, unit in _PART.findall(match["body"] or ""):
+        if unit == "s":
+            whole, _, frac = amount.partition(".")
+            micros += int(whole) * 1_000_000 + int(frac.ljust(6, "0") or 0)
+        else:
+            micros += int(amount) * _UNITS[unit]
+    return timedelta(microseconds=-micros if match["sign"] == "-" else micros)
+
+
+def resolve(text: str, anchor: datetime) -> datetime:
+    """Return the moment "now-4h" names when now is `anchor`."""
+    return anchor + to_offset(text)
+
+
+def describe(moment: datetime, anchor: datetime) -> str:
+    """Return `moment` as text relative to `anchor`; the inverse of `resolve`."""
+    delta = moment - anchor
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if micros == 0:
+        return "now"
+    sign = "-" if micros < 0 else "+"
+    rest = abs(micros)
+    parts = []
+    for unit in ("d", "h", "m"):
+        amount, rest = divmod(rest, _UNITS[unit])
+        if amount:
+            parts.append(f"{amount}{unit}")
+    if rest:
+        seconds, frac = divmod(rest, 1_000_000)
+        parts.append(f"{seconds}.{frac:06d}".rstrip("0").rstrip(".") + "s" if frac else f"{seconds}s")
+    return f"now{sign}{''.join(parts)}"

@@ -1,0 +1,161 @@
+"""One async function per verb: the library API that the CLI and tests call.
+
+Each command owns its engine and its transaction; everything below it takes
+a connection. `apply` does all of its work (lock, migrations, clearing,
+writing, the seed record, the integrity check) in ONE transaction, so a
+failure or a kill at any point leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import anyio
+
+from . import __version__, clock, engines, fixtures, migrate, progress, project, seeder
+from .errors import FixtureProblem, RefusedError
+from .migrate import MigrationResult
+
+__all__ = ["ApplyResult", "apply", "check", "resolve_url"]
+
+PAUSE_ENV = "ECHELON_SEED_TEST_PAUSE"
+
+
+def resolve_url(database_url: str | None) -> str:
+    """The URL to use: the option, else DATABASE_URL, else the SQLite default."""
+    return database_url or os.environ.get("DATABASE_URL") or engines.DEFAULT_URL
+
+
+async def _pause(point: str) -> None:
+    """Test-only: hold still at `point` so that a test can kill or signal us inside the transaction.
+
+    ECHELON_SEED_TEST_PAUSE="<point>=<seconds>" (points: locked, migrated, cleared,
+    table:<name>, before-commit). A line "paused at <point>" on stderr says we are there.
+    """
+    wanted = os.environ.get(PAUSE_ENV)
+    if not wanted:
+        return
+    name, _, seconds = wanted.rpartition("=")
+    if name == point:
+        print(f"paused at {point}", file=sys.stderr, flush=True)
+        await anyio.sleep(float(seconds or 0))
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What `apply` did, for the one line (and table) the CLI prints."""
+
+    database: str
+    action: Literal["seeded", "reseeded", "unchanged"]
+    fixture_digest: str
+    scale: int
+    anchor: datetime
+    migration: MigrationResult
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _describe_occupied(state: seeder.DatabaseState) -> str:
+    tables = ", ".join(f"{name}: {count:,} row{'s' if count != 1 else ''}" for name, count in state.occupied.items())
+    if state.record is None:
+        return f"it holds data that echelon-seed did not seed ({tables})"
+    r = state.record
+    return (
+        f"it was seeded from other fixtures ({r.fixture_digest[:19]}…, scale {r.scale}, "
+        f"schema {r.schema_revision}) and holds {tables}"
+    )
+
+
+async def apply(
+    database_url: str | None = None,
+    *,
+    fixtures_dir: Path | None = None,
+    anchor: datetime | None = None,
+    force: bool = False,
+    confirm: str | None = None,
+    scale: int = 1,
+    lock_timeout: float = 30.0,
+    reporter: progress.Reporter | None = None,
+) -> ApplyResult:
+    """Migrate to head and seed the fixtures, or do nothing if this exact seed is already there."""
+    if scale < 1:
+        raise ValueError("scale must be at least 1")
+    fixture_set = fixtures.load(fixtures_dir or project.data_dir())
+    anchor = anchor or clock.now()
+    started = time.perf_counter()
+    database = engines.open_database(resolve_url(database_url), write=True, lock_timeout=lock_timeout)
+    try:
+        async with database.transaction() as conn:
+            await database.backend.lock(conn, lock_timeout)
+            await _pause("locked")
+            migration = await migrate.upgrade(conn)
+            await _pause("migrated")
+            wanted = seeder.SeedRecord(
+                anchor=anchor,
+                fixture_digest=fixture_set.digest,
+                scale=scale,
+                tool_version=__version__,
+                schema_revision=migration.after,
+            )
+            state = await seeder.read_state(conn)
+            if not force and state.record is not None and state.record.same_seed(wanted):
+                return ApplyResult(
+                    database=database.display,
+                    action="unchanged",
+                    fixture_digest=fixture_set.digest,
+                    scale=scale,
+                    anchor=state.record.anchor,
+                    migration=migration,
+                    seconds=time.perf_counter() - started,
+                )
+            replacing = bool(state.occupied) or state.record is not None
+            if replacing and not force:
+                raise RefusedError(
+                    f"refusing to seed {database.display}: {_describe_occupied(state)}; "
+                    "'echelon-seed apply --force' clears the echelon-seed tables and reseeds"
+                )
+            if replacing:
+                _check_force_target(database, state, confirm)
+                await seeder.clear(conn, database.backend)
+                await _pause("cleared")
+            rows = await seeder.write(
+                conn, database.backend, fixture_set, anchor=anchor, scale=scale, reporter=reporter
+            )
+            await seeder.record(conn, wanted)
+            await database.backend.check_integrity(conn)
+            await _pause("before-commit")
+        return ApplyResult(
+            database=database.display,
+            action="reseeded" if replacing else "seeded",
+            fixture_digest=fixture_set.digest,
+            scale=scale,
+            anchor=anchor,
+            migration=migration,
+            rows=rows,
+            seconds=time.perf_counter() - started,
+        )
+    finally:
+        await database.dispose()
+
+
+def _check_force_target(database: engines.Database, state: seeder.DatabaseState, confirm: str | None) -> None:
+    """--force wipes only what is plainly ours or plainly disposable, unless the name is repeated."""
+    if state.record is not None or database.backend.is_disposable(database.url):
+        return
+    name = database.url.database or ""
+    if confirm != name:
+        raise RefusedError(
+            f"refusing --force on {database.display}: it is not a local database and echelon-seed did not seed it "
+            f"({_describe_occupied(state)}); repeat its name to confirm: --force --confirm {name}"
+        )
+
+
+def check(fixtures_dir: Path | None = None) -> list[FixtureProblem]:
+    """Every problem in the fixtures, found without a database."""
+    return fixtures.check(fixtures_dir or project.data_dir())

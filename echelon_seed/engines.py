@@ -1,0 +1,327 @@
+"""Everything that differs between SQLite and PostgreSQL, in one place.
+
+Users write `sqlite:///./dev.db` and `postgresql://user:pass@host/db`; this
+module maps them to the async drivers, opens connections configured so that
+both engines behave alike (UTC sessions, foreign keys on, one writer at a
+time) and provides the few operations whose SQL differs: the writer lock,
+bulk insert (binary COPY or executemany), clearing tables and the integrity
+check before commit. The rest of echelon-seed takes a connection from here
+and never names an engine (`types` is the only other module that may).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import Table
+
+from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
+
+__all__ = [
+    "DEFAULT_URL",
+    "Backend",
+    "Database",
+    "forget_secrets",
+    "open_database",
+    "parse_url",
+    "redact",
+    "scrub",
+]
+
+DEFAULT_URL = "sqlite:///./dev.db"
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+# pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the lock's purpose.
+_LOCK_KEYS = (0x45434853, 1)
+_CONNECT_TIMEOUT_S = 10
+
+# Every password seen in a URL, so that any text leaving the process can be scrubbed.
+_SECRETS: set[str] = set()
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)", re.IGNORECASE)
+
+
+def _remember(password: str | None) -> None:
+    if password:
+        _SECRETS.update({password, quote(password, safe=""), quote(password)})
+
+
+def forget_secrets() -> None:
+    """Drop the remembered passwords (for tests that start from a clean slate)."""
+    _SECRETS.clear()
+
+
+def scrub(message: str) -> str:
+    """Remove every known password, and anything in a URL's password slot, from `message`."""
+    cleaned = _URL_PASSWORD.sub(lambda m: f"{m['head']}***{m['at']}", message)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        cleaned = cleaned.replace(secret, "***")
+    return cleaned
+
+
+def parse_url(raw: str) -> URL:
+    """Map a URL as users write it to its async driver; refuse other engines clearly."""
+    password = _URL_PASSWORD.search(raw)
+    if password:
+        _remember(password["pw"])
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"cannot parse database URL {scrub(raw)!r}; expected sqlite:///path/to/file.db "
+            "or postgresql://user:password@host:5432/dbname"
+        ) from None
+    _remember(url.password if isinstance(url.password, str) else None)
+    backend = url.get_backend_name()
+    if backend not in _DRIVERS:
+        raise ConfigError(
+            f"unsupported database {backend!r} in {redact(url)}; echelon-seed supports sqlite:/// and postgresql://"
+        )
+    drivername = _DRIVERS[backend]
+    if url.drivername not in (backend, drivername) and backend != "postgres":
+        raise ConfigError(f"unsupported driver {url.drivername!r} in {redact(url)}; use {backend}:// or {drivername}://")
+    if drivername == "sqlite+aiosqlite" and url.database in (None, "", ":memory:"):
+        raise ConfigError("an in-memory SQLite database cannot be seeded and read back; give a file: sqlite:///./dev.db")
+    return url.set(drivername=drivername)
+
+
+def redact(url: URL | str) -> str:
+    """Render a URL for people: the password, if any, is always `***`."""
+    if isinstance(url, str):
+        return scrub(url)
+    # Shown as the user wrote it (postgresql://, not postgresql+asyncpg://).
+    return scrub(url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True))
+
+
+class Backend:
+    """The operations whose SQL differs between engines; one subclass per engine."""
+
+    name = ""
+
+    def engine_options(self, url: URL, *, write: bool, lock_timeout: float) -> dict[str, Any]:
+        return {}
+
+    def configure(self, engine: AsyncEngine, *, write: bool, lock_timeout: float) -> None:
+        """Install connection events (pragmas, BEGIN) on a new engine."""
+
+    def read_options(self) -> dict[str, Any]:
+        """Execution options of a consistent, read-only transaction."""
+        return {}
+
+    def check_readable(self, url: URL) -> None:
+        """Refuse to read a database that does not exist, rather than create it."""
+
+    def is_disposable(self, url: URL) -> bool:
+        """Whether the target is plainly a developer's scratch database."""
+        return False
+
+    async def lock(self, conn: AsyncConnection, timeout: float) -> None:
+        """Make this transaction the only writer, waiting up to `timeout` seconds."""
+
+    async def bulk_insert(self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
+        raise NotImplementedError
+
+    async def check_integrity(self, conn: AsyncConnection) -> None:
+        """Fail before commit if the transaction broke a constraint the engine defers."""
+
+
+class SQLiteBackend(Backend):
+    name = "sqlite"
+
+    def engine_options(self, url: URL, *, write: bool, lock_timeout: float) -> dict[str, Any]:
+        return {"connect_args": {"timeout": lock_timeout}}
+
+    def configure(self, engine: AsyncEngine, *, write: bool, lock_timeout: float) -> None:
+        busy_ms = int(lock_timeout * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take BEGIN away from the driver so that we choose the kind of lock.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            if not write:
+                cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+
+        # A deferred transaction that reads first gets SQLITE_BUSY at once when it
+        # later writes; IMMEDIATE takes the write lock up front and honours the timeout.
+        begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+    def check_readable(self, url: URL) -> None:
+        path = Path(url.database or "")
+        if not path.is_file():
+            raise DatabaseError(f"no SQLite database at {path}; seed it first with 'echelon-seed apply'")
+
+    def is_disposable(self, url: URL) -> bool:
+        return True
+
+    async def bulk_insert(self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+        preparer = conn.dialect.identifier_preparer
+        columns = ", ".join(preparer.quote(c.name) for c in table.columns)
+        marks = ", ".join("?" for _ in table.columns)
+        sql = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES ({marks})"
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.executemany(sql, rows)
+
+    async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
+        preparer = conn.dialect.identifier_preparer
+        for table in reversed(tables):
+            await conn.exec_driver_sql(f"DELETE FROM {preparer.format_table(table)}")
+
+    async def check_integrity(self, conn: AsyncConnection) -> None:
+        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+        if broken:
+            first = broken[0]
+            raise DatabaseError(
+                f"{len(broken)} foreign key violation(s), first in table {first[0]} (rowid {first[1]}) "
+                f"referencing {first[2]}; rolled back"
+            )
+
+
+class PostgresBackend(Backend):
+    name = "postgresql"
+
+    def engine_options(self, url: URL, *, write: bool, lock_timeout: float) -> dict[str, Any]:
+        role = "apply" if write else "read"
+        return {
+            "connect_args": {
+                "timeout": _CONNECT_TIMEOUT_S,
+                # Sessions in UTC whatever the server's default, so that no time zone leaks in.
+                "server_settings": {"timezone": "UTC", "application_name": f"echelon-seed {role} pid={os.getpid()}"},
+            }
+        }
+
+    def read_options(self) -> dict[str, Any]:
+        return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+    def is_disposable(self, url: URL) -> bool:
+        host = url.host or url.query.get("host") or ""
+        if isinstance(host, tuple):
+            host = host[0]
+        return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
+
+    async def lock(self, conn: AsyncConnection, timeout: float) -> None:
+        # Polling a try-lock keeps the transaction usable after a timeout, so the
+        # holder can be named; the xact lock dies with its holder's transaction.
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        query = text("SELECT pg_try_advisory_xact_lock(:a, :b)").bindparams(a=_LOCK_KEYS[0], b=_LOCK_KEYS[1])
+        while not (await conn.execute(query)).scalar_one():
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"another writer holds the seed lock on this database ({await self._holder(conn)}); "
+                                  f"gave up after {timeout:g} s (--lock-timeout)")
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    async def _holder(self, conn: AsyncConnection) -> str:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT a.pid, a.application_name, a.client_addr::text, a.xact_start "
+                    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :a AND l.objid = :b"
+                ).bindparams(a=_LOCK_KEYS[0], b=_LOCK_KEYS[1])
+            )
+        ).first()
+        if row is None:
+            return "holder not visible to this role"
+        app = row.application_name or "unnamed client"
+        since = row.xact_start.isoformat(timespec="seconds") if row.xact_start else "unknown"
+        return f"server pid {row.pid}, '{app}' from {row.client_addr or 'local socket'}, since {since}"
+
+    async def bulk_insert(self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        # COPY outside our transaction would commit on its own: never let it.
+        if not driver.is_in_transaction():
+            raise DatabaseError("internal: COPY attempted outside the seeding transaction")
+        await driver.copy_records_to_table(
+            table.name, records=rows, columns=[c.name for c in table.columns], schema_name=table.schema
+        )
+
+    async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
+        preparer = conn.dialect.identifier_preparer
+        # No CASCADE: a table that echelon-seed does not own is never emptied.
+        await conn.exec_driver_sql(f"TRUNCATE {', '.join(preparer.format_table(t) for t in tables)}")
+
+
+_BACKENDS: dict[str, Backend] = {"sqlite": SQLiteBackend(), "postgresql": PostgresBackend()}
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a driver or SQLAlchemy error, without SQL noise or secrets."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        message = str(exc.orig)
+    elif isinstance(exc, SQLAlchemyError):
+        message = str(exc).split("\n")[0]
+    else:
+        message = str(exc) or type(exc).__name__
+    message = re.sub(r"^<class '[\w.]+'>: ", "", message).split("\n")[0]
+    return scrub(message)
+
+
+@dataclass
+class Database:
+    """An engine for one target, with its backend; commands own its lifetime."""
+
+    url: URL
+    engine: AsyncEngine
+    backend: Backend
+
+    @property
+    def display(self) -> str:
+        return redact(self.url)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: committed if the block ends normally, rolled back otherwise."""
+        try:
+            async with self.engine.connect() as conn:
+                options = self.backend.read_options() if self._read_only else {}
+                if options:
+                    conn = await conn.execution_options(**options)
+                async with conn.begin():
+                    yield conn
+        except EchelonSeedError:
+            raise
+        except (DBAPIError, OSError, SQLAlchemyError) as exc:
+            raise DatabaseError(f"{self.display}: {describe_error(exc)}") from None
+
+    _read_only: bool = False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def open_database(raw_url: str, *, write: bool, lock_timeout: float = 30.0) -> Database:
+    """Create the engine for `raw_url`; nothing connects until a transaction starts."""
+    url = parse_url(raw_url)
+    backend = _BACKENDS[url.get_backend_name()]
+    if not write:
+        backend.check_readable(url)
+    engine = create_async_engine(url, poolclass=NullPool, **backend.engine_options(url, write=write,
+                                                                                    lock_timeout=lock_timeout))
+    backend.configure(engine, write=write, lock_timeout=lock_timeout)
+    return Database(url=url, engine=engine, backend=backend, _read_only=not write)

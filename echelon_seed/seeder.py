@@ -1,0 +1,149 @@
+"""Bulk writes of a fixture set, in foreign-key order, inside the caller's transaction.
+
+One bulk operation per table (binary COPY on PostgreSQL, one executemany on
+SQLite, through `engines`), fed by a generator so that a million-row table is
+never held in memory. Values are adapted to the driver once per value, with
+the same bind processors SQLAlchemy itself would use, so that a bulk row and
+an ORM row are stored identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import Table
+
+from . import progress
+from .engines import Backend
+from .fixtures import FixtureSet
+from .schema import OWNED_TABLES, SEEDED_TABLES, seed_runs
+
+__all__ = ["DatabaseState", "SeedRecord", "clear", "read_state", "record", "write"]
+
+
+@dataclass(frozen=True)
+class SeedRecord:
+    """What a database was seeded with; the row of `seed_runs`."""
+
+    anchor: datetime
+    fixture_digest: str
+    scale: int
+    tool_version: str
+    schema_revision: str
+
+    def same_seed(self, other: SeedRecord) -> bool:
+        """Whether `other` would write exactly the rows this seeding wrote (anchor aside)."""
+        return (self.fixture_digest, self.scale, self.schema_revision) == (
+            other.fixture_digest,
+            other.scale,
+            other.schema_revision,
+        )
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """The seed record, if any, and the row count of every seeded table."""
+
+    record: SeedRecord | None
+    counts: dict[str, int]
+
+    @property
+    def occupied(self) -> dict[str, int]:
+        return {name: count for name, count in self.counts.items() if count}
+
+
+async def read_state(conn: AsyncConnection) -> DatabaseState:
+    counts = {t.name: (await conn.execute(select(func.count()).select_from(t))).scalar_one() for t in SEEDED_TABLES}
+    row = (await conn.execute(select(seed_runs).order_by(seed_runs.c.id.desc()).limit(1))).first()
+    found = None
+    if row is not None:
+        found = SeedRecord(
+            anchor=row.anchor,
+            fixture_digest=row.fixture_digest,
+            scale=row.scale,
+            tool_version=row.tool_version,
+            schema_revision=row.schema_revision,
+        )
+    return DatabaseState(record=found, counts=counts)
+
+
+async def clear(conn: AsyncConnection, backend: Backend) -> None:
+    """Empty every table echelon-seed owns, and no other."""
+    await backend.clear(conn, OWNED_TABLES)
+
+
+def _adapter(conn: AsyncConnection, table: Table) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+    """A function turning a typed row into driver values, or None when no column needs it."""
+    dialect = conn.dialect
+    steps = [
+        (i, proc)
+        for i, column in enumerate(table.columns)
+        if (proc := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    if not steps:
+        return None
+
+    def adapt(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        values = list(row)
+        for i, proc in steps:
+            values[i] = proc(values[i])
+        return tuple(values)
+
+    return adapt
+
+
+def _adapted(rows: Iterable[tuple[Any, ...]], adapt: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None) -> Iterator[
+    tuple[Any, ...]
+]:
+    return iter(rows) if adapt is None else map(adapt, rows)
+
+
+async def write(
+    conn: AsyncConnection,
+    backend: Backend,
+    fixture_set: FixtureSet,
+    *,
+    anchor: datetime,
+    scale: int,
+    reporter: progress.Reporter | None = None,
+    after_table: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Insert every table of `fixture_set` in foreign-key order; return rows written per table."""
+    reporter = reporter or progress.NullReporter()
+    written: dict[str, int] = {}
+    for fixture in fixture_set.tables:
+        table = fixture.table
+        total = fixture_set.row_count(fixture, anchor=anchor, scale=scale)
+        reporter.start(table.name, total)
+        written[table.name] = 0
+
+        def advance(n: int, name: str = table.name) -> None:
+            written[name] += n
+            reporter.advance(n)
+
+        rows = _adapted(fixture_set.rows(fixture, anchor=anchor, scale=scale), _adapter(conn, table))
+        await backend.bulk_insert(conn, table, progress.counted(rows, advance))
+        reporter.finish()
+        if after_table is not None:
+            after_table(table.name)
+    return written
+
+
+async def record(conn: AsyncConnection, seed: SeedRecord) -> None:
+    """Write the seed record that makes the next identical `apply` a no-op."""
+    await conn.execute(seed_runs.delete())
+    await conn.execute(
+        seed_runs.insert().values(
+            id=1,
+            anchor=seed.anchor,
+            fixture_digest=seed.fixture_digest,
+            scale=seed.scale,
+            tool_version=seed.tool_version,
+            schema_revision=seed.schema_revision,
+        )
+    )

@@ -1,0 +1,56 @@
+"""Alembic environment for the Echelon schema.
+
+Two ways in: `echelon-seed apply` hands over the connection it already holds
+(its seeding transaction, lock taken) through `config.attributes["connection"]`;
+`alembic upgrade head` from the repository root opens its own connection to
+DATABASE_URL through echelon-seed's engine module, takes the same writer lock,
+and commits once at the end.
+"""
+
+from __future__ import annotations
+
+import os
+
+import anyio
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from echelon_seed import engines, schema
+
+config = context.config
+target_metadata = schema.metadata
+
+
+def run_on(connection: Connection) -> None:
+    """Run the pending migrations in the caller's transaction."""
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode rebuilds the table.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_standalone(raw_url: str) -> None:
+    database = engines.open_database(raw_url, write=True)
+    try:
+        async with database.transaction() as conn:
+            await database.backend.lock(conn, timeout=30.0)
+            await conn.run_sync(run_on)
+    finally:
+        await database.dispose()
+
+
+if context.is_offline_mode():
+    url = engines.parse_url(os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+elif (shared := config.attributes.get("connection")) is not None:
+    run_on(shared)
+else:
+    anyio.run(run_standalone, os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
