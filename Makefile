@@ -11,9 +11,10 @@ STAMP  := $(VENV)/.installed
 ## venv: create .venv and install the package with its test tools
 venv: $(STAMP)
 
-# Re-installs whenever pyproject.toml is newer than the stamp.
+# Re-installs whenever pyproject.toml is newer than the stamp; (re)creates the
+# venv when it is missing or has no working pip (a half-made one).
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $(STAMP)
 

@@ -251,7 +251,7 @@ def _decimal_converter(scale: int | None) -> Converter:
     def convert_scaled(value: Any) -> JSONValue:
         if value is None:
             return None
-        number = _to_decimal(value)
+        number = value if type(value) is Decimal else _to_decimal(value)
         if not number.is_finite():
             return _non_finite(number)
         exact = number.quantize(step, context=_EXACT)
@@ -270,7 +270,7 @@ def _to_float(value: Any) -> JSONValue:
             raise _refuse("float", value)
         try:
             value = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise _refuse("float", value) from None
     if value != value:
         return "NaN"
@@ -383,6 +383,8 @@ def _timestamp_converter(anchor: datetime | None) -> Converter:
     describe = clock.describe
 
     def relative(value: Any) -> JSONValue:
+        if type(value) is datetime and value.tzinfo is UTC:  # what UTCDateTime returns
+            return describe(value, utc_anchor)
         return None if value is None else describe(_as_utc(value), utc_anchor)
 
     return relative
@@ -531,6 +533,8 @@ def _ascii_string_emitter(convert: Converter) -> Emitter:
 
 
 def _emit_float(value: Any) -> str:
+    if type(value) is float and -_FLOAT_MAX <= value <= _FLOAT_MAX and value:  # finite, nonzero: as is
+        return float.__repr__(value)
     number = _to_float(value)
     return float.__repr__(number) if type(number) is float else '"' + str(number) + '"'
 
@@ -548,7 +552,8 @@ def _emitter(kind: Kind, anchor: datetime | None) -> tuple[type, Emitter, Emitte
     if kind.name == "float":
         return _Never, _emit_float, _emit_float
     if kind.name in ("decimal", "timestamp"):
-        return _Never, general, _ascii_string_emitter(convert)
+        quoted = _ascii_string_emitter(convert)
+        return _Never, quoted, quoted
     return _Never, general, general
 
 

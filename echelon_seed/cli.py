@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from . import __version__, clock, commands, engines, progress
+from . import __version__, clock, commands, diff, engines, progress
 from .errors import EchelonSeedError, Interrupted
 
 __all__ = ["build_parser", "main"]
@@ -34,7 +34,9 @@ exit codes:
 
 
 def _add_database(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database-url", metavar="URL", help="database to use (default: $DATABASE_URL or sqlite:///./dev.db)")
+    parser.add_argument(
+        "--database-url", metavar="URL", help="database to use (default: $DATABASE_URL or sqlite:///./dev.db)"
+    )
 
 
 def _add_fixtures(parser: argparse.ArgumentParser) -> None:
@@ -93,11 +95,48 @@ def build_parser() -> argparse.ArgumentParser:
         "--confirm", metavar="DBNAME", help="with --force on a remote database echelon-seed did not seed: its name"
     )
     apply.add_argument("--anchor", type=_anchor, metavar="ISO-8601", help='the "now" of relative times (default: now)')
-    apply.add_argument("--scale", type=_positive, default=1, metavar="N", help="multiply the generated tables (default 1)")
+    apply.add_argument(
+        "--scale", type=_positive, default=1, metavar="N", help="multiply the generated tables (default 1)"
+    )
     apply.add_argument(
         "--lock-timeout", type=_seconds, default=30.0, metavar="SECONDS", help="wait this long for another writer (30)"
     )
     apply.add_argument("-q", "--quiet", action="store_true", help="no progress or row counts, only errors")
+
+    snap = verbs.add_parser(
+        "snapshot",
+        help="write the canonical snapshot of a database",
+        description="Write the canonical snapshot (header line, then one JSON row per line) of a database, "
+        "read in one read-only transaction.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_database(snap)
+    snap.add_argument("-o", "--output", metavar="PATH", default="-", help="file to write, or - for stdout (default)")
+    snap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    verify = verbs.add_parser(
+        "verify",
+        help="compare a database with the golden snapshot under snapshots/ (a CI gate)",
+        description="Without --database-url: seed the fixtures into a fresh temporary SQLite database and compare "
+        "its snapshot with the golden file. With --database-url: compare that database, read-only. "
+        "--update rewrites the golden file instead (the only command that writes it).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_database(verify)
+    _add_fixtures(verify)
+    verify.add_argument(
+        "--scale",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="verify the seed at this scale against its digest manifest (default 1)",
+    )
+    verify.add_argument("--golden", type=Path, metavar="PATH", help="golden file (default: snapshots/ for the scale)")
+    verify.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
+    verify.add_argument("--full", action="store_true", help="print every difference, not the first 20")
+    verify.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     check = verbs.add_parser(
         "check",
@@ -113,7 +152,11 @@ def _print_apply(result: commands.ApplyResult) -> None:
         print(f"already seeded (fixtures {result.fixture_digest[:19]}…, scale {result.scale}), nothing to do")
         return
     migration = result.migration
-    applied = f"{migration.applied} migration{'s' if migration.applied != 1 else ''} applied" if migration.applied else "up to date"
+    applied = (
+        f"{migration.applied} migration{'s' if migration.applied != 1 else ''} applied"
+        if migration.applied
+        else "up to date"
+    )
     print(f"{result.action} {result.database}")
     print(f"  schema   {migration.after} ({applied})")
     print(f"  fixtures {result.fixture_digest[:19]}… scale {result.scale}, anchor {result.anchor.isoformat()}")
@@ -151,7 +194,56 @@ async def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-_VERBS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {"apply": _apply, "check": _check}
+async def _snapshot(args: argparse.Namespace) -> int:
+    reporter = progress.choose(quiet=args.quiet)
+    if args.output == "-":
+        await commands.snapshot(args.database_url, sys.stdout.buffer, reporter=reporter)
+        sys.stdout.flush()
+        return 0
+    target = Path(args.output)
+    staged = target.with_name(target.name + ".tmp")
+    with staged.open("wb") as out:
+        header = await commands.snapshot(args.database_url, out, reporter=reporter)
+    staged.replace(target)
+    print(
+        f"wrote {target}: {sum(header.rows.values()):,} rows in {len(header.tables)} tables, {header.digest[:19]}…",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _verify(args: argparse.Namespace) -> int:
+    result = await commands.verify(
+        args.database_url,
+        golden=args.golden,
+        fixtures_dir=args.fixtures,
+        scale=args.scale,
+        update=args.update,
+        limit=None if args.full else diff.DEFAULT_LIMIT,
+        reporter=progress.choose(quiet=args.quiet),
+    )
+    rows = sum(result.header.rows.values())
+    if result.updated:
+        print(
+            f"wrote {result.golden}: {rows:,} rows in {len(result.header.tables)} tables, {result.header.digest[:19]}…"
+        )
+        return 0
+    assert result.report is not None
+    if result.matches:
+        print(
+            f"OK: {rows:,} rows in {len(result.header.tables)} tables match {result.golden} ({result.header.digest[:19]}…)"
+        )
+        return 0
+    print(result.report.render(commands.regenerate_command(args.scale)))
+    return 1
+
+
+_VERBS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "apply": _apply,
+    "check": _check,
+    "snapshot": _snapshot,
+    "verify": _verify,
+}
 
 
 async def _run(verb: Callable[[], Awaitable[int]]) -> int:
@@ -184,8 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return anyio.run(_run, lambda: _VERBS[args.verb](args))
     except EchelonSeedError as exc:
-        print(f"echelon-seed: {'' if isinstance(exc, Interrupted) else 'error: '}{engines.scrub(str(exc))}",
-              file=sys.stderr)
+        print(
+            f"echelon-seed: {'' if isinstance(exc, Interrupted) else 'error: '}{engines.scrub(str(exc))}",
+            file=sys.stderr,
+        )
         return exc.exit_code
     except KeyboardInterrupt:
         print("echelon-seed: interrupted; rolled back", file=sys.stderr)

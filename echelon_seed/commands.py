@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import anyio
 
-from . import __version__, clock, engines, fixtures, migrate, progress, project, seeder
-from .errors import FixtureProblem, RefusedError
+from . import __version__, clock, diff, engines, fixtures, migrate, progress, project, seeder
+from . import snapshot as snapshots
+from .errors import FixtureProblem, RefusedError, SnapshotError
 from .migrate import MigrationResult
 
-__all__ = ["ApplyResult", "apply", "check", "resolve_url"]
+__all__ = [
+    "ApplyResult",
+    "VerifyResult",
+    "apply",
+    "check",
+    "golden_path",
+    "regenerate_command",
+    "resolve_url",
+    "snapshot",
+    "verify",
+]
 
 PAUSE_ENV = "ECHELON_SEED_TEST_PAUSE"
 
@@ -159,3 +171,84 @@ def _check_force_target(database: engines.Database, state: seeder.DatabaseState,
 def check(fixtures_dir: Path | None = None) -> list[FixtureProblem]:
     """Every problem in the fixtures, found without a database."""
     return fixtures.check(fixtures_dir or project.data_dir())
+
+
+async def snapshot(
+    database_url: str | None = None,
+    out: IO[bytes] | None = None,
+    *,
+    blocks: bool = False,
+    reporter: progress.Reporter | None = None,
+) -> snapshots.Header:
+    """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
+    database = engines.open_database(resolve_url(database_url), write=False)
+    try:
+        async with database.transaction() as conn:
+            return await snapshots.capture(conn, database.backend, out, blocks=blocks, reporter=reporter)
+    finally:
+        await database.dispose()
+
+
+def golden_path(scale: int = 1) -> Path:
+    """The committed golden file: a full snapshot at scale 1, a digest manifest at larger scales."""
+    if scale == 1:
+        return project.snapshots_dir() / "echelon.snapshot.jsonl"
+    return project.snapshots_dir() / f"echelon.scale-{scale}.manifest.json"
+
+
+def regenerate_command(scale: int = 1) -> str:
+    return "echelon-seed verify --update" + (f" --scale {scale}" if scale != 1 else "")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The verdict of `verify`: a report to print, or the golden file that was (re)written."""
+
+    golden: Path
+    header: snapshots.Header
+    report: diff.Report | None = None
+    updated: bool = False
+
+    @property
+    def matches(self) -> bool:
+        return self.report is None or self.report.matches
+
+
+async def verify(
+    database_url: str | None = None,
+    *,
+    golden: Path | None = None,
+    fixtures_dir: Path | None = None,
+    scale: int = 1,
+    update: bool = False,
+    limit: int | None = diff.DEFAULT_LIMIT,
+    reporter: progress.Reporter | None = None,
+) -> VerifyResult:
+    """Compare a database with the golden file (or rewrite the golden file with `update`).
+
+    Without a URL, the fixtures are seeded into a fresh temporary SQLite
+    database first, which is what CI checks: the fixtures still produce the
+    committed snapshot. With a URL, that database is only read.
+    """
+    golden = golden or golden_path(scale)
+    manifest = scale != 1
+    if not update and not golden.is_file():
+        raise SnapshotError(f"no golden file at {golden}; create it with '{regenerate_command(scale)}'")
+    with tempfile.TemporaryDirectory(prefix="echelon-seed-verify-") as scratch:
+        url = database_url
+        if url is None:
+            url = f"sqlite:///{Path(scratch) / 'verify.db'}"
+            await apply(url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter)
+        actual = Path(scratch) / "actual.snapshot"
+        with actual.open("wb") as out:
+            header = await snapshot(url, out, blocks=manifest, reporter=reporter)
+        if manifest:
+            actual.write_text(header.to_line(blocks=True) + "\n", encoding="utf-8")
+        if update:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            staged = golden.with_name(golden.name + ".tmp")
+            staged.write_bytes(actual.read_bytes())
+            staged.replace(golden)
+            return VerifyResult(golden=golden, header=header, updated=True)
+        report = diff.compare(golden, actual, limit=limit)
+    return VerifyResult(golden=golden, header=header, report=report)

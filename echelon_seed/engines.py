@@ -22,12 +22,13 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-from sqlalchemy import event, text
+from sqlalchemy import Enum, String, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import Table
+from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
 
@@ -91,9 +92,13 @@ def parse_url(raw: str) -> URL:
         )
     drivername = _DRIVERS[backend]
     if url.drivername not in (backend, drivername) and backend != "postgres":
-        raise ConfigError(f"unsupported driver {url.drivername!r} in {redact(url)}; use {backend}:// or {drivername}://")
+        raise ConfigError(
+            f"unsupported driver {url.drivername!r} in {redact(url)}; use {backend}:// or {drivername}://"
+        )
     if drivername == "sqlite+aiosqlite" and url.database in (None, "", ":memory:"):
-        raise ConfigError("an in-memory SQLite database cannot be seeded and read back; give a file: sqlite:///./dev.db")
+        raise ConfigError(
+            "an in-memory SQLite database cannot be seeded and read back; give a file: sqlite:///./dev.db"
+        )
     return url.set(drivername=drivername)
 
 
@@ -126,6 +131,10 @@ class Backend:
     def is_disposable(self, url: URL) -> bool:
         """Whether the target is plainly a developer's scratch database."""
         return False
+
+    def sort_key(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """`column` as an ORDER BY term that sorts text by code point."""
+        return column
 
     async def lock(self, conn: AsyncConnection, timeout: float) -> None:
         """Make this transaction the only writer, waiting up to `timeout` seconds."""
@@ -216,6 +225,12 @@ class PostgresBackend(Backend):
     def read_options(self) -> dict[str, Any]:
         return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 
+    def sort_key(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        # The database collation (en_US...) would put 'a' before 'B'; "C" is code point order.
+        if isinstance(column.type, String) and not isinstance(column.type, Enum):
+            return column.collate("C")
+        return column
+
     def is_disposable(self, url: URL) -> bool:
         host = url.host or url.query.get("host") or ""
         if isinstance(host, tuple):
@@ -230,8 +245,10 @@ class PostgresBackend(Backend):
         query = text("SELECT pg_try_advisory_xact_lock(:a, :b)").bindparams(a=_LOCK_KEYS[0], b=_LOCK_KEYS[1])
         while not (await conn.execute(query)).scalar_one():
             if time.monotonic() >= deadline:
-                raise LockTimeout(f"another writer holds the seed lock on this database ({await self._holder(conn)}); "
-                                  f"gave up after {timeout:g} s (--lock-timeout)")
+                raise LockTimeout(
+                    f"another writer holds the seed lock on this database ({await self._holder(conn)}); "
+                    f"gave up after {timeout:g} s (--lock-timeout)"
+                )
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -321,7 +338,8 @@ def open_database(raw_url: str, *, write: bool, lock_timeout: float = 30.0) -> D
     backend = _BACKENDS[url.get_backend_name()]
     if not write:
         backend.check_readable(url)
-    engine = create_async_engine(url, poolclass=NullPool, **backend.engine_options(url, write=write,
-                                                                                    lock_timeout=lock_timeout))
+    engine = create_async_engine(
+        url, poolclass=NullPool, **backend.engine_options(url, write=write, lock_timeout=lock_timeout)
+    )
     backend.configure(engine, write=write, lock_timeout=lock_timeout)
     return Database(url=url, engine=engine, backend=backend, _read_only=not write)

@@ -23,7 +23,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Enum, Float, Integer, SmallInteger, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Enum,
+    Float,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+)
 
 from . import clock, generate
 from .errors import ConfigError, FixtureError, FixtureProblem
@@ -127,7 +139,7 @@ def _convert(column: Column[Any], value: Any) -> Any:
         return None
     if isinstance(type_, Money):
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-            raise _Invalid(f"expected money as a decimal string such as \"1200.00\", got {value!r}")
+            raise _Invalid(f'expected money as a decimal string such as "1200.00", got {value!r}')
         try:
             amount = quantize(Decimal(value), type_.scale)
         except (InvalidOperation, ValueError) as exc:
@@ -137,7 +149,7 @@ def _convert(column: Column[Any], value: Any) -> Any:
         return amount
     if isinstance(type_, UTCDateTime):
         if not isinstance(value, str):
-            raise _Invalid(f"expected a relative time such as \"now-4h\", got {value!r}")
+            raise _Invalid(f'expected a relative time such as "now-4h", got {value!r}')
         try:
             return clock.to_offset(value)
         except ValueError as exc:
@@ -295,7 +307,9 @@ def _check_foreign_keys(
         names = table.columns.keys()
         for fk in table.foreign_keys:
             target = fixtures.get(fk.column.table.name)
-            known = set() if target is None else {r[target.table.columns.keys().index(fk.column.name)] for r in target.rows}
+            known = (
+                set() if target is None else {r[target.table.columns.keys().index(fk.column.name)] for r in target.rows}
+            )
             where = names.index(fk.parent.name)
             for number, row in enumerate(fixture.rows, start=1):
                 value = row[where]
@@ -337,7 +351,9 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
         name = _display(path)
         table = _TABLES.get(path.stem)
         if table is None:
-            problems.append(FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(_TABLES)}"))
+            problems.append(
+                FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(_TABLES)}")
+            )
             continue
         shown[table.name] = name
         fixture = _load_file(table, path, name, problems)

@@ -52,7 +52,24 @@ from typing import Any
 
 from .schema import price_history, wing_flaps
 
-__all__ = ["GENERATOR_VERSION", "GENERATORS", "GeneratorError", "row_count", "rows", "validate"]
+__all__ = [
+    "ACTION_TEMPLATES",
+    "ARCHETYPE_WEIGHTS",
+    "DELTA_RANGES",
+    "FLAP_SPACING_SECONDS",
+    "GENERATORS",
+    "GENERATOR_VERSION",
+    "GeneratorError",
+    "JITTER_SECONDS",
+    "PRICE_BOUNDS",
+    "PRICE_SPREAD_MAX",
+    "PRICE_VOLUME_CENTS",
+    "RIPPLE_THRESHOLD",
+    "VOLUME_CENTS",
+    "row_count",
+    "rows",
+    "validate",
+]
 
 #: Bump when any algorithm below changes the rows it yields.
 GENERATOR_VERSION = "1"
@@ -248,12 +265,7 @@ _Kind = tuple[str, list[int], int, list[list[_Action]]]  # flap type, deltas, vo
 def _agent_kinds(ctx: _Context, a: int) -> list[_Kind]:
     """Return agent `a`'s flap kind for each per-mille draw 0..999."""
     archetype = ctx.archetypes[a]
-    weights = ARCHETYPE_WEIGHTS.get(archetype)
-    if weights is None:
-        raise GeneratorError(
-            f"agents[{ctx.agent_ids[a]}]: archetype {archetype!r} has no flap weights;"
-            f" known: {', '.join(sorted(ARCHETYPE_WEIGHTS))}"
-        )
+    weights = ARCHETYPE_WEIGHTS[archetype]  # checked by _Context
     whale = archetype == "WHALE"
     table: list[_Kind] = []
     for flap_type, per_mille in weights:
@@ -324,6 +336,12 @@ class _Context:
         self.agent_ids = tuple(_row_id(r) for r in agents)
         self.agent_names = tuple(_text(r, "name", "agents") for r in agents)
         self.archetypes = tuple(_text(r, "archetype", "agents") for r in agents)
+        for agent_id, archetype in zip(self.agent_ids, self.archetypes, strict=True):
+            if archetype not in ARCHETYPE_WEIGHTS:
+                raise GeneratorError(
+                    f"agents[{agent_id}]: archetype {archetype!r} has no flap weights;"
+                    f" known: {', '.join(sorted(ARCHETYPE_WEIGHTS))}"
+                )
 
 
 def _checked(table: str, spec: Mapping[str, object], scale: int) -> tuple[str, str, int]:

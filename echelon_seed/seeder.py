@@ -97,9 +97,9 @@ def _adapter(conn: AsyncConnection, table: Table) -> Callable[[tuple[Any, ...]],
     return adapt
 
 
-def _adapted(rows: Iterable[tuple[Any, ...]], adapt: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None) -> Iterator[
-    tuple[Any, ...]
-]:
+def _adapted(
+    rows: Iterable[tuple[Any, ...]], adapt: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None
+) -> Iterator[tuple[Any, ...]]:
     return iter(rows) if adapt is None else map(adapt, rows)
 
 

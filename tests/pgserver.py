@@ -195,8 +195,20 @@ class PgServer:
             return
         try:
             if (self._datadir / "postmaster.pid").exists():
-                _pg(self._bindir, "pg_ctl", "stop", "-D", str(self._datadir), "-m", "immediate", "-w", "-t", "30",
-                    cwd=self._root, check=False)
+                _pg(
+                    self._bindir,
+                    "pg_ctl",
+                    "stop",
+                    "-D",
+                    str(self._datadir),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "-t",
+                    "30",
+                    cwd=self._root,
+                    check=False,
+                )
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
 
@@ -247,7 +259,8 @@ def _ensure_os_user() -> pwd.struct_passwd:
         pass
     subprocess.run(
         ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", OS_USER],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return pwd.getpwnam(OS_USER)
 
@@ -275,8 +288,16 @@ def _pg(bindir: Path, tool: str, *args: str, cwd: Path, check: bool = True) -> s
         if _as_root() and not shutil.which("runuser"):
             kwargs = {"user": OS_USER, "group": OS_USER, "extra_groups": []}
         proc = subprocess.run(
-            cmd, cwd=cwd, env=_child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            text=True, check=False, start_new_session=True, **kwargs,
+            cmd,
+            cwd=cwd,
+            env=_child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+            start_new_session=True,
+            **kwargs,
         )
         out.seek(0)
         output = out.read()
@@ -321,8 +342,17 @@ def _initdb(bindir: Path, root: Path, datadir: Path) -> None:
     if _as_root():
         user = pwd.getpwnam(OS_USER)
         os.chown(pwfile, user.pw_uid, user.pw_gid)
-    common = ["-D", str(datadir), "--username", SUPERUSER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
-              "--encoding=UTF8", "--no-instructions", "--no-sync"]
+    common = [
+        "-D",
+        str(datadir),
+        "--username",
+        SUPERUSER,
+        "--auth=scram-sha-256",
+        f"--pwfile={pwfile}",
+        "--encoding=UTF8",
+        "--no-instructions",
+        "--no-sync",
+    ]
     try:
         first = _pg(bindir, "initdb", *common, "--locale=C.UTF-8", cwd=root, check=False)
         if first.returncode != 0:
@@ -332,8 +362,10 @@ def _initdb(bindir: Path, root: Path, datadir: Path) -> None:
             second = _pg(bindir, "initdb", *common, "--no-locale", cwd=root, check=False)
             if second.returncode != 0:
                 raise PgServerError(
-                    "initdb failed with --locale=C.UTF-8:\n" + _tail(first.stdout, 15)
-                    + "\nand with --no-locale:\n" + _tail(second.stdout)
+                    "initdb failed with --locale=C.UTF-8:\n"
+                    + _tail(first.stdout, 15)
+                    + "\nand with --no-locale:\n"
+                    + _tail(second.stdout)
                 )
     finally:
         pwfile.unlink(missing_ok=True)
@@ -394,16 +426,19 @@ def start(*, attempts: int = 3) -> PgServer:
         for _ in range(attempts):
             port = _free_port()
             _write_config(datadir, root, port)
-            result = _pg(bindir, "pg_ctl", "start", "-D", str(datadir), "-l", str(log), "-w", "-t", "60",
-                         cwd=root, check=False)
+            result = _pg(
+                bindir, "pg_ctl", "start", "-D", str(datadir), "-l", str(log), "-w", "-t", "60", cwd=root, check=False
+            )
             if result.returncode == 0:
                 server = PgServer(_admin_url(port), datadir=datadir, bindir=bindir)
                 atexit.register(server.stop)  # in case the session dies before its finalizer
                 server.start_seconds = time.perf_counter() - began
                 return server
             log_text = log.read_text(errors="replace") if log.exists() else ""
-            last = f"pg_ctl start (port {port}) exit {result.returncode}:\n{_tail(result.stdout, 10)}\n" \
-                   f"--- {log} (tail) ---\n{_tail(log_text)}"
+            last = (
+                f"pg_ctl start (port {port}) exit {result.returncode}:\n{_tail(result.stdout, 10)}\n"
+                f"--- {log} (tail) ---\n{_tail(log_text)}"
+            )
             # Someone took the port between our probe and the bind: try another.
             if "could not bind" not in log_text and "Address already in use" not in log_text:
                 break

@@ -50,9 +50,7 @@ async def test_each_pg_url_is_a_new_empty_database(pg_url: str, round_: int) -> 
     conn = await _connect(pg_url)
     try:
         name = await conn.fetchval("select current_database()")
-        tables = await conn.fetch(
-            "select table_name from information_schema.tables where table_schema = 'public'"
-        )
+        tables = await conn.fetch("select table_name from information_schema.tables where table_schema = 'public'")
         assert tables == []
         await conn.execute("create table leftover (id int primary key)")
     finally:

@@ -1,0 +1,129 @@
+"""Read and change test databases through echelon-seed's own engine setup.
+
+Tests compare whole databases in Python, so every reader here returns typed
+rows (the schema's TypeDecorators apply) sorted by primary key in Python,
+never by the server's collation. Tables that are not in `schema.metadata`
+(alembic_version, anything a test made by hand) are reflected and sorted by
+their text form.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, Table, func, inspect, select, text
+from sqlalchemy.engine import Connection, make_url
+
+from echelon_seed import engines, schema
+
+__all__ = ["TABLES", "database_exists", "dump", "enum_types", "execute", "row_counts", "table_names", "table_rows"]
+
+#: Every table of the schema by name (the seeded ones and seed_runs).
+TABLES: dict[str, Table] = {t.name: t for t in schema.metadata.sorted_tables}
+
+Row = tuple[Any, ...]
+
+
+def database_exists(url: str) -> bool:
+    """False only for a SQLite file that was never created (a PostgreSQL test database always exists)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    return Path(parsed.database or "").is_file()
+
+
+def _sorted_by_key(table: Table, rows: list[Row]) -> list[Row]:
+    names = list(table.columns.keys())
+    key = [names.index(c.name) for c in table.primary_key.columns]
+    if not key:
+        return sorted(rows, key=repr)
+    return sorted(rows, key=lambda row: tuple(row[i] for i in key))
+
+
+def _reflected_rows(connection: Connection, name: str) -> list[Row]:
+    table = Table(name, MetaData(), autoload_with=connection)
+    rows = [tuple(r) for r in connection.execute(select(table))]
+    return sorted(rows, key=repr)
+
+
+async def table_names(url: str) -> set[str]:
+    """The tables that exist in the database (empty for a SQLite file that does not exist)."""
+    if not database_exists(url):
+        return set()
+    database = engines.open_database(url, write=False)
+    try:
+        async with database.transaction() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await database.dispose()
+
+
+async def table_rows(url: str, table: str | Table) -> list[Row]:
+    """Every row of `table` as typed tuples in column order, sorted by primary key."""
+    name = table if isinstance(table, str) else table.name
+    return (await dump(url, only=[name]))[name]
+
+
+async def dump(url: str, *, only: list[str] | None = None) -> dict[str, list[Row]]:
+    """Every table that exists (or those named in `only`) -> its rows, sorted by key."""
+    if not database_exists(url):
+        return {}
+    database = engines.open_database(url, write=False)
+    try:
+        async with database.transaction() as conn:
+            present = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+            names = sorted(present) if only is None else only
+            result: dict[str, list[Row]] = {}
+            for name in names:
+                if name in TABLES:
+                    table = TABLES[name]
+                    rows = [tuple(r) for r in await conn.execute(select(table))]
+                    result[name] = _sorted_by_key(table, rows)
+                else:
+                    result[name] = await conn.run_sync(_reflected_rows, name)
+            return result
+    finally:
+        await database.dispose()
+
+
+async def row_counts(url: str) -> dict[str, int]:
+    """Rows per schema table (seeded tables and seed_runs); 0 for a table that does not exist."""
+    present = await table_names(url)
+    counts = {name: 0 for name in TABLES}
+    if not present:
+        return counts
+    database = engines.open_database(url, write=False)
+    try:
+        async with database.transaction() as conn:
+            for name, table in TABLES.items():
+                if name in present:
+                    counts[name] = (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+    finally:
+        await database.dispose()
+    return counts
+
+
+async def execute(url: str, *statements: str | Any, params: dict[str, Any] | None = None) -> None:
+    """Run SQL text or SQLAlchemy statements in one committed transaction."""
+    database = engines.open_database(url, write=True)
+    try:
+        async with database.transaction() as conn:
+            for statement in statements:
+                if isinstance(statement, str):
+                    await conn.execute(text(statement), params or {})
+                else:
+                    await conn.execute(statement)
+    finally:
+        await database.dispose()
+
+
+async def enum_types(url: str) -> set[str]:
+    """The names of the enum types in a PostgreSQL database."""
+    database = engines.open_database(url, write=False)
+    try:
+        async with database.transaction() as conn:
+            rows = await conn.execute(text("SELECT typname FROM pg_type WHERE typtype = 'e'"))
+            return {r[0] for r in rows}
+    finally:
+        await database.dispose()
