@@ -87,23 +87,7 @@ Converter: TypeAlias = Callable[[Any], JSONValue]
 
 #: Every kind name `Kind` accepts.
 KIND_NAMES = frozenset(
-    {
-        "int",
-        "decimal",
-        "float",
-        "bool",
-        "text",
-        "json",
-        "timestamp",
-        "naive_timestamp",
-        "date",
-        "time",
-        "bytes",
-        "uuid",
-        "interval",
-        "array",
-        "other",
-    }
+    "int decimal float bool text json timestamp naive_timestamp date time bytes uuid interval array other".split()
 )
 
 
@@ -364,6 +348,8 @@ def _as_utc(value: Any) -> datetime:
         return value
     if value.tzinfo is None or value.utcoffset() is None:
         return value.replace(tzinfo=UTC)  # SQLite keeps UTC as naive text
+    # Also what makes offsets from the anchor real time: two datetimes sharing
+    # one tzinfo subtract as wall clocks, which is wrong across a DST change.
     return value.astimezone(UTC)
 
 
@@ -377,8 +363,6 @@ def _timestamp_converter(anchor: datetime | None) -> Converter:
 
     if anchor.tzinfo is None or anchor.utcoffset() is None:
         raise ValueError(f"anchor {anchor.isoformat()} has no time zone")
-    # Both sides in UTC: aware datetimes sharing one tzinfo subtract as wall
-    # clocks, which is wrong across a DST change.
     utc_anchor = anchor.astimezone(UTC)
     describe = clock.describe
 

@@ -137,7 +137,13 @@ async def apply(
                 await seeder.clear(conn, database.backend)
                 await _pause("cleared")
             rows = await seeder.write(
-                conn, database.backend, fixture_set, anchor=anchor, scale=scale, reporter=reporter
+                conn,
+                database.backend,
+                fixture_set,
+                anchor=anchor,
+                scale=scale,
+                reporter=reporter,
+                after_table=lambda name: _pause(f"table:{name}"),
             )
             await seeder.record(conn, wanted)
             await database.backend.check_integrity(conn)

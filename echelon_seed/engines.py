@@ -22,12 +22,12 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-from sqlalchemy import Enum, String, event, text
+from sqlalchemy import Enum, Select, String, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-from sqlalchemy.schema import Table
+from sqlalchemy.schema import AddConstraint, DropConstraint, Table
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
@@ -48,6 +48,8 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "p
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the lock's purpose.
 _LOCK_KEYS = (0x45434853, 1)
 _CONNECT_TIMEOUT_S = 10
+# Rows from which a table's foreign keys are checked once after COPY instead of per row.
+_DEFER_FKS_FROM = 50_000
 
 # Every password seen in a URL, so that any text leaving the process can be scrubbed.
 _SECRETS: set[str] = set()
@@ -139,11 +141,29 @@ class Backend:
     async def lock(self, conn: AsyncConnection, timeout: float) -> None:
         """Make this transaction the only writer, waiting up to `timeout` seconds."""
 
-    async def bulk_insert(self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    async def bulk_insert(
+        self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
+    ) -> None:
+        raise NotImplementedError
+
+    def stream(self, conn: AsyncConnection, query: Select[Any], batch: int) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        """Rows of `query` in batches, as the driver returns them (no SQLAlchemy processing).
+
+        Snapshots canonicalise by column type from raw driver values; skipping
+        SQLAlchemy's per-value result processors is most of their speed.
+        """
         raise NotImplementedError
 
     async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
-        raise NotImplementedError
+        """Delete every row of `tables` (children first), inside the caller's transaction.
+
+        DELETE, not TRUNCATE: TRUNCATE is not MVCC-safe on PostgreSQL, so a
+        concurrent snapshot could see empty tables; with DELETE it sees the old
+        rows until we commit. No CASCADE: other tables are never touched.
+        """
+        preparer = conn.dialect.identifier_preparer
+        for table in reversed(tables):
+            await conn.exec_driver_sql(f"DELETE FROM {preparer.format_table(table)}")
 
     async def check_integrity(self, conn: AsyncConnection) -> None:
         """Fail before commit if the transaction broke a constraint the engine defers."""
@@ -185,7 +205,9 @@ class SQLiteBackend(Backend):
     def is_disposable(self, url: URL) -> bool:
         return True
 
-    async def bulk_insert(self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    async def bulk_insert(
+        self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
+    ) -> None:
         preparer = conn.dialect.identifier_preparer
         columns = ", ".join(preparer.quote(c.name) for c in table.columns)
         marks = ", ".join("?" for _ in table.columns)
@@ -194,10 +216,17 @@ class SQLiteBackend(Backend):
         assert driver is not None
         await driver.executemany(sql, rows)
 
-    async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
-        preparer = conn.dialect.identifier_preparer
-        for table in reversed(tables):
-            await conn.exec_driver_sql(f"DELETE FROM {preparer.format_table(table)}")
+    async def stream(
+        self, conn: AsyncConnection, query: Select[Any], batch: int
+    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        cursor = await driver.execute(_sql(conn, query))
+        try:
+            while rows := await cursor.fetchmany(batch):
+                yield rows
+        finally:
+            await cursor.close()
 
     async def check_integrity(self, conn: AsyncConnection) -> None:
         broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
@@ -268,20 +297,40 @@ class PostgresBackend(Backend):
         since = row.xact_start.isoformat(timespec="seconds") if row.xact_start else "unknown"
         return f"server pid {row.pid}, '{app}' from {row.client_addr or 'local socket'}, since {since}"
 
-    async def bulk_insert(self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]]) -> None:
+    async def bulk_insert(
+        self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
+    ) -> None:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         # COPY outside our transaction would commit on its own: never let it.
         if not driver.is_in_transaction():
             raise DatabaseError("internal: COPY attempted outside the seeding transaction")
+        # Checking foreign keys row by row (a trigger per row and key) costs more than
+        # the COPY itself; like pg_restore, add them back after the load, validated in
+        # one pass each, still inside the transaction.
+        deferred = list(table.foreign_key_constraints) if expected >= _DEFER_FKS_FROM else []
+        for fk in deferred:
+            await conn.execute(DropConstraint(fk))
         await driver.copy_records_to_table(
             table.name, records=rows, columns=[c.name for c in table.columns], schema_name=table.schema
         )
+        for fk in deferred:
+            await conn.execute(AddConstraint(fk))
 
-    async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
-        preparer = conn.dialect.identifier_preparer
-        # No CASCADE: a table that echelon-seed does not own is never emptied.
-        await conn.exec_driver_sql(f"TRUNCATE {', '.join(preparer.format_table(t) for t in tables)}")
+    async def stream(
+        self, conn: AsyncConnection, query: Select[Any], batch: int
+    ) -> AsyncIterator[Sequence[Sequence[Any]]]:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        # A server-side cursor (we are inside the read transaction): memory stays flat.
+        cursor = await driver.cursor(_sql(conn, query))
+        while rows := await cursor.fetch(batch):
+            yield rows
+
+
+def _sql(conn: AsyncConnection, query: Select[Any]) -> str:
+    """A parameterless SELECT as the dialect's SQL text (it holds only names from the schema)."""
+    return str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
 _BACKENDS: dict[str, Backend] = {"sqlite": SQLiteBackend(), "postgresql": PostgresBackend()}

@@ -9,7 +9,7 @@ an ORM row are stored identically.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,7 +111,7 @@ async def write(
     anchor: datetime,
     scale: int,
     reporter: progress.Reporter | None = None,
-    after_table: Callable[[str], None] | None = None,
+    after_table: Callable[[str], Awaitable[None]] | None = None,
 ) -> dict[str, int]:
     """Insert every table of `fixture_set` in foreign-key order; return rows written per table."""
     reporter = reporter or progress.NullReporter()
@@ -127,10 +127,10 @@ async def write(
             reporter.advance(n)
 
         rows = _adapted(fixture_set.rows(fixture, anchor=anchor, scale=scale), _adapter(conn, table))
-        await backend.bulk_insert(conn, table, progress.counted(rows, advance))
+        await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=total)
         reporter.finish()
         if after_table is not None:
-            after_table(table.name)
+            await after_table(table.name)
     return written
 
 

@@ -215,10 +215,12 @@ def _spill(chunk: list[str]) -> IO[str]:
 
 
 class _Digester:
-    """Hashes a table's lines and cuts them into blocks as they stream by."""
+    """Hashes a table's lines, in batches, and cuts them into blocks as they stream by."""
 
-    def __init__(self, plan: _Plan) -> None:
+    def __init__(self, plan: _Plan, body: hashlib._Hash, sink: IO[bytes] | None) -> None:
         self.plan = plan
+        self.body = body
+        self.sink = sink
         self.table = hashlib.sha256()
         self.block = hashlib.sha256()
         self.rows = 0
@@ -226,16 +228,21 @@ class _Digester:
         self._first: list[Any] = []
         self._in_block = 0
 
-    def add(self, line: bytes) -> None:
-        if self._in_block == 0:
-            row = json.loads(line)[1]
-            self._first = [row[name] for name in self.plan.key]
-        self.table.update(line)
-        self.block.update(line)
-        self.rows += 1
-        self._in_block += 1
-        if self._in_block == BLOCK_ROWS:
-            self._close_block()
+    def add(self, lines: list[str]) -> None:
+        while lines:
+            part, lines = lines[: BLOCK_ROWS - self._in_block], lines[BLOCK_ROWS - self._in_block :]
+            if self._in_block == 0:
+                row = json.loads(part[0])[1]
+                self._first = [row[name] for name in self.plan.key]
+            data = ("\n".join(part) + "\n").encode("utf-8")
+            for hasher in (self.body, self.table, self.block):
+                hasher.update(data)
+            if self.sink is not None:
+                self.sink.write(data)
+            self.rows += len(part)
+            self._in_block += len(part)
+            if self._in_block == BLOCK_ROWS:
+                self._close_block()
 
     def _close_block(self) -> None:
         self.blocks.append(Block(first=self._first, rows=self._in_block, digest="sha256:" + self.block.hexdigest()))
@@ -271,13 +278,9 @@ async def capture(
     with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
         for plan in plans:
             reporter.start(plan.table.name, None)
-            digester = _Digester(plan)
-            async for line in _read_table(conn, backend, plan, reporter):
-                data = (line + "\n").encode("utf-8")
-                body_digest.update(data)
-                digester.add(data)
-                if out is not None:
-                    body.write(data)
+            digester = _Digester(plan, body_digest, body if out is not None else None)
+            async for lines in _read_table(conn, backend, plan, reporter):
+                digester.add(lines)
             reporter.finish()
             summaries[plan.table.name] = digester.summary()
         header = Header(
@@ -297,26 +300,30 @@ async def capture(
 
 async def _read_table(
     conn: AsyncConnection, backend: Backend, plan: _Plan, reporter: progress.Reporter
-) -> AsyncIterator[str]:
-    """The table's canonical lines in key order, streamed from a server-side cursor."""
+) -> AsyncIterator[list[str]]:
+    """The table's canonical lines in key order, in batches, streamed from a cursor."""
     table, encode = plan.table, plan.encoder.encode
     query = select(*table.columns)
     if plan.ordered_by_key:
         query = query.order_by(*[backend.sort_key(table.columns[name]) for name in plan.key])
-    result = await conn.stream(query)
     spill = None if plan.ordered_by_key else _ExternalSort()
-    async for rows in result.partitions(_FETCH):
+    async for rows in backend.stream(conn, query, _FETCH):
         lines = [encode(row) for row in rows]
         reporter.advance(len(lines))
         if spill is None:
-            for line in lines:
-                yield line
+            yield lines
         else:
             for line in lines:
                 spill.add(line)
     if spill is not None:
+        batch: list[str] = []
         for line in spill.sorted():
-            yield line
+            batch.append(line)
+            if len(batch) == _FETCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def read_header(path_text: str, stream: IO[str]) -> Header:
