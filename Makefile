@@ -6,10 +6,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv seed test lint
+.PHONY: venv seed test lint system-deps system-deps-postgres bench
+
+## system-deps: python3-venv and make (apt-get as root when missing)
+system-deps:
+	@bash scripts/system-deps.sh
+
+## system-deps-postgres: the same plus the PostgreSQL server the tests start
+system-deps-postgres:
+	@bash scripts/system-deps.sh --postgres
 
 ## venv: create .venv and install the package with its test tools
-venv: $(STAMP)
+venv: system-deps $(STAMP)
 
 # Re-installs whenever pyproject.toml is newer than the stamp; (re)creates the
 # venv when it is missing or has no working pip (a half-made one).
@@ -25,8 +33,12 @@ seed: venv
 ## test: the whole suite, SQLite and PostgreSQL (the tests start their own server).
 # make fails on any non-zero exit, so pytest's 5 ("no tests collected") fails too;
 # under CI=true tests/conftest.py turns every skip into a failure.
-test: venv
+test: system-deps-postgres venv
 	$(BIN)/python -m pytest
+
+## bench: the performance benchmark (see README, Performance)
+bench: system-deps-postgres venv
+	$(BIN)/python bench/bench.py
 
 ## lint: ruff and mypy (strict, on the package)
 lint: venv

@@ -19,7 +19,7 @@ from typing import Any
 
 import anyio
 
-from . import __version__, clock, commands, diff, engines, progress
+from . import __version__, clock, commands, diff, engines, progress, project
 from .errors import EchelonSeedError, Interrupted
 
 __all__ = ["build_parser", "main"]
@@ -225,13 +225,13 @@ async def _verify(args: argparse.Namespace) -> int:
     rows = sum(result.header.rows.values())
     if result.updated:
         print(
-            f"wrote {result.golden}: {rows:,} rows in {len(result.header.tables)} tables, {result.header.digest[:19]}…"
+            f"wrote {project.display(result.golden)}: {rows:,} rows in {len(result.header.tables)} tables, {result.header.digest[:19]}…"
         )
         return 0
     assert result.report is not None
     if result.matches:
         print(
-            f"OK: {rows:,} rows in {len(result.header.tables)} tables match {result.golden} ({result.header.digest[:19]}…)"
+            f"OK: {rows:,} rows in {len(result.header.tables)} tables match {project.display(result.golden)} ({result.header.digest[:19]}…)"
         )
         return 0
     print(result.report.render(commands.regenerate_command(args.scale)))
@@ -250,6 +250,7 @@ async def _run(verb: Callable[[], Awaitable[int]]) -> int:
     """Run `verb`, turning SIGINT/SIGTERM into a cancellation that rolls the transaction back."""
     caught: list[int] = []
     outcome: list[int] = []
+    failures: list[Exception] = []
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
@@ -260,13 +261,20 @@ async def _run(verb: Callable[[], Awaitable[int]]) -> int:
                     return
 
         async def work() -> None:
-            outcome.append(await verb())
-            group.cancel_scope.cancel()
+            # Kept out of the task group's ExceptionGroup, so errors reach main() as themselves.
+            try:
+                outcome.append(await verb())
+            except Exception as exc:
+                failures.append(exc)
+            finally:
+                group.cancel_scope.cancel()
 
         group.start_soon(watch)
         group.start_soon(work)
     if caught:
         raise Interrupted(caught[0])
+    if failures:
+        raise failures[0]
     return outcome[0]
 
 

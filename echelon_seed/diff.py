@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import canonical, snapshot
+from . import canonical, project, snapshot
 from .snapshot import Header
 
 __all__ = ["Difference", "Report", "compare"]
@@ -149,7 +149,7 @@ def _empty() -> Iterator[dict[str, Any]]:
 
 def compare(golden_path: Path, actual_path: Path, *, limit: int | None = DEFAULT_LIMIT) -> Report:
     """Compare two snapshot files (the golden one may be a manifest: a header alone)."""
-    shown = str(golden_path)
+    shown = project.display(golden_path)
     with golden_path.open(encoding="utf-8") as golden_file, actual_path.open(encoding="utf-8") as actual_file:
         golden = snapshot.read_header(shown, golden_file)
         actual = snapshot.read_header(str(actual_path), actual_file)

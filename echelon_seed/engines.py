@@ -340,6 +340,8 @@ def describe_error(exc: BaseException) -> str:
     """One line for a driver or SQLAlchemy error, without SQL noise or secrets."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         message = str(exc.orig)
+    elif isinstance(exc, OSError):
+        message = f"cannot connect: {exc.strerror or exc}"
     elif isinstance(exc, SQLAlchemyError):
         message = str(exc).split("\n")[0]
     else:

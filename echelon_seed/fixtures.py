@@ -37,7 +37,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from . import clock, generate
+from . import clock, generate, project
 from .errors import ConfigError, FixtureError, FixtureProblem
 from .schema import SEEDED_TABLES
 from .types import Money, UTCDateTime, quantize
@@ -325,13 +325,6 @@ def _check_foreign_keys(
                     )
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _digest(files: Sequence[Path]) -> str:
     hasher = hashlib.sha256()
     hasher.update(f"generators={generate.GENERATOR_VERSION}\n".encode())
@@ -348,7 +341,7 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
     by_name: dict[str, TableFixture] = {}
     shown: dict[str, str] = {}
     for path in files:
-        name = _display(path)
+        name = project.display(path)
         table = _TABLES.get(path.stem)
         if table is None:
             problems.append(
@@ -361,7 +354,7 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
             by_name[table.name] = fixture
             _check_unique(fixture, name, problems)
     if not files:
-        problems.append(FixtureProblem(_display(directory), "no *.json fixture files"))
+        problems.append(FixtureProblem(project.display(directory), "no *.json fixture files"))
     _check_foreign_keys(by_name, shown, problems)
     if problems:
         return None, problems

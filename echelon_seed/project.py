@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["data_dir", "migrations_dir", "root", "snapshots_dir"]
+__all__ = ["data_dir", "display", "migrations_dir", "root", "snapshots_dir"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -32,3 +32,11 @@ def migrations_dir() -> Path:
 
 def snapshots_dir() -> Path:
     return root() / "snapshots"
+
+
+def display(path: Path) -> str:
+    """`path` as a person would type it here: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
