@@ -231,10 +231,10 @@ class SQLiteBackend(Backend):
     async def check_integrity(self, conn: AsyncConnection) -> None:
         broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
         if broken:
-            first = broken[0]
+            table, rowid, parent = tuple(broken[0])[:3]
             raise DatabaseError(
-                f"{len(broken)} foreign key violation(s), first in table {first[0]} (rowid {first[1]}) "
-                f"referencing {first[2]}; rolled back"
+                f"{len(broken)} foreign key violation(s), first in table {table} (rowid {rowid}) "
+                f"referencing {parent}; rolled back"
             )
 
 

@@ -246,22 +246,23 @@ def _load_file(table: Table, path: Path, shown: str, problems: list[FixtureProbl
             problems.append(FixtureProblem(shown, "a row must be a JSON object", row=number))
             continue
         label = _row_label(table, raw)
-        where = {"row": number, "row_id": label}
+
+        def problem(message: str, column: str, number: int = number, label: str | None = label) -> FixtureProblem:
+            return FixtureProblem(shown, message, row=number, row_id=label, column=column)
+
         for name in raw:
             if name not in names:
-                problems.append(
-                    FixtureProblem(shown, f"unknown column; known: {', '.join(names)}", column=name, **where)
-                )
+                problems.append(problem(f"unknown column; known: {', '.join(names)}", name))
         values: list[Any] = []
         for column in table.columns:
             if column.name not in raw and not column.nullable:
-                problems.append(FixtureProblem(shown, "missing required value", column=column.name, **where))
+                problems.append(problem("missing required value", column.name))
                 values.append(None)
                 continue
             try:
                 values.append(_convert(column, raw.get(column.name)))
             except _Invalid as exc:
-                problems.append(FixtureProblem(shown, str(exc), column=column.name, **where))
+                problems.append(problem(str(exc), column.name))
                 values.append(None)
         rows.append(tuple(values))
     return TableFixture(table=table, path=path, rows=tuple(rows))
@@ -357,6 +358,8 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
         problems.append(FixtureProblem(project.display(directory), "no *.json fixture files"))
     _check_foreign_keys(by_name, shown, problems)
     if problems:
+        # File by file, row by row: the order a person fixes them in.
+        problems.sort(key=lambda p: (p.file, p.row or 0))
         return None, problems
     tables = tuple(by_name[t.name] for t in SEEDED_TABLES if t.name in by_name)
     return FixtureSet(directory=directory, digest=_digest(files), tables=tables), problems

@@ -63,7 +63,8 @@ class BarReporter:
 
     def __init__(self, stream: TextIO, *, delay: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self._stream, self._delay, self._clock = stream, delay, clock
-        self._table, self._total, self._done = "", None, 0
+        self._table, self._done = "", 0
+        self._total: int | None = None
         self._started = self._drawn = 0.0
         self._shown = False
 
