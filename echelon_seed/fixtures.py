@@ -107,24 +107,33 @@ def _resolved(fixture: TableFixture, anchor: datetime) -> Iterator[tuple[Any, ..
 # --- reading -----------------------------------------------------------------------------------------
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _Invalid(f"duplicate key {key!r} in a JSON object")
-        seen[key] = value
-    return seen
+class _Object(dict[str, Any]):
+    """A parsed JSON object that remembers keys given twice (the last one wins, as in jsonb)."""
+
+    duplicates: tuple[str, ...] = ()
 
 
-def _reject_constant(name: str) -> Any:
-    raise _Invalid(f"{name} is not a number in JSON fixtures; use a finite value")
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    parsed = _Object(pairs)
+    if len(parsed) != len(pairs):
+        keys = [k for k, _ in pairs]
+        parsed.duplicates = tuple(sorted({k for k in keys if keys.count(k) > 1}))
+    return parsed
+
+
+class _NotFinite:
+    """NaN or Infinity in a fixture: kept as a marker so the problem is located to its cell."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 def _read_json(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
-    return json.loads(
-        text, object_pairs_hook=_reject_duplicate_keys, parse_float=Decimal, parse_constant=_reject_constant
-    )
+    return json.loads(text, object_pairs_hook=_object, parse_float=Decimal, parse_constant=_NotFinite)
 
 
 # --- converting one value ------------------------------------------------------------------------------
@@ -133,6 +142,8 @@ def _read_json(path: Path) -> Any:
 def _convert(column: Column[Any], value: Any) -> Any:
     """Return the typed Python value for `value`, the column's JSON form; raise _Invalid if it does not fit."""
     type_ = column.type
+    if isinstance(value, _NotFinite):
+        raise _Invalid(f"{value.name} is not a finite number")
     if value is None:
         if not column.nullable:
             raise _Invalid("null in a required column")
@@ -193,9 +204,13 @@ def _json_document(value: Any) -> Any:
     """Fixture JSON parsed with Decimal, back to plain JSON values (floats for fractions)."""
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, _NotFinite):
+        raise _Invalid(f"{value.name} in a JSON document is not a finite number")
     if isinstance(value, list):
         return [_json_document(v) for v in value]
     if isinstance(value, dict):
+        if isinstance(value, _Object) and value.duplicates:
+            raise _Invalid(f"duplicate key {value.duplicates[0]!r} in a JSON document")
         return {k: _json_document(v) for k, v in value.items()}
     if isinstance(value, str) and "\x00" in value:
         raise _Invalid("JSON text may not contain a NUL character (PostgreSQL rejects it)")
@@ -218,11 +233,11 @@ def _load_file(table: Table, path: Path, shown: str, problems: list[FixtureProbl
     except UnicodeDecodeError as exc:
         problems.append(FixtureProblem(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
         return None
-    except _Invalid as exc:
-        problems.append(FixtureProblem(shown, str(exc)))
-        return None
     except json.JSONDecodeError as exc:
         problems.append(FixtureProblem(shown, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"))
+        return None
+    if getattr(document, "duplicates", ()):
+        problems.append(FixtureProblem(shown, f"duplicate key {document.duplicates[0]!r} at the top level"))
         return None
     if not isinstance(document, dict) or len(document) != 1 or next(iter(document)) not in ("rows", "generate"):
         problems.append(FixtureProblem(shown, 'expected an object with exactly one key, "rows" or "generate"'))
@@ -250,6 +265,8 @@ def _load_file(table: Table, path: Path, shown: str, problems: list[FixtureProbl
         def problem(message: str, column: str, number: int = number, label: str | None = label) -> FixtureProblem:
             return FixtureProblem(shown, message, row=number, row_id=label, column=column)
 
+        for name in getattr(raw, "duplicates", ()):
+            problems.append(problem("duplicate key in the row object (each column once)", name))
         for name in raw:
             if name not in names:
                 problems.append(problem(f"unknown column; known: {', '.join(names)}", name))
@@ -301,12 +318,18 @@ def _check_unique(fixture: TableFixture, shown: str, problems: list[FixtureProbl
 
 
 def _check_foreign_keys(
-    fixtures: Mapping[str, TableFixture], shown: Mapping[str, str], problems: list[FixtureProblem]
+    fixtures: Mapping[str, TableFixture],
+    shown: Mapping[str, str],
+    problems: list[FixtureProblem],
+    *,
+    skip: set[str],
 ) -> None:
     for fixture in fixtures.values():
         table = fixture.table
         names = table.columns.keys()
         for fk in table.foreign_keys:
+            if fk.column.table.name in skip:
+                continue
             target = fixtures.get(fk.column.table.name)
             known = (
                 set() if target is None else {r[target.table.columns.keys().index(fk.column.name)] for r in target.rows}
@@ -341,6 +364,7 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
     files = sorted(directory.glob("*.json"))
     by_name: dict[str, TableFixture] = {}
     shown: dict[str, str] = {}
+    failed: set[str] = set()
     for path in files:
         name = project.display(path)
         table = _TABLES.get(path.stem)
@@ -351,12 +375,15 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
             continue
         shown[table.name] = name
         fixture = _load_file(table, path, name, problems)
-        if fixture is not None:
+        if fixture is None:
+            failed.add(table.name)
+        else:
             by_name[table.name] = fixture
             _check_unique(fixture, name, problems)
     if not files:
         problems.append(FixtureProblem(project.display(directory), "no *.json fixture files"))
-    _check_foreign_keys(by_name, shown, problems)
+    # A table whose file could not be read says nothing about which keys exist.
+    _check_foreign_keys(by_name, shown, problems, skip=failed)
     if problems:
         # File by file, row by row: the order a person fixes them in.
         problems.sort(key=lambda p: (p.file, p.row or 0))

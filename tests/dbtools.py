@@ -4,11 +4,15 @@ Tests compare whole databases in Python, so every reader here returns typed
 rows (the schema's TypeDecorators apply) sorted by primary key in Python,
 never by the server's collation. Tables that are not in `schema.metadata`
 (alembic_version, anything a test made by hand) are reflected and sorted by
-their text form.
+their text form. `run_cli` runs `python -m echelon_seed` (or `alembic`) the
+way a user would, from the repository root unless told otherwise.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,18 @@ from sqlalchemy.engine import Connection, make_url
 
 from echelon_seed import engines, schema
 
-__all__ = ["TABLES", "database_exists", "dump", "enum_types", "execute", "row_counts", "table_names", "table_rows"]
+__all__ = [
+    "REPO",
+    "TABLES",
+    "database_exists",
+    "dump",
+    "enum_types",
+    "execute",
+    "row_counts",
+    "run_cli",
+    "table_names",
+    "table_rows",
+]
 
 #: Every table of the schema by name (the seeded ones and seed_runs).
 TABLES: dict[str, Table] = {t.name: t for t in schema.metadata.sorted_tables}
@@ -127,3 +142,34 @@ async def enum_types(url: str) -> set[str]:
             return {r[0] for r in rows}
     finally:
         await database.dispose()
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+#: The repository root: alembic.ini, data/ and migrations/ live here.
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str,
+    database_url: str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    module: str = "echelon_seed",
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m <module> args...` as a user would, with DATABASE_URL set only when given."""
+    child_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
+    if database_url is not None:
+        child_env["DATABASE_URL"] = database_url
+    child_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd or REPO,
+        env=child_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
