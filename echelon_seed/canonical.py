@@ -545,6 +545,29 @@ class _Never:
     """A type no value has: marks columns with no conversion-free fast path."""
 
 
+def _stored(value: Any) -> JSONValue:
+    """A value as its storage class says, for cells whose declared type does not fit them."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return _to_float(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _to_bytes(value)
+    return str(value)
+
+
+def _lenient(emit: Emitter) -> Emitter:
+    # SQLite lets any value into any column; a foreign database is shown as it is
+    # stored rather than refused. The Echelon tables never take this path.
+    def emit_or_store(value: Any) -> str:
+        try:
+            return emit(value)
+        except (ValueError, TypeError, OverflowError):
+            return _DUMPER.encode(_stored(value))
+
+    return emit_or_store
+
+
 class RowEncoder:
     """Encode rows of one table as canonical lines: `["table",{"col":value,...}]`."""
 
@@ -556,6 +579,8 @@ class RowEncoder:
         columns: Sequence[tuple[str, Kind]],
         anchor: datetime | None = None,
         key: Sequence[int] = (),
+        *,
+        lenient: bool = False,
     ) -> None:
         names = [name for name, _ in columns]
         if len(set(names)) != len(names):
@@ -570,7 +595,10 @@ class RowEncoder:
         # values are picked out in that order once per row.
         order = sorted(range(len(columns)), key=lambda i: names[i])
         self._reorder = _picker(order)
-        self._columns = tuple((_quote(names[i]) + ":", *_emitter(columns[i][1], anchor)) for i in order)
+        emitters = [_emitter(columns[i][1], anchor) for i in order]
+        if lenient:
+            emitters = [(fast_type, _lenient(fast), _lenient(emit)) for fast_type, fast, emit in emitters]
+        self._columns = tuple((_quote(names[i]) + ":", *e) for i, e in zip(order, emitters, strict=True))
         self._key_columns = tuple((index, _converter(columns[index][1], anchor)) for index in key)
         self._head = "[" + _quote(table) + ",{"
 

@@ -11,6 +11,7 @@ where to look.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections import Counter
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import canonical, project, snapshot
+from .errors import SnapshotError
 from .snapshot import Header
 
 __all__ = ["Difference", "Report", "compare"]
@@ -156,6 +158,7 @@ def compare(golden_path: Path, actual_path: Path, *, limit: int | None = DEFAULT
         provenance = _provenance(golden, actual)
         if provenance:
             return Report(golden=shown, provenance=provenance)
+        _check_golden_body(golden_path, golden)
         if golden.digest == actual.digest:
             return Report(golden=shown)
         out = _Collector(limit)
@@ -171,6 +174,24 @@ def compare(golden_path: Path, actual_path: Path, *, limit: int | None = DEFAULT
             golden_stream = itertools.chain([has_rows], golden_file)
             _compare_bodies(golden, actual, differing, _groups(golden_stream), _groups(actual_file), out)
     return Report(golden=shown, differences=out.shown, omitted=out.omitted, counts=out.counts)
+
+
+def _check_golden_body(path: Path, header: Header) -> None:
+    """Refuse a golden file whose rows are not the ones its header digests (hand-edited, cut short)."""
+    body = hashlib.sha256()
+    with path.open("rb") as stream:
+        stream.readline()
+        first = stream.readline()
+        if not first:
+            return  # a manifest: the header is all there is
+        body.update(first)
+        while chunk := stream.read(2**20):
+            body.update(chunk)
+    if "sha256:" + body.hexdigest() != header.digest:
+        raise SnapshotError(
+            f"{project.display(path)} is inconsistent: its rows do not match the digest in its header "
+            "(edited by hand or cut short?); regenerate it with 'echelon-seed verify --update'"
+        )
 
 
 def _compare_bodies(

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-from sqlalchemy import Enum, Select, String, event, text
+from sqlalchemy import Enum, Select, String, Text, cast, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -53,6 +53,7 @@ _DEFER_FKS_FROM = 50_000
 
 # Every password seen in a URL, so that any text leaving the process can be scrubbed.
 _SECRETS: set[str] = set()
+_PLACEHOLDER = "PASSWORD"  # the one password slot text our own examples may show
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)", re.IGNORECASE)
 
 
@@ -68,7 +69,9 @@ def forget_secrets() -> None:
 
 def scrub(message: str) -> str:
     """Remove every known password, and anything in a URL's password slot, from `message`."""
-    cleaned = _URL_PASSWORD.sub(lambda m: f"{m['head']}***{m['at']}", message)
+    cleaned = _URL_PASSWORD.sub(
+        lambda m: m[0] if m["pw"] in ("***", _PLACEHOLDER) else f"{m['head']}***{m['at']}", message
+    )
     for secret in sorted(_SECRETS, key=len, reverse=True):
         cleaned = cleaned.replace(secret, "***")
     return cleaned
@@ -84,7 +87,7 @@ def parse_url(raw: str) -> URL:
     except (ArgumentError, ValueError):
         raise ConfigError(
             f"cannot parse database URL {scrub(raw)!r}; expected sqlite:///path/to/file.db "
-            "or postgresql://user:password@host:5432/dbname"
+            f"or postgresql://user:{_PLACEHOLDER}@host:5432/dbname"
         ) from None
     _remember(url.password if isinstance(url.password, str) else None)
     backend = url.get_backend_name()
@@ -256,7 +259,9 @@ class PostgresBackend(Backend):
 
     def sort_key(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         # The database collation (en_US...) would put 'a' before 'B'; "C" is code point order.
-        if isinstance(column.type, String) and not isinstance(column.type, Enum):
+        if isinstance(column.type, Enum):  # native enums sort by declaration order: use the label
+            return cast(column, Text).collate("C")
+        if isinstance(column.type, String):
             return column.collate("C")
         return column
 

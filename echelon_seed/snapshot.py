@@ -154,7 +154,8 @@ def _plans(sync: Connection, anchor: datetime | None, revision: str | None) -> l
     for name in sorted(inspect(sync).get_table_names()):
         if name in _TOOL_TABLES:
             continue
-        if ours and name in echelon_metadata.tables:
+        strict = ours and name in echelon_metadata.tables
+        if strict:
             table = echelon_metadata.tables[name]
             table_anchor = anchor
         else:
@@ -164,7 +165,10 @@ def _plans(sync: Connection, anchor: datetime | None, revision: str | None) -> l
         pk = list(table.primary_key.columns)
         key_columns = pk or columns
         kinds = [(c.name, canonical.kind_of(c.type)) for c in columns]
-        encoder = canonical.RowEncoder(name, kinds, table_anchor, [columns.index(c) for c in key_columns])
+        # Our own tables are strict (a value that does not fit is a bug); others are shown as stored.
+        encoder = canonical.RowEncoder(
+            name, kinds, table_anchor, [columns.index(c) for c in key_columns], lenient=not strict
+        )
         plans.append(_Plan(table=table, key=[c.name for c in key_columns], encoder=encoder, ordered_by_key=bool(pk)))
     return plans
 
@@ -308,7 +312,10 @@ async def _read_table(
         query = query.order_by(*[backend.sort_key(table.columns[name]) for name in plan.key])
     spill = None if plan.ordered_by_key else _ExternalSort()
     async for rows in backend.stream(conn, query, _FETCH):
-        lines = [encode(row) for row in rows]
+        try:
+            lines = [encode(row) for row in rows]
+        except ValueError as exc:
+            raise SnapshotError(f"table {table.name}: a value does not fit its column type ({exc})") from None
         reporter.advance(len(lines))
         if spill is None:
             yield lines

@@ -1,0 +1,329 @@
+"""The canonical snapshot: its header, its order, and bytes that depend only on the data.
+
+The same fixtures must give the same bytes whatever the engine, the anchor,
+the client's TZ or the server's default time zone; engine-sensitive tests
+take ``db_url`` and run on SQLite and on the session's real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import insert
+
+from echelon_seed import clock, commands, fixtures, project, schema
+from echelon_seed import snapshot as snapshots
+from tests import dbtools, pgserver
+
+ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
+# Los Angeles springs forward at 10:00 UTC that day: the fixtures' times straddle a DST change.
+DST_ANCHOR_TEXT = "2026-03-08T10:30:00Z"
+GOLDEN = commands.golden_path(1)
+CLIENT_TIME_ZONES = ("UTC", "America/Los_Angeles", "Asia/Kathmandu", "Pacific/Kiritimati")
+
+COUNTS = {
+    "agents": 12,
+    "paradoxes": 3,
+    "positions": 12,
+    "price_history": 250,
+    "timeline_links": 19,
+    "timelines": 10,
+    "users": 5,
+    "wing_flaps": 75,
+}
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def new_database(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of further empty databases on the same engine as ``db_url``."""
+    created: list[str] = []
+    server: pgserver.PgServer | None = None
+
+    def make() -> str:
+        nonlocal server
+        n = next(_names)
+        if engine_name == "sqlite":
+            return f"sqlite:///{tmp_path / f'extra_{n}.db'}"
+        server = request.getfixturevalue("pg_server")
+        name = f"snap_extra_{n}_{os.getpid()}"
+        url = server.create_database(name)
+        created.append(name)
+        return url
+
+    yield make
+    for name in created:
+        assert server is not None
+        server.drop_database(name)
+
+
+async def snapshot_bytes(url: str) -> bytes:
+    out = io.BytesIO()
+    await commands.snapshot(url, out)
+    return out.getvalue()
+
+
+def body_rows(data: bytes) -> list[tuple[str, dict[str, Any]]]:
+    return [tuple(json.loads(line)) for line in data.decode("utf-8").splitlines()[1:]]  # type: ignore[misc]
+
+
+def rows_of(data: bytes, table: str) -> list[dict[str, Any]]:
+    return [row for name, row in body_rows(data) if name == table]
+
+
+def run_ok(*args: str, env: dict[str, str] | None = None) -> None:
+    done = dbtools.run_cli(*args, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+# --- same data, same bytes ------------------------------------------------------------------------------
+
+
+async def test_sqlite_and_postgresql_snapshots_are_byte_identical(sqlite_url: str, pg_url: str) -> None:
+    await commands.apply(sqlite_url, anchor=ANCHOR)
+    await commands.apply(pg_url, anchor=ANCHOR + timedelta(days=3, hours=5, minutes=7))
+
+    on_sqlite = await snapshot_bytes(sqlite_url)
+    on_postgresql = await snapshot_bytes(pg_url)
+
+    assert on_sqlite == on_postgresql
+    assert on_sqlite == GOLDEN.read_bytes()
+
+
+async def test_anchors_a_day_apart_give_identical_snapshots(db_url: str, new_database: Callable[[], str]) -> None:
+    later = new_database()
+    await commands.apply(db_url, anchor=ANCHOR)
+    await commands.apply(later, anchor=ANCHOR + timedelta(days=1))
+
+    assert await snapshot_bytes(db_url) == await snapshot_bytes(later)
+
+
+# apply, then snapshot, through the CLI's entry point in one child process (half the start-up cost).
+_APPLY_THEN_SNAPSHOT = """
+import sys
+from echelon_seed.cli import main
+url, anchor, out = sys.argv[1:]
+code = main(["apply", "--database-url", url, "--anchor", anchor, "-q"])
+sys.exit(code or main(["snapshot", "--database-url", url, "-o", out, "-q"]))
+"""
+
+
+def test_client_time_zone_does_not_change_the_snapshot(
+    db_url: str, new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # One database per TZ, each applied and snapshotted under that TZ; the four run side by side.
+    urls = {tz: db_url if tz == "UTC" else new_database() for tz in CLIENT_TIME_ZONES}
+    outs = {tz: tmp_path / f"{tz.replace('/', '_')}.jsonl" for tz in CLIENT_TIME_ZONES}
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
+
+    def seed_and_snapshot(tz: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", _APPLY_THEN_SNAPSHOT, urls[tz], DST_ANCHOR_TEXT, str(outs[tz])],
+            cwd=dbtools.REPO,
+            env={**env, "TZ": tz},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    with ThreadPoolExecutor(max_workers=len(CLIENT_TIME_ZONES)) as pool:
+        done = dict(zip(CLIENT_TIME_ZONES, pool.map(seed_and_snapshot, CLIENT_TIME_ZONES), strict=True))
+
+    assert {tz: d.returncode for tz, d in done.items()} == dict.fromkeys(CLIENT_TIME_ZONES, 0), done
+    golden = GOLDEN.read_bytes()
+    assert {tz: out.read_bytes() == golden for tz, out in outs.items()} == dict.fromkeys(CLIENT_TIME_ZONES, True)
+
+
+async def test_server_default_time_zone_does_not_change_the_snapshot(pg_server: pgserver.PgServer) -> None:
+    name = f"snap_kathmandu_{os.getpid()}"
+    url = pg_server.create_database(name)
+    try:
+        admin = await asyncpg.connect(**pgserver.connect_kwargs(pg_server.admin_url))
+        try:
+            await admin.execute(f"ALTER DATABASE \"{name}\" SET timezone TO 'Asia/Kathmandu'")
+        finally:
+            await admin.close()
+        # The setting really is the default of new sessions, so the test can tell.
+        probe = await asyncpg.connect(**pgserver.connect_kwargs(url))
+        try:
+            assert await probe.fetchval("SHOW timezone") == "Asia/Kathmandu"
+        finally:
+            await probe.close()
+
+        await commands.apply(url, anchor=datetime.fromisoformat(DST_ANCHOR_TEXT))
+
+        assert await snapshot_bytes(url) == GOLDEN.read_bytes()
+    finally:
+        pg_server.drop_database(name)
+
+
+# --- the header -----------------------------------------------------------------------------------------
+
+
+async def test_header_states_format_provenance_and_per_table_rows_and_digests(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    data = await snapshot_bytes(db_url)
+    header = json.loads(data.split(b"\n", 1)[0])
+
+    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/1"
+    assert header["schema_revision"] == "0001"
+    assert header["fixtures"] == fixtures.load(project.data_dir()).digest
+    assert header["fixtures"].startswith("sha256:")
+    assert header["scale"] == 1
+    assert {name: t["rows"] for name, t in header["tables"].items()} == COUNTS
+    assert header["tables"]["users"]["key"] == ["id"]
+    assert header["tables"]["price_history"]["key"] == ["timeline_id", "ts"]
+    assert header["tables"]["timeline_links"]["key"] == ["source_timeline_id", "target_timeline_id"]
+
+
+async def test_body_digest_and_table_digests_are_sha256_of_the_body_lines(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    data = await snapshot_bytes(db_url)
+    first, body = data.split(b"\n", 1)
+    header = json.loads(first)
+
+    assert header["digest"] == "sha256:" + hashlib.sha256(body).hexdigest()
+    lines = body.splitlines(keepends=True)
+    for name, summary in header["tables"].items():
+        mine = b"".join(line for line in lines if json.loads(line)[0] == name)
+        assert summary["digest"] == "sha256:" + hashlib.sha256(mine).hexdigest(), name
+        assert summary["rows"] == mine.count(b"\n")
+
+
+async def test_read_header_parses_what_snapshot_wrote(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    data = await snapshot_bytes(db_url)
+
+    header = snapshots.read_header("snap", io.StringIO(data.decode("utf-8")))
+
+    assert header.schema_revision == "0001"
+    assert header.scale == 1
+    assert header.rows == COUNTS
+    assert header.to_line() == data.decode("utf-8").split("\n", 1)[0]
+
+
+# --- order ----------------------------------------------------------------------------------------------
+
+
+async def test_tables_are_in_name_order_and_rows_in_primary_key_order(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    data = await snapshot_bytes(db_url)
+    rows = body_rows(data)
+    header = json.loads(data.split(b"\n", 1)[0])
+
+    tables = [name for name, _ in itertools.groupby(name for name, _ in rows)]
+    assert tables == sorted(COUNTS)
+    for name in tables:
+        if name == "price_history":  # relative ts text does not sort as time; checked below
+            continue
+        key = header["tables"][name]["key"]
+        keys = [tuple(row[k] for k in key) for table, row in rows if table == name]
+        assert keys == sorted(keys), name
+        assert len(set(keys)) == len(keys), name
+
+
+async def test_price_history_is_in_time_order_within_each_timeline(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    typed = await dbtools.table_rows(db_url, "price_history")  # sorted by (timeline_id, ts) as datetimes
+    names = list(schema.price_history.columns.keys())
+    tl, ts = names.index("timeline_id"), names.index("ts")
+    expected = [(row[tl], clock.describe(row[ts], ANCHOR)) for row in typed]
+
+    shown = [(row["timeline_id"], row["ts"]) for row in rows_of(await snapshot_bytes(db_url), "price_history")]
+
+    assert shown == expected
+    # The claim has teeth: sorting the relative text itself would give another order.
+    assert shown != sorted(shown)
+    for timeline, group in itertools.groupby(shown, key=lambda pair: pair[0]):
+        moments = [clock.resolve(text, ANCHOR) for _, text in group]
+        assert moments == sorted(moments) and len(set(moments)) == len(moments), timeline
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def collated_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database whose text ordering is linguistic where the engine has one (ICU en-US on PostgreSQL)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'collated.db'}"
+        return
+    server: pgserver.PgServer = request.getfixturevalue("pg_server")
+    name = f"snap_icu_{next(_names)}_{os.getpid()}"
+    admin = await asyncpg.connect(**pgserver.connect_kwargs(server.admin_url))
+    try:
+        await admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
+    finally:
+        await admin.close()
+    try:
+        yield server.url(name)
+    finally:
+        server.drop_database(name)
+
+
+def extra_user(user_id: str) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "username": f"extra_{user_id}",
+        "email": f"{user_id}@example.invalid",
+        "password_hash": "x",
+        "tier": "free",
+        "balance_usdc": Decimal("1.00"),
+        "balance_echelon": 0,
+        "wallet_address": None,
+        "bio": None,
+        "is_active": True,
+        "created_at": ANCHOR,
+    }
+
+
+async def test_text_keys_sort_by_code_point_not_by_collation(collated_url: str) -> None:
+    await commands.apply(collated_url, anchor=ANCHOR)
+    await dbtools.execute(collated_url, insert(schema.users).values([extra_user("USR_a"), extra_user("USR_B")]))
+    if collated_url.startswith("postgresql"):
+        conn = await asyncpg.connect(**pgserver.connect_kwargs(collated_url))
+        try:
+            by_collation = [r[0] for r in await conn.fetch("SELECT id FROM users WHERE id LIKE 'USR\\__' ORDER BY id")]
+        finally:
+            await conn.close()
+        assert by_collation == ["USR_a", "USR_B"], "the database collation should put a before B here"
+
+    ids = [row["id"] for row in rows_of(await snapshot_bytes(collated_url), "users")]
+
+    assert ids == ["USR_001", "USR_002", "USR_003", "USR_004", "USR_005", "USR_B", "USR_a"]
+
+
+# --- values ---------------------------------------------------------------------------------------------
+
+
+async def test_seeded_times_appear_relative_to_the_anchor(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+
+    paradoxes = {row["id"]: row for row in rows_of(await snapshot_bytes(db_url), "paradoxes")}
+
+    assert paradoxes["PARADOX_GHOST_001"]["spawned_at"] == "now-4h"
+    assert paradoxes["PARADOX_GHOST_001"]["detonation_time"] == "now+8h"
+
+
+async def test_snapshot_is_read_only_and_repeatable(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    before = await dbtools.dump(db_url)
+
+    first = await snapshot_bytes(db_url)
+    second = await snapshot_bytes(db_url)
+
+    assert first == second
+    assert await dbtools.dump(db_url) == before
