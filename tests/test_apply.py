@@ -35,7 +35,7 @@ CANONICAL_COUNTS = {
     "timelines": 10,
     "paradoxes": 3,
     "positions": 12,
-    "price_history": 250,
+    "price_history": 40,
     "timeline_links": 19,
     "wing_flaps": 75,
 }
@@ -190,15 +190,15 @@ async def test_wing_flap_i_happened_1_5_i_minutes_plus_jitter_before_the_anchor(
     assert max(f["created_at"] for f in flaps.values()) < ANCHOR
 
 
-async def test_price_history_has_25_hourly_points_per_timeline(db_url: str) -> None:
+async def test_price_history_has_4_hourly_points_per_timeline(db_url: str) -> None:
     await commands.apply(db_url, anchor=ANCHOR)
 
     points = await dbtools.table_rows(db_url, "price_history")
 
-    assert len(points) == 250
+    assert len(points) == 40
     for timeline in CONNECTED:
         stamps = [ts for tid, ts, *_ in points if tid == timeline]
-        assert stamps == [ANCHOR - timedelta(hours=k) for k in range(24, -1, -1)]
+        assert stamps == [ANCHOR - timedelta(hours=k) for k in range(3, -1, -1)]
 
 
 # --- exact values, typed, on both engines ------------------------------------------------------------------
@@ -291,7 +291,7 @@ async def test_every_value_has_its_column_python_type(db_url: str) -> None:
                 else:
                     pytest.fail(f"no type rule for {where} ({column.type!r})")
                 checked += 1
-    assert all(tables.values()) and checked > 2000
+    assert all(tables.values()) and checked > 1500  # every cell of the 176 rows but the NULLs
 
 
 async def test_created_at_is_utc_anchor_plus_the_fixture_offset(db_url: str) -> None:

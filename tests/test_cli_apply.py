@@ -26,7 +26,7 @@ COUNTS = {
     "timelines": 10,
     "paradoxes": 3,
     "positions": 12,
-    "price_history": 250,
+    "price_history": 40,
     "timeline_links": 19,
     "wing_flaps": 75,
 }
@@ -84,7 +84,7 @@ def test_output_shows_per_table_counts_and_elapsed_time(db_url: str) -> None:
     assert done.stdout.startswith("seeded ")
     for table, count in COUNTS.items():
         assert re.search(rf"^\s+{table}\s+{count:,}$", done.stdout, re.MULTILINE), table
-    assert re.search(r"^\s+total\s+386 rows in \d+\.\d\d s", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^\s+total\s+176 rows in \d+\.\d\d s", done.stdout, re.MULTILINE), done.stdout
 
 
 async def test_anchor_option_is_recorded_in_seed_runs(db_url: str) -> None:

@@ -30,13 +30,13 @@ SCALE_1 = {
     "agents": 12,
     "paradoxes": 3,
     "positions": 12,
-    "price_history": 250,
+    "price_history": 40,
     "timeline_links": 19,
     "timelines": 10,
     "users": 5,
     "wing_flaps": 75,
 }
-SCALE_3 = {**SCALE_1, "price_history": 750, "wing_flaps": 225}
+SCALE_3 = {**SCALE_1, "price_history": 120, "wing_flaps": 225}
 
 _names = itertools.count(1)
 
@@ -161,7 +161,7 @@ def test_fresh_seed_verifies_against_the_manifest(manifest: Path) -> None:
     done = dbtools.run_cli("verify", "--scale", "3", "--golden", str(manifest))
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("OK: 1,036 rows in 8 tables match ")
+    assert done.stdout.startswith(f"OK: {sum(SCALE_3.values()):,} rows in 8 tables match ")
 
 
 async def test_a_changed_row_at_scale_names_the_table_and_its_block(db_url: str, manifest: Path) -> None:
@@ -211,3 +211,16 @@ async def test_scale_3_manifest_against_a_scale_1_database_reports_the_scale(db_
     assert len(lines) == 2, done.stdout
     assert "scale 3" in lines[0] and "scale 1" in lines[0]
     assert not any(line.startswith("wing_flaps") for line in lines)
+
+
+async def test_committed_scale_100_manifest_verifies_a_fresh_seed() -> None:
+    golden = commands.golden_path(100)
+    assert golden.is_file(), "snapshots/ must hold the scale-100 manifest"
+    with golden.open(encoding="utf-8") as stream:
+        assert snapshots.read_header(str(golden), stream).scale == 100
+
+    result = await commands.verify(scale=100)
+
+    assert result.matches, result.report.render("") if result.report else ""
+    assert result.header.rows["wing_flaps"] == 7_500
+    assert result.header.rows["price_history"] == 4_000  # 4 hourly points x 10 timelines x 100

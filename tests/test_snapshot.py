@@ -39,7 +39,7 @@ COUNTS = {
     "agents": 12,
     "paradoxes": 3,
     "positions": 12,
-    "price_history": 250,
+    "price_history": 40,
     "timeline_links": 19,
     "timelines": 10,
     "users": 5,
