@@ -1,0 +1,41 @@
+"""The public surface is listed, sorted, complete, and documented where users look."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import echelon_seed
+from echelon_seed import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_all_is_sorted_and_every_name_exists() -> None:
+    assert echelon_seed.__all__ == sorted(echelon_seed.__all__)
+    for name in echelon_seed.__all__:
+        assert hasattr(echelon_seed, name), name
+
+
+def test_every_cli_command_and_option_appears_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    parser = cli.build_parser()
+    verbs = next(a for a in parser._actions if a.dest == "verb").choices  # noqa: SLF001
+    assert set(verbs) == {"apply", "snapshot", "verify", "check"}
+    for verb, sub in verbs.items():
+        assert f"echelon-seed {verb}" in readme, verb
+        for action in sub._actions:  # noqa: SLF001
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in readme, f"{verb} {flag}"
+
+
+def test_readme_states_the_exit_codes_that_verify_returns() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in (("0", "matches"), ("1", "differs"), ("2", "error")):
+        assert re.search(rf"\|\s*{code}\s*\|[^\n]*{meaning}", readme), code
+
+
+def test_version_is_the_packaged_version() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'version = "{echelon_seed.__version__}"' in pyproject
