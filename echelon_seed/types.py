@@ -28,6 +28,8 @@ def quantize(value: Decimal, scale: int) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ValueError(f"expected a finite Decimal, got {value!r}")
     exponent = value.as_tuple().exponent
+    if exponent == -scale:  # already exact at this scale: the common case, and the hot path
+        return value
     assert isinstance(exponent, int)
     if -exponent > scale and value != value.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN"):
         raise ValueError(f"{value} has more than {scale} decimal places")
@@ -92,13 +94,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
         utc = value.astimezone(UTC)
-        return utc.strftime(SQLITE_TIMESTAMP_FORMAT) if dialect.name == "sqlite" else utc
+        if dialect.name != "sqlite":
+            return utc
+        # isoformat is strftime(SQLITE_TIMESTAMP_FORMAT), about twice as fast.
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
-            return datetime.strptime(value, SQLITE_TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
         assert isinstance(value, datetime)
         return value.astimezone(UTC)
 
