@@ -51,6 +51,7 @@ from __future__ import annotations
 import json
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -231,10 +232,19 @@ def _decimal_converter(scale: int | None) -> Converter:
         return convert
 
     step = Decimal(1).scaleb(-scale)
+    # Text already in canonical form at this scale (what PostgreSQL's numeric and our
+    # SQLite money text give) passes as it is; anything else goes through quantize.
+    ready = re.compile(r"-?(?:0|[1-9][0-9]*)" + (rf"\.[0-9]{{{scale}}}" if scale else "")).fullmatch
+    zero = "-" + format(Decimal(0).quantize(step), "f")
 
     def convert_scaled(value: Any) -> JSONValue:
         if value is None:
             return None
+        kind = type(value)
+        if kind is str or kind is Decimal:
+            text = value if kind is str else str(value)
+            if ready(text) and text != zero:
+                return text
         number = value if type(value) is Decimal else _to_decimal(value)
         if not number.is_finite():
             return _non_finite(number)
@@ -364,11 +374,17 @@ def _timestamp_converter(anchor: datetime | None) -> Converter:
     if anchor.tzinfo is None or anchor.utcoffset() is None:
         raise ValueError(f"anchor {anchor.isoformat()} has no time zone")
     utc_anchor = anchor.astimezone(UTC)
-    describe = clock.describe
+    naive_anchor = utc_anchor.replace(tzinfo=None)
+    describe, describe_offset, parse = clock.describe, clock.describe_offset, datetime.fromisoformat
 
     def relative(value: Any) -> JSONValue:
-        if type(value) is datetime and value.tzinfo is UTC:  # what UTCDateTime returns
+        kind = type(value)
+        if kind is datetime and value.tzinfo is UTC:  # what asyncpg returns for timestamptz
             return describe(value, utc_anchor)
+        if kind is str and len(value) == 26:  # SQLite's fixed-width UTC text (types.UTCDateTime)
+            moment = parse(value)
+            if moment.tzinfo is None:
+                return describe_offset(moment - naive_anchor)
         return None if value is None else describe(_as_utc(value), utc_anchor)
 
     return relative

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["describe", "now", "parse_anchor", "resolve", "to_offset"]
+__all__ = ["describe", "describe_offset", "now", "parse_anchor", "resolve", "to_offset"]
 
 _UNITS = {"d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000}
 _RELATIVE = re.compile(r"now(?:(?P<sign>[+-])(?P<body>(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+(?:\.\d{1,6})?s)?))?")
@@ -56,7 +56,11 @@ def resolve(text: str, anchor: datetime) -> datetime:
 
 def describe(moment: datetime, anchor: datetime) -> str:
     """Return `moment` as text relative to `anchor`; the inverse of `resolve`."""
-    delta = moment - anchor
+    return describe_offset(moment - anchor)
+
+
+def describe_offset(delta: timedelta) -> str:
+    """Return an offset from the anchor as relative text ("now-4h")."""
     micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
     if micros == 0:
         return "now"

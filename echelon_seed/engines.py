@@ -49,7 +49,7 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "p
 _LOCK_KEYS = (0x45434853, 1)
 _CONNECT_TIMEOUT_S = 10
 # Rows from which a table's foreign keys are checked once after COPY instead of per row.
-_DEFER_FKS_FROM = 50_000
+_DEFER_FKS_FROM = 5_000
 
 # Every password seen in a URL, so that any text leaving the process can be scrubbed.
 _SECRETS: set[str] = set()

@@ -93,7 +93,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
-        utc = value.astimezone(UTC)
+        utc = value if value.tzinfo is UTC else value.astimezone(UTC)
         if dialect.name != "sqlite":
             return utc
         # isoformat is strftime(SQLITE_TIMESTAMP_FORMAT), about twice as fast.

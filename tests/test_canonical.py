@@ -762,3 +762,26 @@ def test_row_encoder_passes_conversion_errors_through() -> None:
     encoder = RowEncoder("users", USER_COLUMNS, ANCHOR)
     with pytest.raises(ValueError, match="bool column"):
         encoder.encode(("U1", Decimal("1"), 0.5, 2, ANCHOR, None, None))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("15000.00", "15000.00"),  # SQLite money text, already canonical: passed through
+        (Decimal("-3400.00"), "-3400.00"),  # PostgreSQL numeric at the column scale
+        ("007.50", "7.50"),  # not canonical text: normalised, never passed through
+        ("-0.00", "0.00"),
+        (Decimal("-0.00"), "0.00"),
+        ("1E+3", "1000.00"),
+        ("10.5", "10.50"),
+    ],
+)
+def test_decimal_fast_path_passes_only_canonical_text(raw: object, expected: str) -> None:
+    assert canonical_value(Kind("decimal", scale=2), raw) == expected
+
+
+def test_sqlite_timestamp_text_is_relative_like_the_datetime_it_stores() -> None:
+    kind = Kind("timestamp")
+    moment = ANCHOR - timedelta(hours=4, microseconds=5)
+    text = moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    assert canonical_value(kind, text, ANCHOR) == canonical_value(kind, moment, ANCHOR) == "now-4h0.000005s"
