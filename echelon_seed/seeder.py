@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Enum, Float, func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
@@ -23,7 +24,7 @@ from .engines import Backend
 from .fixtures import FixtureSet
 from .schema import OWNED_TABLES, SEEDED_TABLES, seed_runs
 
-__all__ = ["DatabaseState", "SeedRecord", "clear", "read_state", "record", "write"]
+__all__ = ["DatabaseState", "SeedRecord", "clear", "read_state", "record", "row_adapter", "write"]
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,8 @@ async def clear(conn: AsyncConnection, backend: Backend) -> None:
 _READY = (Enum, Boolean, Float)
 
 
-def _adapter(conn: AsyncConnection, table: Table) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+def row_adapter(dialect: Dialect, table: Table) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
     """A function turning a typed row into driver values, or None when no column needs it."""
-    dialect = conn.dialect
     steps = [
         (i, proc)
         for i, column in enumerate(table.columns)
@@ -132,7 +132,7 @@ async def write(
             written[name] += n
             reporter.advance(n)
 
-        rows = _adapted(fixture_set.rows(fixture, anchor=anchor, scale=scale), _adapter(conn, table))
+        rows = _adapted(fixture_set.rows(fixture, anchor=anchor, scale=scale), row_adapter(conn.dialect, table))
         await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=total)
         reporter.finish()
         if after_table is not None:
