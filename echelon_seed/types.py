@@ -9,6 +9,7 @@ know which engine it talks to. This is one of the two modules (with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -55,11 +56,23 @@ class Money(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(self.precision + 2))
         return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        exact = quantize(value, self.scale)
-        return str(exact) if dialect.name == "sqlite" else exact
+    def bind_processor(self, dialect: Dialect) -> Callable[[Decimal | None], Any]:
+        # Overridden rather than process_bind_param: the seeder calls this once per value
+        # of a million-row COPY, and the engines' own numeric/text binds need nothing more.
+        scale = self.scale
+        if dialect.name != "sqlite":
+            return lambda value: None if value is None else quantize(value, scale)
+
+        def to_text(value: Decimal | None) -> str | None:
+            if value is None:
+                return None
+            text = str(value)
+            dot = text.find(".")
+            if (dot > 0 if scale else dot < 0) and len(text) - dot - 1 == scale and "E" not in text:
+                return text  # already exact at the column's scale: the usual case
+            return str(quantize(value, scale))
+
+        return to_text
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
@@ -88,16 +101,21 @@ class UTCDateTime(TypeDecorator[datetime]):
             return dialect.type_descriptor(String(26))
         return dialect.type_descriptor(DateTime(timezone=True))
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
-        utc = value if value.tzinfo is UTC else value.astimezone(UTC)
-        if dialect.name != "sqlite":
-            return utc
-        # isoformat is strftime(SQLITE_TIMESTAMP_FORMAT), about twice as fast.
-        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any]:
+        # Overridden rather than process_bind_param, for the same reason as Money's.
+        as_text = dialect.name == "sqlite"
+
+        def to_storage(value: datetime | None) -> Any:
+            if value is None:
+                return None
+            if value.tzinfo is not UTC:
+                if value.tzinfo is None or value.utcoffset() is None:
+                    raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
+                value = value.astimezone(UTC)
+            # isoformat gives SQLITE_TIMESTAMP_FORMAT plus "+00:00", twice as fast as strftime.
+            return value.isoformat(" ", "microseconds")[:26] if as_text else value
+
+        return to_storage
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
