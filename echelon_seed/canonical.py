@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -587,7 +586,7 @@ def _lenient(emit: Emitter) -> Emitter:
 class RowEncoder:
     """Encode rows of one table as canonical lines: `["table",{"col":value,...}]`."""
 
-    __slots__ = ("_columns", "_count", "_head", "_key_columns", "_reorder", "columns", "table")
+    __slots__ = ("_key_columns", "columns", "encode", "table")
 
     def __init__(
         self,
@@ -606,17 +605,15 @@ class RowEncoder:
                 raise ValueError(f"table {table!r}: key column index {index} is outside 0..{len(columns) - 1}")
         self.table = table
         self.columns = tuple(columns)
-        self._count = len(columns)
-        # Columns are written in sorted-name order (what sort_keys gives), so
-        # values are picked out in that order once per row.
+        # Columns are written in sorted-name order (what sort_keys gives).
         order = sorted(range(len(columns)), key=lambda i: names[i])
-        self._reorder = _picker(order)
         emitters = [_emitter(columns[i][1], anchor) for i in order]
         if lenient:
             emitters = [(fast_type, _lenient(fast), _lenient(emit)) for fast_type, fast, emit in emitters]
-        self._columns = tuple((_quote(names[i]) + ":", *e) for i, e in zip(order, emitters, strict=True))
         self._key_columns = tuple((index, _converter(columns[index][1], anchor)) for index in key)
-        self._head = "[" + _quote(table) + ",{"
+        self.encode: Callable[[Sequence[Any]], str] = _compile_encoder(
+            table, [names[i] for i in order], order, emitters
+        )
 
     @classmethod
     def for_table(cls, table: Table, anchor: datetime | None = None) -> RowEncoder:
@@ -625,31 +622,42 @@ class RowEncoder:
         key = [columns.index(column) for column in table.primary_key.columns]
         return cls(table.name, [(c.name, kind_of(c.type)) for c in columns], anchor, key)
 
-    def encode(self, values: Sequence[Any]) -> str:
-        """Return the canonical line for one row (values in column order, no newline)."""
-        if len(values) != self._count:
-            raise ValueError(f"table {self.table!r}: row has {len(values)} values, expected {self._count}")
-        return (
-            self._head
-            + ",".join(
-                [
-                    name + ("null" if value is None else fast(value) if type(value) is fast_type else emit(value))
-                    for (name, fast_type, fast, emit), value in zip(self._columns, self._reorder(values), strict=True)
-                ]
-            )
-            + "}]"
-        )
-
     def key(self, values: Sequence[Any]) -> tuple[JSONValue, ...]:
         """Return the canonical primary-key values of one row, for matching rows in a diff."""
         return tuple(convert(values[index]) for index, convert in self._key_columns)
 
 
-def _picker(order: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
-    # itemgetter returns a bare value (not a tuple) for a single index.
-    if len(order) == 1:
-        only = order[0]
-        return lambda values: (values[only],)
-    if not order:
-        return lambda values: ()
-    return operator.itemgetter(*order)
+def _compile_encoder(
+    table: str, names: Sequence[str], order: Sequence[int], emitters: Sequence[tuple[type, Emitter, Emitter]]
+) -> Callable[[Sequence[Any]], str]:
+    """Build `encode(values) -> line` for one table as straight-line code.
+
+    Each row of a million-row snapshot passes through here, so the loop over
+    columns is unrolled once per table: column names become literals and each
+    value goes straight to its emitter (NULL, then the conversion-free fast
+    path, then the general one). Only literals made by `_quote` and indexes
+    are spliced into the source; values are never part of it.
+    """
+    count = len(order)
+    env: dict[str, Any] = {"ValueError": ValueError, "len": len, "str": str, "type": type}
+    env["WHERE"] = f"table {table!r}: row has "
+    pieces = []
+    for pos, (name, index, (fast_type, fast, emit)) in enumerate(zip(names, order, emitters, strict=True)):
+        env[f"t{pos}"], env[f"f{pos}"], env[f"e{pos}"] = fast_type, fast, emit
+        label = ("," if pos else "") + _quote(name) + ":"
+        value = f"v{pos}"
+        pieces.append(
+            f"{label!r} + ('null' if ({value} := values[{index}]) is None "
+            f"else f{pos}({value}) if type({value}) is t{pos} else e{pos}({value}))"
+        )
+    head = "[" + _quote(table) + ",{"
+    body = " + ".join([repr(head), *pieces, repr("}]")]) if pieces else repr(head + "}]")
+    source = (
+        "def encode(values):\n"
+        f"    if len(values) != {count}:\n"
+        f"        raise ValueError(WHERE + str(len(values)) + ' values, expected {count}')\n"
+        f"    return {body}\n"
+    )
+    exec(compile(source, f"<canonical encoder for {table!r}>", "exec"), env)  # noqa: S102
+    encode: Callable[[Sequence[Any]], str] = env["encode"]
+    return encode

@@ -61,17 +61,27 @@ def describe(moment: datetime, anchor: datetime) -> str:
 
 def describe_offset(delta: timedelta) -> str:
     """Return an offset from the anchor as relative text ("now-4h")."""
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if micros == 0:
+    # Unrolled: a snapshot calls this for every timestamp it writes.
+    whole = delta.days * 86_400 + delta.seconds
+    if whole < 0 and delta.microseconds:
+        whole, frac, text = -whole - 1, 1_000_000 - delta.microseconds, "now-"
+    elif whole < 0:
+        whole, frac, text = -whole, 0, "now-"
+    elif whole or delta.microseconds:
+        frac, text = delta.microseconds, "now+"
+    else:
         return "now"
-    sign = "-" if micros < 0 else "+"
-    rest = abs(micros)
-    parts = []
-    for unit in ("d", "h", "m"):
-        amount, rest = divmod(rest, _UNITS[unit])
-        if amount:
-            parts.append(f"{amount}{unit}")
-    if rest:
-        seconds, frac = divmod(rest, 1_000_000)
-        parts.append(f"{seconds}.{frac:06d}".rstrip("0").rstrip(".") + "s" if frac else f"{seconds}s")
-    return f"now{sign}{''.join(parts)}"
+    minutes, seconds = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        text += f"{days}d"
+    if hours:
+        text += f"{hours}h"
+    if minutes:
+        text += f"{minutes}m"
+    if frac:
+        text += f"{seconds}.{frac:06d}".rstrip("0") + "s"
+    elif seconds:
+        text += f"{seconds}s"
+    return text
