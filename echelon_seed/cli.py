@@ -12,6 +12,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -201,6 +202,11 @@ async def _snapshot(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     target = Path(args.output)
+    if target.exists() and not target.is_file():  # /dev/null, a FIFO: write in place, never replace it
+        with target.open("wb") as out:
+            header = await commands.snapshot(args.database_url, out, reporter=reporter)
+        return 0
+    # A regular file is replaced only once the snapshot is complete.
     staged = target.with_name(target.name + ".tmp")
     with staged.open("wb") as out:
         header = await commands.snapshot(args.database_url, out, reporter=reporter)
@@ -246,17 +252,50 @@ _VERBS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
 }
 
 
+# After a signal the rollback takes well under a second, but a driver call running in a
+# thread (aiosqlite finishing a long executemany, or its close after a cancellation, which
+# can wait forever) must not keep the process alive. Leaving is a rollback too: the engine
+# discards an uncommitted transaction when its connection goes away.
+_INTERRUPT_GRACE_S = 3.0
+_INTERRUPTED_LINE = "echelon-seed: interrupted; rolled back"
+_report_lock = threading.Lock()
+_reported = threading.Event()
+
+
+def _report_interrupt() -> None:
+    """Print the interrupted line once, whichever of main() and the grace timer gets there first."""
+    with _report_lock:
+        if not _reported.is_set():
+            print(_INTERRUPTED_LINE, file=sys.stderr, flush=True)
+            _reported.set()
+
+
+def _exit_after_grace(signum: int) -> threading.Timer:
+    """Make sure that a signal ends the process, even if cleanup hangs inside a driver."""
+
+    def leave() -> None:
+        _report_interrupt()
+        os._exit(128 + signum)
+
+    timer = threading.Timer(_INTERRUPT_GRACE_S, leave)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 async def _run(verb: Callable[[], Awaitable[int]]) -> int:
     """Run `verb`, turning SIGINT/SIGTERM into a cancellation that rolls the transaction back."""
     caught: list[int] = []
     outcome: list[int] = []
     failures: list[Exception] = []
+    timers: list[threading.Timer] = []
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for signum in signals:
                     caught.append(signum)
+                    timers.append(_exit_after_grace(signum))
                     group.cancel_scope.cancel()
                     return
 
@@ -271,11 +310,20 @@ async def _run(verb: Callable[[], Awaitable[int]]) -> int:
 
         group.start_soon(watch)
         group.start_soon(work)
+    if outcome:
+        # The verb finished (a commit under way is shielded and completed): its result stands.
+        for timer in timers:
+            timer.cancel()
+        return outcome[0]
     if caught:
         raise Interrupted(caught[0])
-    if failures:
-        raise failures[0]
-    return outcome[0]
+    raise failures[0]
+
+
+def _one_line(message: str) -> str:
+    """The first line of `message`, scrubbed: drivers append DETAIL lines (with row values) to theirs."""
+    lines = engines.scrub(message).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,23 +331,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return anyio.run(_run, lambda: _VERBS[args.verb](args))
-    except EchelonSeedError as exc:
-        print(
-            f"echelon-seed: {'' if isinstance(exc, Interrupted) else 'error: '}{engines.scrub(str(exc))}",
-            file=sys.stderr,
-        )
+    except Interrupted as exc:
+        _report_interrupt()
         return exc.exit_code
+    except EchelonSeedError as exc:
+        print(f"echelon-seed: error: {_one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`snapshot | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
-        print("echelon-seed: interrupted; rolled back", file=sys.stderr)
+        _report_interrupt()
         return 130
     except ValueError as exc:
-        print(f"echelon-seed: error: {engines.scrub(str(exc))}", file=sys.stderr)
+        print(f"echelon-seed: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: say so in one line, never leak a secret
         if os.environ.get("ECHELON_SEED_DEBUG"):
             print(engines.scrub("".join(traceback.format_exception(exc))), file=sys.stderr)
         print(
-            f"echelon-seed: internal error: {type(exc).__name__}: {engines.scrub(str(exc))} "
+            f"echelon-seed: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
             "(set ECHELON_SEED_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

@@ -12,17 +12,23 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Literal
 
 import anyio
+from sqlalchemy import and_, column, inspect, literal, select, table
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import __version__, clock, diff, engines, fixtures, migrate, progress, project, seeder
 from . import snapshot as snapshots
 from .errors import FixtureProblem, RefusedError, SnapshotError
 from .migrate import MigrationResult
+from .schema import OWNED_TABLES
 
 __all__ = [
     "ApplyResult",
@@ -57,6 +63,33 @@ async def _pause(point: str) -> None:
     if name == point:
         print(f"paused at {point}", file=sys.stderr, flush=True)
         await anyio.sleep(float(seconds or 0))
+
+
+@asynccontextmanager
+async def _transaction(database: engines.Database) -> AsyncIterator[AsyncConnection]:
+    """`database.transaction()`, whose end (commit or rollback, then close) a signal cannot cut short.
+
+    SIGINT/SIGTERM cancel the work. A cancelled rollback makes SQLAlchemy
+    invalidate the connection instead, and aiosqlite's close after that can wait
+    forever: Ctrl-C hung rather than exiting 130. Shielded, the rollback runs to
+    its end; a commit already under way completes, and the CLI reports it as done.
+    """
+    manager = database.transaction()
+    conn = await manager.__aenter__()
+    try:
+        yield conn
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await manager.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    with anyio.CancelScope(shield=True):
+        await manager.__aexit__(None, None, None)
+
+
+async def _dispose(database: engines.Database) -> None:
+    """Close the engine even when a signal has cancelled the work (see `_transaction`)."""
+    with anyio.CancelScope(shield=True):
+        await database.dispose()
 
 
 @dataclass(frozen=True)
@@ -103,7 +136,7 @@ async def apply(
     started = time.perf_counter()
     database = engines.open_database(resolve_url(database_url), write=True, lock_timeout=lock_timeout)
     try:
-        async with database.transaction() as conn:
+        async with _transaction(database) as conn:
             await database.backend.lock(conn, lock_timeout)
             await _pause("locked")
             migration = await migrate.upgrade(conn)
@@ -134,6 +167,7 @@ async def apply(
                 )
             if replacing:
                 _check_force_target(database, state, confirm)
+                await _refuse_foreign_references(conn, database)
                 await seeder.clear(conn, database.backend)
                 await _pause("cleared")
             rows = await seeder.write(
@@ -159,7 +193,7 @@ async def apply(
             seconds=time.perf_counter() - started,
         )
     finally:
-        await database.dispose()
+        await _dispose(database)
 
 
 def _check_force_target(database: engines.Database, state: seeder.DatabaseState, confirm: str | None) -> None:
@@ -171,6 +205,44 @@ def _check_force_target(database: engines.Database, state: seeder.DatabaseState,
         raise RefusedError(
             f"refusing --force on {database.display}: it is not a local database and echelon-seed did not seed it "
             f"({_describe_occupied(state)}); repeat its name to confirm: --force --confirm {name}"
+        )
+
+
+def _foreign_references(connection: Connection) -> list[tuple[str, str, str]]:
+    """(table, foreign key, our table) for each table we do not own whose rows point into ours."""
+    owned = {t.name for t in OWNED_TABLES}
+    found: list[tuple[str, str, str]] = []
+    for (_schema, name), keys in sorted(inspect(connection).get_multi_foreign_keys().items()):
+        if name in owned:
+            continue
+        for key in keys:
+            if key["referred_table"] not in owned:
+                continue
+            columns = key["constrained_columns"]
+            pointing = (
+                select(literal(1))
+                .select_from(table(name, *(column(c) for c in columns)))
+                .where(and_(*(column(c).is_not(None) for c in columns)))
+                .limit(1)
+            )
+            if connection.execute(pointing).first() is not None:
+                found.append((name, key.get("name") or ", ".join(columns), key["referred_table"]))
+    return found
+
+
+async def _refuse_foreign_references(conn: AsyncConnection, database: engines.Database) -> None:
+    """--force clears only our tables: refuse, naming the table, when another table's rows need them.
+
+    Left to the database, the DELETE fails anyway (no CASCADE, ever), but SQLite
+    says only "FOREIGN KEY constraint failed", without naming the table.
+    """
+    references = await conn.run_sync(_foreign_references)
+    if references:
+        name, key, ours = references[0]
+        raise RefusedError(
+            f"refusing --force on {database.display}: table {name!r} is not echelon-seed's and its rows reference "
+            f"{ours!r} (foreign key {key}); echelon-seed never deletes from or cascades into other tables: "
+            "empty that table or drop its foreign key first"
         )
 
 
@@ -189,10 +261,10 @@ async def snapshot(
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
     database = engines.open_database(resolve_url(database_url), write=False)
     try:
-        async with database.transaction() as conn:
+        async with _transaction(database) as conn:
             return await snapshots.capture(conn, database.backend, out, blocks=blocks, reporter=reporter)
     finally:
-        await database.dispose()
+        await _dispose(database)
 
 
 def golden_path(scale: int = 1) -> Path:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -22,9 +24,10 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
+import asyncpg
 from sqlalchemy import Enum, Select, String, Text, cast, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import AddConstraint, DropConstraint, Table
@@ -48,11 +51,22 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "p
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the lock's purpose.
 _LOCK_KEYS = (0x45434853, 1)
 _CONNECT_TIMEOUT_S = 10
+# What the database side can raise, the drivers' own errors included: we call them directly
+# for COPY, executemany and cursors.
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    OSError,
+    SQLAlchemyError,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 # Rows from which a table's foreign keys are checked once after COPY instead of per row.
 _DEFER_FKS_FROM = 5_000
 
 # Every password seen in a URL, so that any text leaving the process can be scrubbed.
 _SECRETS: set[str] = set()
+_UNENCODED_AT = re.compile(r"^[a-z][a-z0-9+.-]*://[^@\s?]*@[^@\s?]*@", re.IGNORECASE)
 _PLACEHOLDER = "PASSWORD"  # the one password slot text our own examples may show
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)", re.IGNORECASE)
 
@@ -79,6 +93,12 @@ def scrub(message: str) -> str:
 
 def parse_url(raw: str) -> URL:
     """Map a URL as users write it to its async driver; refuse other engines clearly."""
+    if _UNENCODED_AT.match(raw):
+        # Parsed, such a URL splits the password into host and path, and any error would echo a piece of it.
+        raise ConfigError(
+            f"cannot parse database URL {raw.split(':', 1)[0]}://***: it has more than one '@' before the host; "
+            "write '@' as %40, '/' as %2F, '%' as %25 and ':' as %3A in the user name and password"
+        )
     password = _URL_PASSWORD.search(raw)
     if password:
         _remember(password["pw"])
@@ -198,7 +218,15 @@ class SQLiteBackend(Backend):
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
+            try:
+                conn.exec_driver_sql(begin)
+            except OperationalError as exc:
+                if write and "locked" in str(exc.orig):
+                    raise LockTimeout(
+                        "another writer holds this SQLite database (another 'echelon-seed apply', or any program "
+                        f"in a write transaction); gave up after {lock_timeout:g} s (--lock-timeout)"
+                    ) from None
+                raise
 
     def check_readable(self, url: URL) -> None:
         path = Path(url.database or "")
@@ -345,7 +373,7 @@ def describe_error(exc: BaseException) -> str:
     """One line for a driver or SQLAlchemy error, without SQL noise or secrets."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         message = str(exc.orig)
-    elif isinstance(exc, OSError):
+    elif isinstance(exc, ConnectionRefusedError | TimeoutError | socket.gaierror):
         message = f"cannot connect: {exc.strerror or exc}"
     elif isinstance(exc, SQLAlchemyError):
         message = str(exc).split("\n")[0]
@@ -377,9 +405,9 @@ class Database:
                     conn = await conn.execution_options(**options)
                 async with conn.begin():
                     yield conn
-        except EchelonSeedError:
+        except (EchelonSeedError, BrokenPipeError):  # a closed stdout is the reader's business, not the database's
             raise
-        except (DBAPIError, OSError, SQLAlchemyError) as exc:
+        except _DATABASE_ERRORS as exc:
             raise DatabaseError(f"{self.display}: {describe_error(exc)}") from None
 
     _read_only: bool = False

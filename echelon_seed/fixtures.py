@@ -294,6 +294,7 @@ def _check_unique(fixture: TableFixture, shown: str, problems: list[FixtureProbl
     keys = [tuple(c.name for c in table.primary_key.columns)]
     keys += [tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)]
     keys += [(c.name,) for c in table.columns if c.unique]
+    keys = list(dict.fromkeys(keys))  # a unique column is also listed as a UniqueConstraint
     for key in keys:
         where = [names.index(k) for k in key]
         first: dict[tuple[Any, ...], int] = {}

@@ -13,11 +13,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import project
+from .errors import DatabaseError
 
 __all__ = ["MigrationResult", "VERSION_TABLE", "alembic_config", "current_revision", "head_revision", "upgrade"]
 
@@ -63,7 +65,13 @@ def _upgrade(connection: Connection) -> MigrationResult:
     before = _current(connection)
     script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
-    pending = [] if before == head else list(script.iterate_revisions(head, before or "base"))
+    try:
+        pending = [] if before == head else list(script.iterate_revisions(head, before or "base"))
+    except RevisionError:
+        raise DatabaseError(
+            f"the database is at schema revision {before!r}, which these migrations do not know "
+            f"(head is {head!r}); was it migrated by a newer echelon-seed?"
+        ) from None
     if pending:
         command.upgrade(alembic_config(connection), "head")
     return MigrationResult(before=before, after=head, applied=len(pending))

@@ -13,9 +13,11 @@ import os
 
 import anyio
 from alembic import context
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
 from echelon_seed import engines, schema
+from echelon_seed.errors import EchelonSeedError
 
 config = context.config
 target_metadata = schema.metadata
@@ -53,4 +55,8 @@ if context.is_offline_mode():
 elif (shared := config.attributes.get("connection")) is not None:
     run_on(shared)
 else:
-    anyio.run(run_standalone, os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
+    try:
+        anyio.run(run_standalone, os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
+    except EchelonSeedError as exc:
+        # Alembic prints a CommandError as one "FAILED:" line, not a traceback; scrubbed like ours.
+        raise CommandError(engines.scrub(str(exc))) from None
