@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -104,3 +104,29 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"skipped under CI={os.environ['CI']}, which must run every test: {reason}"
     return report
+
+
+_extra_databases = itertools.count(1)
+
+
+@pytest.fixture
+def new_database(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of further empty databases on the same engine as ``db_url``, dropped afterwards."""
+    created: list[str] = []
+    server: pgserver.PgServer | None = None
+
+    def make() -> str:
+        nonlocal server
+        n = next(_extra_databases)
+        if engine_name == "sqlite":
+            return f"sqlite:///{tmp_path / f'extra_{n}.db'}"
+        server = request.getfixturevalue("pg_server")
+        name = f"extra_{n}_{os.getpid()}"
+        url = server.create_database(name)
+        created.append(name)
+        return url
+
+    yield make
+    for name in created:
+        assert server is not None
+        server.drop_database(name)

@@ -10,16 +10,19 @@ way a user would, from the repository root unless told otherwise.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
-from echelon_seed import engines, schema
+from echelon_seed import commands, engines, schema
 
 __all__ = [
     "REPO",
@@ -172,4 +175,30 @@ def run_cli(
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+async def snapshot_bytes(url: str) -> bytes:
+    """The canonical snapshot of `url`, in memory (fine for test-sized databases)."""
+    out = io.BytesIO()
+    await commands.snapshot(url, out)
+    return out.getvalue()
+
+
+async def replace_with_one_hand_made_user(url: str) -> None:
+    """Leave the migrated schema holding one hand-made user and no seed record: "other data"."""
+    await execute(
+        url,
+        *(t.delete() for t in reversed(schema.OWNED_TABLES)),
+        schema.users.insert().values(
+            id="USR_HAND",
+            username="HandMade",
+            email="hand@example.org",
+            password_hash="x",
+            tier="free",
+            balance_usdc=Decimal("1.00"),
+            balance_echelon=1,
+            is_active=True,
+            created_at=datetime(2025, 6, 1, tzinfo=UTC),
+        ),
     )

@@ -401,28 +401,9 @@ async def test_apply_with_changed_fixtures_is_refused_without_force(db_url: str,
     assert await dbtools.dump(db_url) == before
 
 
-async def _empty_then_add_one_user(url: str) -> None:
-    """Leave the migrated schema holding one hand-made user and no seed record."""
-    await dbtools.execute(
-        url,
-        *(t.delete() for t in reversed(schema.OWNED_TABLES)),
-        schema.users.insert().values(
-            id="USR_HAND",
-            username="HandMade",
-            email="hand@example.org",
-            password_hash="x",
-            tier="free",
-            balance_usdc=Decimal("1.00"),
-            balance_echelon=1,
-            is_active=True,
-            created_at=datetime(2025, 6, 1, tzinfo=UTC),
-        ),
-    )
-
-
 async def test_database_holding_other_data_is_refused_naming_table_count_and_force(db_url: str) -> None:
     await commands.apply(db_url, anchor=ANCHOR)
-    await _empty_then_add_one_user(db_url)
+    await dbtools.replace_with_one_hand_made_user(db_url)
     before = await dbtools.dump(db_url)
     assert [row[0] for row in before["users"]] == ["USR_HAND"]
 
@@ -469,7 +450,7 @@ async def test_force_restores_a_modified_row(db_url: str) -> None:
 async def test_force_replaces_data_echelon_seed_did_not_seed_on_a_local_database(db_url: str) -> None:
     await commands.apply(db_url, anchor=ANCHOR)
     seeded = await dbtools.dump(db_url)
-    await _empty_then_add_one_user(db_url)
+    await dbtools.replace_with_one_hand_made_user(db_url)
 
     result = await commands.apply(db_url, anchor=ANCHOR, force=True)
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from echelon_seed import schema
 from tests import dbtools
 
 ANCHOR_TEXT = "2026-01-15T12:00:00Z"
@@ -120,21 +118,7 @@ async def test_second_apply_prints_already_seeded_and_exits_0(db_url: str) -> No
 
 async def test_database_holding_other_data_exits_2_naming_table_count_and_force(db_url: str) -> None:
     assert dbtools.run_cli("apply", "--anchor", ANCHOR_TEXT, database_url=db_url).returncode == 0
-    await dbtools.execute(
-        db_url,
-        *(t.delete() for t in reversed(schema.OWNED_TABLES)),
-        schema.users.insert().values(
-            id="USR_HAND",
-            username="HandMade",
-            email="hand@example.org",
-            password_hash="x",
-            tier="free",
-            balance_usdc=Decimal("1.00"),
-            balance_echelon=1,
-            is_active=True,
-            created_at=ANCHOR,
-        ),
-    )
+    await dbtools.replace_with_one_hand_made_user(db_url)
     before = await dbtools.dump(db_url)
 
     refused = dbtools.run_cli("apply", database_url=db_url)

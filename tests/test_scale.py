@@ -7,12 +7,9 @@ files, and block digests that locate a difference.
 
 from __future__ import annotations
 
-import io
-import itertools
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,8 @@ import pytest
 
 from echelon_seed import commands
 from echelon_seed import snapshot as snapshots
-from tests import dbtools, pgserver
+from tests import dbtools
+from tests.dbtools import snapshot_bytes
 
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 GENERATED = ("price_history", "wing_flaps")
@@ -37,36 +35,6 @@ SCALE_1 = {
     "wing_flaps": 75,
 }
 SCALE_3 = {**SCALE_1, "price_history": 120, "wing_flaps": 225}
-
-_names = itertools.count(1)
-
-
-@pytest.fixture
-def new_database(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """A factory of further empty databases on the same engine as ``db_url``."""
-    created: list[str] = []
-    server: pgserver.PgServer | None = None
-
-    def make() -> str:
-        nonlocal server
-        n = next(_names)
-        if engine_name == "sqlite":
-            return f"sqlite:///{tmp_path / f'extra_{n}.db'}"
-        server = request.getfixturevalue("pg_server")
-        name = f"scale_extra_{n}_{os.getpid()}"
-        created.append(name)
-        return server.create_database(name)
-
-    yield make
-    for name in created:
-        assert server is not None
-        server.drop_database(name)
-
-
-async def snapshot_bytes(url: str) -> bytes:
-    out = io.BytesIO()
-    await commands.snapshot(url, out)
-    return out.getvalue()
 
 
 def lines_by_table(data: bytes) -> dict[str, list[str]]:

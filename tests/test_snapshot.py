@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +28,7 @@ from sqlalchemy import insert
 from echelon_seed import clock, commands, fixtures, project, schema
 from echelon_seed import snapshot as snapshots
 from tests import dbtools, pgserver
+from tests.dbtools import snapshot_bytes
 
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 # Los Angeles springs forward at 10:00 UTC that day: the fixtures' times straddle a DST change.
@@ -45,37 +46,6 @@ COUNTS = {
     "users": 5,
     "wing_flaps": 75,
 }
-
-_names = itertools.count(1)
-
-
-@pytest.fixture
-def new_database(engine_name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """A factory of further empty databases on the same engine as ``db_url``."""
-    created: list[str] = []
-    server: pgserver.PgServer | None = None
-
-    def make() -> str:
-        nonlocal server
-        n = next(_names)
-        if engine_name == "sqlite":
-            return f"sqlite:///{tmp_path / f'extra_{n}.db'}"
-        server = request.getfixturevalue("pg_server")
-        name = f"snap_extra_{n}_{os.getpid()}"
-        url = server.create_database(name)
-        created.append(name)
-        return url
-
-    yield make
-    for name in created:
-        assert server is not None
-        server.drop_database(name)
-
-
-async def snapshot_bytes(url: str) -> bytes:
-    out = io.BytesIO()
-    await commands.snapshot(url, out)
-    return out.getvalue()
 
 
 def body_rows(data: bytes) -> list[tuple[str, dict[str, Any]]]:
@@ -262,7 +232,7 @@ async def collated_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite:///{tmp_path / 'collated.db'}"
         return
     server: pgserver.PgServer = request.getfixturevalue("pg_server")
-    name = f"snap_icu_{next(_names)}_{os.getpid()}"
+    name = f"snap_icu_{os.getpid()}_{hashlib.blake2b(str(tmp_path).encode(), digest_size=4).hexdigest()}"
     admin = await asyncpg.connect(**pgserver.connect_kwargs(server.admin_url))
     try:
         await admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'")
