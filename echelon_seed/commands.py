@@ -12,8 +12,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,33 +63,6 @@ async def _pause(point: str) -> None:
         await anyio.sleep(float(seconds or 0))
 
 
-@asynccontextmanager
-async def _transaction(database: engines.Database) -> AsyncIterator[AsyncConnection]:
-    """`database.transaction()`, whose end (commit or rollback, then close) a signal cannot cut short.
-
-    SIGINT/SIGTERM cancel the work. A cancelled rollback makes SQLAlchemy
-    invalidate the connection instead, and aiosqlite's close after that can wait
-    forever: Ctrl-C hung rather than exiting 130. Shielded, the rollback runs to
-    its end; a commit already under way completes, and the CLI reports it as done.
-    """
-    manager = database.transaction()
-    conn = await manager.__aenter__()
-    try:
-        yield conn
-    except BaseException as exc:
-        with anyio.CancelScope(shield=True):
-            await manager.__aexit__(type(exc), exc, exc.__traceback__)
-        raise
-    with anyio.CancelScope(shield=True):
-        await manager.__aexit__(None, None, None)
-
-
-async def _dispose(database: engines.Database) -> None:
-    """Close the engine even when a signal has cancelled the work (see `_transaction`)."""
-    with anyio.CancelScope(shield=True):
-        await database.dispose()
-
-
 @dataclass(frozen=True)
 class ApplyResult:
     """What `apply` did, for the one line (and table) the CLI prints."""
@@ -136,7 +107,7 @@ async def apply(
     started = time.perf_counter()
     database = engines.open_database(resolve_url(database_url), write=True, lock_timeout=lock_timeout)
     try:
-        async with _transaction(database) as conn:
+        async with database.transaction() as conn:
             await database.backend.lock(conn, lock_timeout)
             await _pause("locked")
             migration = await migrate.upgrade(conn)
@@ -193,7 +164,7 @@ async def apply(
             seconds=time.perf_counter() - started,
         )
     finally:
-        await _dispose(database)
+        await database.dispose()
 
 
 def _check_force_target(database: engines.Database, state: seeder.DatabaseState, confirm: str | None) -> None:
@@ -261,10 +232,10 @@ async def snapshot(
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
     database = engines.open_database(resolve_url(database_url), write=False)
     try:
-        async with _transaction(database) as conn:
+        async with database.transaction() as conn:
             return await snapshots.capture(conn, database.backend, out, blocks=blocks, reporter=reporter)
     finally:
-        await _dispose(database)
+        await database.dispose()
 
 
 def golden_path(scale: int = 1) -> Path:

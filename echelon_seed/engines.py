@@ -397,7 +397,27 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed if the block ends normally, rolled back otherwise."""
+        """One transaction: committed if the block ends normally, rolled back otherwise.
+
+        Its end (commit or rollback, then close) runs shielded from cancellation.
+        SIGINT/SIGTERM cancel the work; a cancelled rollback would make SQLAlchemy
+        invalidate the connection instead, and aiosqlite's close after that can wait
+        forever (Ctrl-C hung rather than exiting 130). Shielded, the rollback runs to
+        its end, and a commit already under way completes.
+        """
+        manager = self._transaction()
+        conn = await manager.__aenter__()
+        try:
+            yield conn
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await manager.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        with anyio.CancelScope(shield=True):
+            await manager.__aexit__(None, None, None)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         try:
             async with self.engine.connect() as conn:
                 options = self.backend.read_options() if self._read_only else {}
@@ -413,7 +433,9 @@ class Database:
     _read_only: bool = False
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        """Close the engine, even when a signal has cancelled the work (see `transaction`)."""
+        with anyio.CancelScope(shield=True):
+            await self.engine.dispose()
 
 
 def open_database(raw_url: str, *, write: bool, lock_timeout: float = 30.0) -> Database:
