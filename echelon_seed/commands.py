@@ -83,8 +83,8 @@ def _describe_occupied(state: seeder.DatabaseState) -> str:
         return f"it holds data that echelon-seed did not seed ({tables})"
     r = state.record
     return (
-        f"it was seeded from other fixtures ({r.fixture_digest[:19]}…, scale {r.scale}, "
-        f"schema {r.schema_revision}) and holds {tables}"
+        f"it holds another seed (fixtures {r.fixture_digest[:19]}…, scale {r.scale}, "
+        f"schema {r.schema_revision}): {tables}"
     )
 
 

@@ -396,8 +396,19 @@ async def test_apply_with_changed_fixtures_is_refused_without_force(db_url: str,
     with pytest.raises(RefusedError) as refused:
         await commands.apply(db_url, fixtures_dir=changed, anchor=ANCHOR)
 
-    assert "other fixtures" in str(refused.value)
+    assert "another seed (fixtures sha256:" in str(refused.value)
     assert "--force" in str(refused.value)
+
+
+async def test_apply_at_another_scale_is_refused_without_force_naming_the_scale_there(db_url: str) -> None:
+    await commands.apply(db_url, anchor=ANCHOR)
+    before = await dbtools.dump(db_url)
+
+    with pytest.raises(RefusedError) as refused:
+        await commands.apply(db_url, anchor=ANCHOR, scale=2)
+
+    assert "scale 1" in str(refused.value)
+    assert await dbtools.dump(db_url) == before
     assert await dbtools.dump(db_url) == before
 
 
