@@ -398,6 +398,7 @@ async def test_apply_with_changed_fixtures_is_refused_without_force(db_url: str,
 
     assert "another seed (fixtures sha256:" in str(refused.value)
     assert "--force" in str(refused.value)
+    assert await dbtools.dump(db_url) == before
 
 
 async def test_apply_at_another_scale_is_refused_without_force_naming_the_scale_there(db_url: str) -> None:
@@ -408,7 +409,6 @@ async def test_apply_at_another_scale_is_refused_without_force_naming_the_scale_
         await commands.apply(db_url, anchor=ANCHOR, scale=2)
 
     assert "scale 1" in str(refused.value)
-    assert await dbtools.dump(db_url) == before
     assert await dbtools.dump(db_url) == before
 
 
