@@ -42,6 +42,18 @@ TABLES: dict[str, Table] = {t.name: t for t in schema.metadata.sorted_tables}
 
 Row = tuple[Any, ...]
 
+#: Rows per seeded table in the canonical seed (scale 1), as ECHELON_DATA.md and data/ define them.
+CANONICAL_ROWS = {
+    "agents": 12,
+    "paradoxes": 3,
+    "positions": 12,
+    "price_history": 40,
+    "timeline_links": 19,
+    "timelines": 10,
+    "users": 5,
+    "wing_flaps": 75,
+}
+
 
 def database_exists(url: str) -> bool:
     """False only for a SQLite file that was never created (a PostgreSQL test database always exists)."""

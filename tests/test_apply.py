@@ -29,16 +29,7 @@ from tests import dbtools
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LATER = ANCHOR + timedelta(days=3, hours=5, minutes=7)
 
-CANONICAL_COUNTS = {
-    "users": 5,
-    "agents": 12,
-    "timelines": 10,
-    "paradoxes": 3,
-    "positions": 12,
-    "price_history": 40,
-    "timeline_links": 19,
-    "wing_flaps": 75,
-}
+CANONICAL_COUNTS = dbtools.CANONICAL_ROWS
 
 # ECHELON_DATA.md, "connected" column: each timeline -> the timelines it links to.
 CONNECTED = {

@@ -18,16 +18,7 @@ ANCHOR_TEXT = "2026-01-15T12:00:00Z"
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 UNREACHABLE = "postgresql://u:S3cr3t-p%40ss@127.0.0.1:1/x"
 
-COUNTS = {
-    "users": 5,
-    "agents": 12,
-    "timelines": 10,
-    "paradoxes": 3,
-    "positions": 12,
-    "price_history": 40,
-    "timeline_links": 19,
-    "wing_flaps": 75,
-}
+COUNTS = dbtools.CANONICAL_ROWS
 
 
 def secrets_of(url: str) -> list[str]:

@@ -24,16 +24,7 @@ from tests.dbtools import snapshot_bytes
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 GENERATED = ("price_history", "wing_flaps")
 KEYS = {"price_history": ("timeline_id", "ts"), "wing_flaps": ("id",)}
-SCALE_1 = {
-    "agents": 12,
-    "paradoxes": 3,
-    "positions": 12,
-    "price_history": 40,
-    "timeline_links": 19,
-    "timelines": 10,
-    "users": 5,
-    "wing_flaps": 75,
-}
+SCALE_1 = dbtools.CANONICAL_ROWS
 SCALE_3 = {**SCALE_1, "price_history": 120, "wing_flaps": 225}
 
 

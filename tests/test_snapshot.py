@@ -36,16 +36,7 @@ DST_ANCHOR_TEXT = "2026-03-08T10:30:00Z"
 GOLDEN = commands.golden_path(1)
 CLIENT_TIME_ZONES = ("UTC", "America/Los_Angeles", "Asia/Kathmandu", "Pacific/Kiritimati")
 
-COUNTS = {
-    "agents": 12,
-    "paradoxes": 3,
-    "positions": 12,
-    "price_history": 40,
-    "timeline_links": 19,
-    "timelines": 10,
-    "users": 5,
-    "wing_flaps": 75,
-}
+COUNTS = dbtools.CANONICAL_ROWS
 
 
 def body_rows(data: bytes) -> list[tuple[str, dict[str, Any]]]:
