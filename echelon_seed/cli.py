@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 
 from . import __version__, clock, commands, diff, engines, progress, project
+from . import snapshot as snapshots
 from .errors import EchelonSeedError, Interrupted
 
 __all__ = ["build_parser", "main"]
@@ -195,6 +196,12 @@ async def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(header: snapshots.Header, *, verb: str = "") -> str:
+    """ "176 rows in 8 tables[ <verb>] (sha256:bfa520ff8a93…)": what a snapshot holds, in one phrase."""
+    rows = sum(header.rows.values())
+    return f"{rows:,} rows in {len(header.tables)} tables{' ' + verb if verb else ''} ({header.digest[:19]}…)"
+
+
 async def _snapshot(args: argparse.Namespace) -> int:
     reporter = progress.choose(quiet=args.quiet)
     if args.output == "-":
@@ -211,10 +218,7 @@ async def _snapshot(args: argparse.Namespace) -> int:
     with staged.open("wb") as out:
         header = await commands.snapshot(args.database_url, out, reporter=reporter)
     staged.replace(target)
-    print(
-        f"wrote {target}: {sum(header.rows.values()):,} rows in {len(header.tables)} tables, {header.digest[:19]}…",
-        file=sys.stderr,
-    )
+    print(f"wrote {target}: {_summary(header)}", file=sys.stderr)
     return 0
 
 
@@ -228,17 +232,12 @@ async def _verify(args: argparse.Namespace) -> int:
         limit=None if args.full else diff.DEFAULT_LIMIT,
         reporter=progress.choose(quiet=args.quiet),
     )
-    rows = sum(result.header.rows.values())
     if result.updated:
-        print(
-            f"wrote {project.display(result.golden)}: {rows:,} rows in {len(result.header.tables)} tables, {result.header.digest[:19]}…"
-        )
+        print(f"wrote {project.display(result.golden)}: {_summary(result.header)}")
         return 0
     assert result.report is not None
     if result.matches:
-        print(
-            f"OK: {rows:,} rows in {len(result.header.tables)} tables match {project.display(result.golden)} ({result.header.digest[:19]}…)"
-        )
+        print(f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}")
         return 0
     print(result.report.render(commands.regenerate_command(args.scale)))
     return 1
