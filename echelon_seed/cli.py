@@ -209,15 +209,8 @@ async def _snapshot(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     target = Path(args.output)
-    if target.exists() and not target.is_file():  # /dev/null, a FIFO: write in place, never replace it
-        with target.open("wb") as out:
-            header = await commands.snapshot(args.database_url, out, reporter=reporter)
-        return 0
-    # A regular file is replaced only once the snapshot is complete.
-    staged = target.with_name(target.name + ".tmp")
-    with staged.open("wb") as out:
+    with project.replaced(target) as out:
         header = await commands.snapshot(args.database_url, out, reporter=reporter)
-    staged.replace(target)
     print(f"wrote {target}: {_summary(header)}", file=sys.stderr)
     return 0
 

@@ -9,6 +9,7 @@ failure or a kill at any point leaves the database exactly as it was.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -294,10 +295,8 @@ async def verify(
         if manifest:
             actual.write_text(header.to_line(blocks=True) + "\n", encoding="utf-8")
         if update:
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            staged = golden.with_name(golden.name + ".tmp")
-            staged.write_bytes(actual.read_bytes())
-            staged.replace(golden)
+            with project.replaced(golden) as out, actual.open("rb") as source:
+                shutil.copyfileobj(source, out)
             return VerifyResult(golden=golden, header=header, updated=True)
         report = diff.compare(golden, actual, limit=limit)
     return VerifyResult(golden=golden, header=header, report=report)

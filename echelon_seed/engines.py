@@ -390,6 +390,7 @@ class Database:
     url: URL
     engine: AsyncEngine
     backend: Backend
+    read_only: bool = False
 
     @property
     def display(self) -> str:
@@ -420,7 +421,7 @@ class Database:
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
         try:
             async with self.engine.connect() as conn:
-                options = self.backend.read_options() if self._read_only else {}
+                options = self.backend.read_options() if self.read_only else {}
                 if options:
                     conn = await conn.execution_options(**options)
                 async with conn.begin():
@@ -429,8 +430,6 @@ class Database:
             raise
         except _DATABASE_ERRORS as exc:
             raise DatabaseError(f"{self.display}: {describe_error(exc)}") from None
-
-    _read_only: bool = False
 
     async def dispose(self) -> None:
         """Close the engine, even when a signal has cancelled the work (see `transaction`)."""
@@ -448,4 +447,4 @@ def open_database(raw_url: str, *, write: bool, lock_timeout: float = 30.0) -> D
         url, poolclass=NullPool, **backend.engine_options(url, write=write, lock_timeout=lock_timeout)
     )
     backend.configure(engine, write=write, lock_timeout=lock_timeout)
-    return Database(url=url, engine=engine, backend=backend, _read_only=not write)
+    return Database(url=url, engine=engine, backend=backend, read_only=not write)

@@ -7,9 +7,12 @@ copies under `echelon_seed/_project/`. Nothing else guesses paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
-__all__ = ["data_dir", "display", "migrations_dir", "root", "snapshots_dir"]
+__all__ = ["data_dir", "display", "migrations_dir", "replaced", "root", "snapshots_dir"]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -40,3 +43,24 @@ def display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+@contextmanager
+def replaced(target: Path) -> Iterator[IO[bytes]]:
+    """A stream whose bytes replace `target` only once the block succeeds (golden files, snapshots).
+
+    A target that exists and is not a regular file (/dev/null, a FIFO) is
+    written in place: renaming over it would replace a device with a file.
+    """
+    if target.exists() and not target.is_file():
+        with target.open("wb") as out:
+            yield out
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(target.name + ".tmp")
+    try:
+        with staged.open("wb") as out:
+            yield out
+        staged.replace(target)
+    finally:
+        staged.unlink(missing_ok=True)
