@@ -922,7 +922,11 @@ def render(machine: dict[str, Any], summary: dict[str, Any]) -> str:
         lines.append(row("  marginal rows/s (beyond scale 1)", cells("apply_marginal_rows_s")))
         lines.append(row("raw insert rows/s", cells("raw_in_rows_s")))
         lines.append(
-            row("  apply / raw", cells("apply_vs_raw", ".2f", "apply_vs_raw"), f">= {APPLY_VS_RAW} (SQLite; info on PostgreSQL)")
+            row(
+                "  apply / raw",
+                cells("apply_vs_raw", ".2f", "apply_vs_raw"),
+                f">= {APPLY_VS_RAW} (SQLite; info on PostgreSQL)",
+            )
         )
         if any("pg_restore_rows_s" in by_engine[e] for e in engines):
             lines.append(row("pg_restore --single-transaction r/s", cells("pg_restore_rows_s")))
@@ -962,8 +966,10 @@ def render(machine: dict[str, Any], summary: dict[str, Any]) -> str:
         lines.append(
             row(
                 "echelon-seed --version, ms",
-                [f"{num(startup['version_ms'], '.0f')} ({num(startup['version_vs_python'], '.1f')}x)"
-                 f" {_verdict(startup['pass']['version_vs_python'])}"],
+                [
+                    f"{num(startup['version_ms'], '.0f')} ({num(startup['version_vs_python'], '.1f')}x)"
+                    f" {_verdict(startup['pass']['version_vs_python'])}"
+                ],
                 f"<= {STARTUP_VS_PYTHON:g}x python -c pass",
             )
         )
