@@ -80,7 +80,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from . import clock
 from .types import Money, UTCDateTime
 
-__all__ = ["KIND_NAMES", "JSONValue", "Kind", "RowEncoder", "canonical_value", "dumps", "kind_of"]
+__all__ = ["KIND_NAMES", "JSONValue", "Kind", "RowEncoder", "canonical_value", "dumps", "kind_of", "label"]
 
 JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
 Converter: TypeAlias = Callable[[Any], JSONValue]
@@ -107,6 +107,15 @@ class Kind:
             raise ValueError(f"kind {self.name!r} takes no scale (got {self.scale})")
         if (self.item is not None) != (self.name == "array"):
             raise ValueError("an 'array' kind needs an item kind, and only an array may have one")
+
+
+def label(kind: Kind) -> str:
+    """The kind as the snapshot header spells it: "int", "decimal(2)", "array(text)"."""
+    if kind.name == "decimal" and kind.scale is not None:
+        return f"decimal({kind.scale})"
+    if kind.item is not None:
+        return f"array({label(kind.item)})"
+    return kind.name
 
 
 # ---------------------------------------------------------------------------
@@ -596,6 +605,7 @@ class RowEncoder:
         key: Sequence[int] = (),
         *,
         lenient: bool = False,
+        loose: frozenset[str] = frozenset(),
     ) -> None:
         names = [name for name, _ in columns]
         if len(set(names)) != len(names):
@@ -607,9 +617,14 @@ class RowEncoder:
         self.columns = tuple(columns)
         # Columns are written in sorted-name order (what sort_keys gives).
         order = sorted(range(len(columns)), key=lambda i: names[i])
-        emitters = [_emitter(columns[i][1], anchor) for i in order]
-        if lenient:
-            emitters = [(fast_type, _lenient(fast), _lenient(emit)) for fast_type, fast, emit in emitters]
+        # `loose` columns (not in the declared schema) are read as stored, without the anchor.
+        emitters = []
+        for i in order:
+            name, kind = columns[i]
+            fast_type, fast, emit = _emitter(kind, None if name in loose else anchor)
+            if lenient or name in loose:
+                fast, emit = _lenient(fast), _lenient(emit)
+            emitters.append((fast_type, fast, emit))
         self._key_columns = tuple((index, _converter(columns[index][1], anchor)) for index in key)
         self.encode: Callable[[Sequence[Any]], str] = _compile_encoder(
             table, [names[i] for i in order], order, emitters

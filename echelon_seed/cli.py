@@ -35,6 +35,17 @@ exit codes:
 """
 
 
+_VERIFY_EPILOG = """\
+database:
+  --database-url, else $DATABASE_URL when set, else a fresh temporary SQLite database
+  seeded from the fixtures (--fresh: always the fresh one). Passwords are never printed.
+exit codes:
+  0 the digests are equal; 1 the database differs (content, schema or provenance);
+  2 error: unreachable, empty or unmigrated database, not seeded by echelon-seed,
+  unreadable or inconsistent golden file, bad option; 130/143 interrupted
+"""
+
+
 def _add_database(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url", metavar="URL", help="database to use (default: $DATABASE_URL or sqlite:///./dev.db)"
@@ -120,14 +131,21 @@ def build_parser() -> argparse.ArgumentParser:
     verify = verbs.add_parser(
         "verify",
         help="compare a database with the golden snapshot under snapshots/ (a CI gate)",
-        description="Without --database-url: seed the fixtures into a fresh temporary SQLite database and compare "
-        "its snapshot with the golden file. With --database-url: compare that database, read-only. "
-        "--update rewrites the golden file instead (the only command that writes it).",
-        epilog=_EPILOG,
+        description="Compare the snapshot of a database with the golden file; exit 0 only when their digests "
+        "(schema and every row) are equal. The database is --database-url, else $DATABASE_URL when it is set, "
+        "else (and always with --fresh) a fresh temporary SQLite database seeded from the fixtures. "
+        "A database given by URL is only read. --update rewrites the golden file instead "
+        "(the only command that writes it).",
+        epilog=_VERIFY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_database(verify)
+    verify.add_argument(
+        "--database-url", metavar="URL", help="database to verify (default: $DATABASE_URL, else a fresh seed)"
+    )
     _add_fixtures(verify)
+    verify.add_argument(
+        "--fresh", action="store_true", help="verify a fresh temporary seed even when $DATABASE_URL is set"
+    )
     verify.add_argument(
         "--scale",
         type=_positive,
@@ -136,8 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="verify the seed at this scale against its digest manifest (default 1)",
     )
     verify.add_argument("--golden", type=Path, metavar="PATH", help="golden file (default: snapshots/ for the scale)")
+    verify.add_argument(
+        "--ignore",
+        action="append",
+        metavar="PATTERN",
+        help="leave matching columns out: created_at, *.updated_at, agents.* (repeatable; recorded in the "
+        "golden file, whose list is used when none is given)",
+    )
     verify.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
-    verify.add_argument("--full", action="store_true", help="print every difference, not the first 20")
+    verify.add_argument(
+        "--full", action="store_true", help=f"print every difference, not {diff.DEFAULT_LIMIT} examples"
+    )
+    verify.add_argument("--save-actual", type=Path, metavar="PATH", help="also write the actual snapshot here")
     verify.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
     check = verbs.add_parser(
@@ -223,6 +251,9 @@ async def _verify(args: argparse.Namespace) -> int:
         scale=args.scale,
         update=args.update,
         limit=None if args.full else diff.DEFAULT_LIMIT,
+        ignore=args.ignore,
+        fresh=args.fresh,
+        save_actual=args.save_actual,
         reporter=progress.choose(quiet=args.quiet),
     )
     if result.updated:
@@ -232,7 +263,7 @@ async def _verify(args: argparse.Namespace) -> int:
     if result.matches:
         print(f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}")
         return 0
-    print(result.report.render(commands.regenerate_command(args.scale)))
+    print(result.report.render(result.regenerate))
     return 1
 
 

@@ -9,10 +9,12 @@ failure or a kill at any point leaves the database exactly as it was.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +41,7 @@ __all__ = [
     "resolve_url",
     "snapshot",
     "verify",
+    "verify_target",
 ]
 
 PAUSE_ENV = "ECHELON_SEED_TEST_PAUSE"
@@ -228,13 +231,14 @@ async def snapshot(
     out: IO[bytes] | None = None,
     *,
     blocks: bool = False,
+    ignore: Sequence[str] = (),
     reporter: progress.Reporter | None = None,
 ) -> snapshots.Header:
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
     database = engines.open_database(resolve_url(database_url), write=False)
     try:
         async with database.transaction() as conn:
-            return await snapshots.capture(conn, database.backend, out, blocks=blocks, reporter=reporter)
+            return await snapshots.capture(conn, database.backend, out, blocks=blocks, ignore=ignore, reporter=reporter)
     finally:
         await database.dispose()
 
@@ -246,8 +250,33 @@ def golden_path(scale: int = 1) -> Path:
     return project.snapshots_dir() / f"echelon.scale-{scale}.manifest.json"
 
 
-def regenerate_command(scale: int = 1) -> str:
-    return "echelon-seed verify --update" + (f" --scale {scale}" if scale != 1 else "")
+def regenerate_command(
+    scale: int = 1,
+    *,
+    golden: Path | None = None,
+    fixtures_dir: Path | None = None,
+    database_url: str | None = None,
+    ignore: Sequence[str] = (),
+) -> str:
+    """The `verify --update` that rewrites the file just verified: the user's own options, replayed.
+
+    A hint that drops an option does something else when pasted (rewrites
+    the default golden file, reads another database), so every option that
+    chose the golden file, the fixtures, the scale, the ignored columns or the
+    database is repeated; the password of a URL is shown as ***.
+    """
+    words = ["echelon-seed", "verify", "--update"]
+    if database_url is not None:
+        words += ["--database-url", engines.redact(database_url)]
+    if fixtures_dir is not None:
+        words += ["--fixtures", str(fixtures_dir)]
+    if scale != 1:
+        words += ["--scale", str(scale)]
+    if golden is not None:
+        words += ["--golden", str(golden)]
+    for pattern in ignore:
+        words += ["--ignore", pattern]
+    return shlex.join(words)
 
 
 @dataclass(frozen=True)
@@ -256,12 +285,23 @@ class VerifyResult:
 
     golden: Path
     header: snapshots.Header
+    database: str
+    regenerate: str
     report: diff.Report | None = None
     updated: bool = False
 
     @property
     def matches(self) -> bool:
         return self.report is None or self.report.matches
+
+
+def verify_target(database_url: str | None, *, fresh: bool = False) -> str | None:
+    """The database `verify` reads: --database-url, else $DATABASE_URL when set, else None (a fresh seed)."""
+    if database_url is not None:
+        return database_url
+    if fresh:
+        return None
+    return os.environ.get("DATABASE_URL") or None
 
 
 async def verify(
@@ -272,31 +312,75 @@ async def verify(
     scale: int = 1,
     update: bool = False,
     limit: int | None = diff.DEFAULT_LIMIT,
+    ignore: Sequence[str] | None = None,
+    fresh: bool = False,
+    save_actual: Path | None = None,
     reporter: progress.Reporter | None = None,
 ) -> VerifyResult:
     """Compare a database with the golden file (or rewrite the golden file with `update`).
 
-    Without a URL, the fixtures are seeded into a fresh temporary SQLite
-    database first, which is what CI checks: the fixtures still produce the
-    committed snapshot. With a URL, that database is only read.
+    The database is `verify_target`'s: the URL given, else $DATABASE_URL, else
+    (or with `fresh`) a fresh temporary SQLite database seeded from the
+    fixtures, which is what CI checks without a server: the fixtures still
+    produce the committed snapshot. A database given by URL is only read.
+    Without `ignore`, a golden file made with ignored columns is verified
+    with the same ones.
     """
-    golden = golden or golden_path(scale)
+    golden_file = golden or golden_path(scale)
     manifest = scale != 1
-    if not update and not golden.is_file():
-        raise SnapshotError(f"no golden file at {golden}; create it with '{regenerate_command(scale)}'")
+    hint = regenerate_command(
+        scale, golden=golden, fixtures_dir=fixtures_dir, database_url=database_url, ignore=ignore or ()
+    )
+    patterns = list(ignore or ())
+    if not update:
+        if not golden_file.is_file():
+            raise SnapshotError(f"no golden file at {project.display(golden_file)}; create it with: {hint}")
+        try:
+            with golden_file.open("rb") as raw:
+                recorded = snapshots.check_consistent(project.display(golden_file), raw).ignore
+        except SnapshotError as exc:
+            raise SnapshotError(f"{exc}; regenerate it with: {hint}") from None
+        if ignore is None:
+            patterns = recorded
+    url = verify_target(database_url, fresh=fresh)
     with tempfile.TemporaryDirectory(prefix="echelon-seed-verify-") as scratch:
-        url = database_url
+        seeded_here = url is None
         if url is None:
             url = f"sqlite:///{Path(scratch) / 'verify.db'}"
             await apply(url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter)
+            database = f"a fresh database seeded from {project.display(fixtures_dir or project.data_dir())}"
+        else:
+            database = engines.redact(url)
         actual = Path(scratch) / "actual.snapshot"
         with actual.open("wb") as out:
-            header = await snapshot(url, out, blocks=manifest, reporter=reporter)
+            header = await snapshot(url, out, blocks=manifest, ignore=patterns, reporter=reporter)
         if manifest:
             actual.write_text(header.to_line(blocks=True) + "\n", encoding="utf-8")
-        if update:
-            with project.replaced(golden) as out, actual.open("rb") as source:
+        if save_actual is not None:
+            with project.replaced(save_actual) as out, actual.open("rb") as source:
                 shutil.copyfileobj(source, out)
-            return VerifyResult(golden=golden, header=header, updated=True)
-        report = diff.compare(golden, actual, limit=limit)
-    return VerifyResult(golden=golden, header=header, report=report)
+        if update:
+            if golden is None and not seeded_here:
+                _check_default_golden_source(header, fixtures_dir, scale, database, golden_file)
+            with project.replaced(golden_file) as out, actual.open("rb") as source:
+                shutil.copyfileobj(source, out)
+            return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, updated=True)
+        report = diff.compare(
+            golden_file, actual, limit=limit, golden_label=project.display(golden_file), actual_label=database
+        )
+    return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, report=report)
+
+
+def _check_default_golden_source(
+    header: snapshots.Header, fixtures_dir: Path | None, scale: int, database: str, golden_file: Path
+) -> None:
+    """The project's golden file describes its fixtures: only a database seeded from them may rewrite it."""
+    wanted = fixtures.load(fixtures_dir or project.data_dir()).digest
+    if header.fixtures == wanted and header.scale == scale:
+        return
+    has = "no seed record" if header.fixtures is None else f"fixtures {header.fixtures[:19]}…, scale {header.scale}"
+    raise RefusedError(
+        f"refusing to rewrite {project.display(golden_file)} from {database}: it was not seeded from these fixtures "
+        f"at scale {scale} ({has}; the fixtures are {wanted[:19]}…); to write it anyway, name it: "
+        f"--golden {project.display(golden_file)}"
+    )

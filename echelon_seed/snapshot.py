@@ -1,11 +1,26 @@
-"""The canonical snapshot: a database as bytes that depend only on its data.
+"""The canonical snapshot: a database as bytes that depend only on its data and schema.
 
 Format (`FORMAT`), one JSON value per line, UTF-8:
 
-    line 1      the header: format, schema revision, fixture digest, scale, and per
-                table its key, row count and digest, then the digest of the body
+    line 1      the header: format, schema revision, fixture digest, scale, the
+                ignored-column patterns, and per table its columns in order (name,
+                canonical kind, nullability), its key, row count and digest; then
+                the digest of the whole snapshot
     line 2..    the body: one row per line, `["table",{"column":value,...}]`, tables
                 in name order, rows in primary-key order (text by code point)
+
+Digests (why they are built this way: the verdict of `verify` is digest
+equality, so everything that makes two databases different must be in them):
+
+    table digest  sha256 of the table's schema line, dumps({"columns":..,"key":..}),
+                  a newline, then its body lines; a column added, dropped,
+                  retyped or made nullable changes it even when the table is empty
+    digest        sha256 of dumps({"ignore": [...], "tables": {name: table digest}});
+                  a table added or dropped changes it, empty or not
+
+Both can be recomputed from the file alone (`check_consistent`), so a golden
+file edited by hand or cut short is refused rather than trusted; a manifest
+(the header alone) can at least be checked for its own arithmetic.
 
 Values are canonical by column type (`canonical`), and times written by the
 seeder are relative to the seeding anchor, so the same fixtures give the same
@@ -21,18 +36,22 @@ digests, is written first when the body is copied out.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import heapq
+import itertools
 import json
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
+from sqlalchemy import Column as SAColumn
 from sqlalchemy import MetaData, Table, inspect, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from . import canonical, migrate, progress
 from .engines import Backend
@@ -43,19 +62,44 @@ from .schema import seed_runs
 __all__ = [
     "BLOCK_ROWS",
     "FORMAT",
+    "Column",
     "Header",
     "TableSummary",
     "capture",
+    "check_consistent",
+    "ignored",
     "read_header",
     "read_rows",
 ]
 
-FORMAT = "echelon-seed-snapshot/1"
+FORMAT = "echelon-seed-snapshot/2"
 #: Rows per block digest in a manifest: a changed row is located to one block.
 BLOCK_ROWS = 10_000
 _TOOL_TABLES = frozenset({migrate.VERSION_TABLE, seed_runs.name})
 _FETCH = 5_000
 _SORT_CHUNK = 100_000
+
+
+def ignored(patterns: Sequence[str], table: str, column: str) -> bool:
+    """Whether `--ignore` patterns leave `table.column` out: `col`, `*.col`, `table.*` (fnmatch, case-sensitive)."""
+    for pattern in patterns:
+        target = f"{table}.{column}" if "." in pattern else column
+        if fnmatch.fnmatchcase(target, pattern):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table as the header records it."""
+
+    name: str
+    kind: str
+    nullable: bool
+
+    def describe(self) -> str:
+        """ "text, nullable" / "int, not null": how a schema line names it."""
+        return f"{self.kind}, {'nullable' if self.nullable else 'not null'}"
 
 
 @dataclass(frozen=True)
@@ -67,36 +111,68 @@ class Block:
     digest: str
 
 
+def schema_line(columns: Sequence[Column], key: Sequence[str]) -> bytes:
+    """The line a table digest starts with: its schema, so that a schema change changes the digest."""
+    data: canonical.JSONValue = {"columns": [[c.name, c.kind, c.nullable] for c in columns], "key": list(key)}
+    return (canonical.dumps(data) + "\n").encode("utf-8")
+
+
+def whole_digest(ignore: Sequence[str], tables: dict[str, str]) -> str:
+    """The snapshot's digest, from its ignore list and its table digests (see the module docstring)."""
+    text = canonical.dumps({"ignore": list(ignore), "tables": dict(sorted(tables.items()))})
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class TableSummary:
-    """One table in the header: how its rows are keyed, how many, and their digest."""
+    """One table in the header: its columns, how its rows are keyed, how many, and their digest."""
 
     key: list[str]
     rows: int
     digest: str
+    columns: list[Column] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
 
     def to_json(self, *, blocks: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"digest": self.digest, "key": self.key, "rows": self.rows}
+        out: dict[str, Any] = {
+            "columns": [{"kind": c.kind, "name": c.name, "nullable": c.nullable} for c in self.columns],
+            "digest": self.digest,
+            "key": self.key,
+            "rows": self.rows,
+        }
         if blocks:
             out["blocks"] = [[b.first, b.rows, b.digest] for b in self.blocks]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableSummary:
-        blocks = [Block(first=b[0], rows=b[1], digest=b[2]) for b in data.get("blocks", [])]
-        return cls(key=list(data["key"]), rows=int(data["rows"]), digest=str(data["digest"]), blocks=blocks)
+        blocks = [Block(first=list(b[0]), rows=int(b[1]), digest=str(b[2])) for b in data.get("blocks", [])]
+        columns = [
+            Column(name=str(c["name"]), kind=str(c["kind"]), nullable=bool(c["nullable"])) for c in data["columns"]
+        ]
+        return cls(
+            key=[str(k) for k in data["key"]],
+            rows=int(data["rows"]),
+            digest=str(data["digest"]),
+            columns=columns,
+            blocks=blocks,
+        )
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
 
 
 @dataclass(frozen=True)
 class Header:
-    """Provenance and digests of a snapshot; on its own, it is a manifest."""
+    """Provenance, schema and digests of a snapshot; on its own, it is a manifest."""
 
     schema_revision: str | None
     fixtures: str | None
     scale: int | None
     tables: dict[str, TableSummary]
     digest: str
+    ignore: list[str] = field(default_factory=list)
     format: str = FORMAT
 
     def to_line(self, *, blocks: bool = False) -> str:
@@ -105,6 +181,7 @@ class Header:
                 "digest": self.digest,
                 "fixtures": self.fixtures,
                 "format": self.format,
+                "ignore": list[canonical.JSONValue](self.ignore),
                 "scale": self.scale,
                 "schema_revision": self.schema_revision,
                 "tables": {name: t.to_json(blocks=blocks) for name, t in self.tables.items()},
@@ -116,17 +193,24 @@ class Header:
         try:
             data = json.loads(line)
             if data.get("format") != FORMAT:
-                raise SnapshotError(
-                    f"{source} is not a snapshot of format {FORMAT} (found {data.get('format')!r}); "
-                    "regenerate it with 'echelon-seed verify --update'"
-                )
-            tables = {name: TableSummary.from_json(t) for name, t in data["tables"].items()}
+                raise SnapshotError(f"{source} is not a snapshot of format {FORMAT} (found {data.get('format')!r})")
+            tables = {str(name): TableSummary.from_json(t) for name, t in data["tables"].items()}
+            ignore = data["ignore"]
+            if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
+                raise TypeError("'ignore' is not a list of patterns")
+            scale = data["scale"]
+            if scale is not None and type(scale) is not int:
+                raise TypeError("'scale' is not a whole number")
+            for text_field in ("schema_revision", "fixtures", "digest"):
+                if data[text_field] is not None and not isinstance(data[text_field], str):
+                    raise TypeError(f"{text_field!r} is not text")
             return cls(
                 schema_revision=data["schema_revision"],
                 fixtures=data["fixtures"],
-                scale=data["scale"],
+                scale=scale,
                 tables=tables,
                 digest=data["digest"],
+                ignore=list(ignore),
             )
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise SnapshotError(f"{source}: unreadable snapshot header ({exc})") from None
@@ -138,38 +222,76 @@ class Header:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How one table is read: the table object, its key columns, the encoder."""
+    """How one table is read: the table object, its columns as recorded, its key, the encoder."""
 
     table: Table
+    columns: list[Column]
     key: list[str]
     encoder: canonical.RowEncoder
     ordered_by_key: bool
 
 
-def _plans(sync: Connection, anchor: datetime | None, revision: str | None) -> list[_Plan]:
-    """Decide, table by table, how to read it: our schema's types when it is ours, else reflection."""
+def _storage_kind(type_: TypeEngine[Any], dialect: Dialect) -> str:
+    """The kind the engine stores a declared type as: what reflection of it gives back."""
+    while isinstance(type_, TypeDecorator) and not isinstance(type_.impl_instance, TypeDecorator):
+        loaded = type_.load_dialect_impl(dialect)
+        if loaded is type_:
+            break
+        type_ = loaded
+    return canonical.kind_of(type_).name
+
+
+def _plans(sync: Connection, anchor: datetime | None, revision: str | None, ignore: Sequence[str]) -> list[_Plan]:
+    """Decide, table by table and column by column, how to read it.
+
+    The columns are always the database's own (reflected): a column added by
+    hand is read and recorded, a dropped one is missing. Where a column is
+    also one of ours (our schema at head) and the engine still stores it as we
+    declared it, our declared type reads it, strictly and relative to the
+    anchor; anything else is read as stored, as reflection types it.
+    """
     ours = revision == migrate.head_revision()
     reflected = MetaData()
+    dialect = sync.dialect
     plans = []
     for name in sorted(inspect(sync).get_table_names()):
         if name in _TOOL_TABLES:
             continue
-        strict = ours and name in echelon_metadata.tables
-        if strict:
-            table = echelon_metadata.tables[name]
-            table_anchor = anchor
-        else:
-            table = Table(name, reflected, autoload_with=sync)
-            table_anchor = None
-        columns = list(table.columns)
-        pk = list(table.primary_key.columns)
-        key_columns = pk or columns
-        kinds = [(c.name, canonical.kind_of(c.type)) for c in columns]
-        # Our own tables are strict (a value that does not fit is a bug); others are shown as stored.
+        found = Table(name, reflected, autoload_with=sync)
+        declared = echelon_metadata.tables.get(name) if ours else None
+        pk_names = [c.name for c in found.primary_key.columns]
+        reading = MetaData()
+        chosen: list[SAColumn[Any]] = []
+        recorded: list[Column] = []
+        kinds: list[tuple[str, canonical.Kind]] = []
+        loose: set[str] = set()
+        for col in found.columns:
+            if col.name not in pk_names and ignored(ignore, name, col.name):
+                continue
+            mine = declared.columns.get(col.name) if declared is not None else None
+            if mine is not None and _storage_kind(mine.type, dialect) == canonical.kind_of(col.type).name:
+                type_: TypeEngine[Any] = mine.type
+            else:
+                type_ = col.type
+                loose.add(col.name)
+            kind = canonical.kind_of(type_)
+            chosen.append(SAColumn(col.name, type_, primary_key=col.name in pk_names))
+            recorded.append(Column(name=col.name, kind=canonical.label(kind), nullable=bool(col.nullable)))
+            kinds.append((col.name, kind))
+        table = Table(name, reading, *chosen)
+        names = [c.name for c in chosen]
+        key_names = pk_names or names
         encoder = canonical.RowEncoder(
-            name, kinds, table_anchor, [columns.index(c) for c in key_columns], lenient=not strict
+            name,
+            kinds,
+            anchor if declared is not None else None,
+            [names.index(k) for k in key_names],
+            lenient=declared is None,
+            loose=frozenset(loose),
         )
-        plans.append(_Plan(table=table, key=[c.name for c in key_columns], encoder=encoder, ordered_by_key=bool(pk)))
+        plans.append(
+            _Plan(table=table, columns=recorded, key=key_names, encoder=encoder, ordered_by_key=bool(pk_names))
+        )
     return plans
 
 
@@ -221,11 +343,10 @@ def _spill(chunk: list[str]) -> IO[str]:
 class _Digester:
     """Hashes a table's lines, in batches, and cuts them into blocks as they stream by."""
 
-    def __init__(self, plan: _Plan, body: hashlib._Hash, sink: IO[bytes] | None) -> None:
+    def __init__(self, plan: _Plan, sink: IO[bytes] | None) -> None:
         self.plan = plan
-        self.body = body
         self.sink = sink
-        self.table = hashlib.sha256()
+        self.table = hashlib.sha256(schema_line(plan.columns, plan.key))
         self.block = hashlib.sha256()
         self.rows = 0
         self.blocks: list[Block] = []
@@ -239,7 +360,7 @@ class _Digester:
                 row = json.loads(part[0])[1]
                 self._first = [row[name] for name in self.plan.key]
             data = ("\n".join(part) + "\n").encode("utf-8")
-            for hasher in (self.body, self.table, self.block):
+            for hasher in (self.table, self.block):
                 hasher.update(data)
             if self.sink is not None:
                 self.sink.write(data)
@@ -257,7 +378,11 @@ class _Digester:
         if self._in_block:
             self._close_block()
         return TableSummary(
-            key=self.plan.key, rows=self.rows, digest="sha256:" + self.table.hexdigest(), blocks=self.blocks
+            key=self.plan.key,
+            rows=self.rows,
+            digest="sha256:" + self.table.hexdigest(),
+            columns=self.plan.columns,
+            blocks=self.blocks,
         )
 
 
@@ -267,22 +392,27 @@ async def capture(
     out: IO[bytes] | None,
     *,
     blocks: bool = False,
+    ignore: Sequence[str] = (),
     reporter: progress.Reporter | None = None,
 ) -> Header:
     """Write the canonical snapshot of the database behind `conn` to `out` (None: digests only).
+
+    Columns matching an `ignore` pattern (`ignored`) are left out of the body
+    and the schema, and the patterns are recorded in the header; key columns
+    are never left out, as they are what identifies a row.
 
     `conn` should be in a read-only, repeatable-read transaction so that the
     snapshot is of one moment; `commands` opens it that way.
     """
     reporter = reporter or progress.NullReporter()
     revision, fixtures, scale, anchor = await _provenance(conn)
-    plans = await conn.run_sync(lambda sync: _plans(sync, anchor, revision))
-    body_digest = hashlib.sha256()
+    patterns = sorted(set(ignore))
+    plans = await conn.run_sync(lambda sync: _plans(sync, anchor, revision, patterns))
     summaries: dict[str, TableSummary] = {}
     with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
         for plan in plans:
             reporter.start(plan.table.name, None)
-            digester = _Digester(plan, body_digest, body if out is not None else None)
+            digester = _Digester(plan, body if out is not None else None)
             async for lines in _read_table(conn, backend, plan, reporter):
                 digester.add(lines)
             reporter.finish()
@@ -292,7 +422,8 @@ async def capture(
             fixtures=fixtures,
             scale=scale,
             tables=summaries,
-            digest="sha256:" + body_digest.hexdigest(),
+            digest=whole_digest(patterns, {name: t.digest for name, t in summaries.items()}),
+            ignore=patterns,
         )
         if out is not None:
             out.write((header.to_line(blocks=blocks) + "\n").encode("utf-8"))
@@ -346,3 +477,69 @@ def read_rows(stream: IO[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     for line in stream:
         table, row = json.loads(line)
         yield table, row
+
+
+def check_consistent(path_text: str, stream: IO[bytes]) -> Header:
+    """Read a snapshot or manifest file and refuse it unless every digest in it is what its content gives.
+
+    A golden file is trusted as the truth only once its rows (or, for a
+    manifest, its table digests) are shown to be what its header claims:
+    otherwise a hand-edited row, a cut-short body or a made-up table digest
+    would be compared as if it were real.
+    """
+    first = stream.readline()
+    if not first:
+        raise SnapshotError(f"{path_text} is empty")
+    header = Header.from_line(first.decode("utf-8", errors="replace"), path_text)
+
+    def refuse(what: str) -> SnapshotError:
+        return SnapshotError(f"{path_text} is inconsistent: {what} (edited by hand or cut short?)")
+
+    for name, summary in header.tables.items():
+        missing = [k for k in summary.key if k not in summary.column_names]
+        if missing or len(set(summary.column_names)) != len(summary.columns):
+            raise refuse(f"table {name}: its key or columns do not add up")
+        if summary.blocks and sum(b.rows for b in summary.blocks) != summary.rows:
+            raise refuse(f"table {name}: its blocks do not add up to {summary.rows} rows")
+    if whole_digest(header.ignore, {n: t.digest for n, t in header.tables.items()}) != header.digest:
+        raise refuse("its digest is not the digest of its tables")
+    if list(header.tables) != sorted(header.tables):
+        raise refuse("its tables are not in name order")
+    seen: set[str] = set()
+    body_started = False
+    for table, lines in itertools.groupby(stream, key=_table_of):
+        body_started = True
+        listed = header.tables.get(table)
+        if listed is None or table in seen:
+            raise refuse(f"its body has rows of table {table!r} where the header has none")
+        seen.add(table)
+        digest = hashlib.sha256(schema_line(listed.columns, listed.key))
+        count = 0
+        for line in lines:
+            digest.update(line)
+            count += 1
+        if count != listed.rows or "sha256:" + digest.hexdigest() != listed.digest:
+            raise refuse(f"the rows of table {table} do not match its digest in the header")
+    for name, summary in header.tables.items():
+        if name in seen or (not body_started and summary.rows):
+            continue  # checked above, or a manifest's table: only its rows could check it
+        empty = "sha256:" + hashlib.sha256(schema_line(summary.columns, summary.key)).hexdigest()
+        if summary.rows or summary.digest != empty:
+            raise refuse(f"table {name} has no rows in the body but the header says otherwise")
+    return header
+
+
+def _table_of(line: bytes) -> str:
+    try:
+        table = json.loads(line)[0]
+    except (ValueError, IndexError, KeyError, TypeError):
+        return "\0unreadable line"
+    return table if isinstance(table, str) else "\0unreadable line"
+
+
+def is_manifest(stream: IO[bytes]) -> bool:
+    """Whether the file behind `stream` (positioned after the header) has no body."""
+    position = stream.tell()
+    has_body = bool(stream.readline())
+    stream.seek(position)
+    return not has_body

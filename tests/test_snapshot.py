@@ -142,7 +142,8 @@ async def test_header_states_format_provenance_and_per_table_rows_and_digests(db
     data = await snapshot_bytes(db_url)
     header = json.loads(data.split(b"\n", 1)[0])
 
-    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/1"
+    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/2"
+    assert header["ignore"] == []
     assert header["schema_revision"] == "0001"
     assert header["fixtures"] == fixtures.load(project.data_dir()).digest
     assert header["fixtures"].startswith("sha256:")
@@ -151,20 +152,29 @@ async def test_header_states_format_provenance_and_per_table_rows_and_digests(db
     assert header["tables"]["users"]["key"] == ["id"]
     assert header["tables"]["price_history"]["key"] == ["timeline_id", "ts"]
     assert header["tables"]["timeline_links"]["key"] == ["source_timeline_id", "target_timeline_id"]
+    users = {c["name"]: (c["kind"], c["nullable"]) for c in header["tables"]["users"]["columns"]}
+    assert users["id"] == ("text", False)
+    assert users["balance_usdc"] == ("decimal(2)", False)
+    assert users["created_at"] == ("timestamp", False)
+    assert [c["name"] for c in header["tables"]["users"]["columns"]][0] == "id"
 
 
-async def test_body_digest_and_table_digests_are_sha256_of_the_body_lines(db_url: str) -> None:
+async def test_table_digests_cover_schema_and_rows_and_the_digest_covers_the_tables(db_url: str) -> None:
     await commands.apply(db_url, anchor=ANCHOR)
     data = await snapshot_bytes(db_url)
     first, body = data.split(b"\n", 1)
     header = json.loads(first)
 
-    assert header["digest"] == "sha256:" + hashlib.sha256(body).hexdigest()
     lines = body.splitlines(keepends=True)
     for name, summary in header["tables"].items():
         mine = b"".join(line for line in lines if json.loads(line)[0] == name)
-        assert summary["digest"] == "sha256:" + hashlib.sha256(mine).hexdigest(), name
+        schema = {"columns": [[c["name"], c["kind"], c["nullable"]] for c in summary["columns"]], "key": summary["key"]}
+        schema_line = json.dumps(schema, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+        assert summary["digest"] == "sha256:" + hashlib.sha256(schema_line + mine).hexdigest(), name
         assert summary["rows"] == mine.count(b"\n")
+    tables = {name: t["digest"] for name, t in header["tables"].items()}
+    whole = json.dumps({"ignore": [], "tables": tables}, sort_keys=True, separators=(",", ":")).encode()
+    assert header["digest"] == "sha256:" + hashlib.sha256(whole).hexdigest()
 
 
 async def test_read_header_parses_what_snapshot_wrote(db_url: str) -> None:

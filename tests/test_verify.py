@@ -21,8 +21,8 @@ from tests import dbtools
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 GOLDEN = commands.golden_path(1)
 REGENERATE = "echelon-seed verify --update"
-# A line of the report that names one row: `table[key...]...`.
-ROW_LINE = re.compile(r"^[a-z_]+\[")
+# A line of the report that names one row: `  table[key...]...`.
+ROW_LINE = re.compile(r"^  [a-z_]+\[")
 
 
 def verify(*args: str) -> tuple[int, str, str]:
@@ -51,7 +51,7 @@ def golden_copy(tmp_path: Path, **header_changes: object) -> Path:
 
 
 def row_lines(stdout: str) -> list[str]:
-    return [line for line in stdout.splitlines() if ROW_LINE.match(line)]
+    return [line.strip() for line in stdout.splitlines() if ROW_LINE.match(line)]
 
 
 @pytest.fixture
@@ -93,9 +93,9 @@ async def test_verify_reports_a_changed_cell_with_golden_and_actual_values(seede
     code, out, err = verify("--database-url", seeded)
 
     assert code == 1, err
-    assert row_lines(out) == [f"agents[AGT_RAVEN].win_rate: golden {before!r}, actual 0.5"]
-    assert "summary: agents: 1 changed" in out.splitlines()
-    assert out.rstrip("\n").splitlines()[-1].endswith(REGENERATE)
+    assert row_lines(out) == [f'agents["AGT_RAVEN"].win_rate: golden {before!r}, actual 0.5']
+    assert "  agents.win_rate: 1 of 12 rows" in out.splitlines()
+    assert f"{REGENERATE} --database-url " in out.rstrip("\n").splitlines()[-1]
 
 
 async def test_verify_reports_a_deleted_row_and_an_extra_row(seeded: str) -> None:
@@ -112,12 +112,13 @@ async def test_verify_reports_a_deleted_row_and_an_extra_row(seeded: str) -> Non
 
     assert code == 1, err
     assert sorted(row_lines(out)) == [
-        "timeline_links[TL_ANTARCTIC_SHELF, TL_FED_PIVOT]: only in the database",
-        "wing_flaps[FLAP_00010]: only in the golden file",
+        'timeline_links["TL_ANTARCTIC_SHELF","TL_FED_PIVOT"]: only in the database',
+        'wing_flaps["FLAP_00010"]: only in the golden file',
     ]
-    assert "summary: timeline_links: 1 only in database; wing_flaps: 1 only in golden" in out.splitlines()
+    assert "  timeline_links: 1 row only in the database" in out.splitlines()
+    assert "  wing_flaps: 1 row only in the golden file" in out.splitlines()
     last = out.rstrip("\n").splitlines()[-1]
-    assert GOLDEN.name in last and last.endswith(REGENERATE)
+    assert GOLDEN.name in last and REGENERATE in last
 
 
 async def test_verify_shows_20_differences_and_counts_the_rest_unless_full(seeded: str) -> None:
@@ -128,15 +129,15 @@ async def test_verify_shows_20_differences_and_counts_the_rest_unless_full(seede
 
     assert (code, full_code) == (1, 1)
     assert len(row_lines(short)) == 20
-    assert "(+55 more differences; --full shows them all)" in short.splitlines()
+    assert "  (+55 more; --full shows them all)" in short.splitlines()
     assert len(row_lines(full)) == 75
     assert all(
-        re.fullmatch(r"wing_flaps\[FLAP_\d{5}\]\.volume_usd: golden \S+, actual 1\.00", line)
+        re.fullmatch(r'wing_flaps\["FLAP_\d{5}"\]\.volume_usd: golden "\d+\.\d\d", actual "1\.00"', line)
         for line in row_lines(full)
     )
-    assert "more differences" not in full
-    assert "summary: wing_flaps: 75 changed" in full.splitlines()
-    assert "summary: wing_flaps: 75 changed" in short.splitlines()
+    assert "more;" not in full
+    assert "  wing_flaps.volume_usd: 75 of 75 rows" in full.splitlines()
+    assert "  wing_flaps.volume_usd: 75 of 75 rows" in short.splitlines()
 
 
 # --- regenerating ---------------------------------------------------------------------------------------
@@ -163,8 +164,8 @@ def test_update_twice_writes_identical_files_that_then_verify(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("field", "value", "said"),
     [
-        ("schema_revision", "0002", "schema revision 0002"),
-        ("fixtures", "sha256:" + "0" * 64, "fixtures sha256:" + "0" * 64),
+        ("schema_revision", "0002", 'schema revision "0002"'),
+        ("fixtures", "sha256:" + "0" * 64, 'fixtures "sha256:' + "0" * 64 + '"'),
     ],
     ids=["schema_revision", "fixtures"],
 )
@@ -181,7 +182,7 @@ def test_golden_file_of_other_provenance_is_reported_in_one_sentence(
     assert not any(line.startswith("summary:") for line in lines)
     mentions = [line for line in lines if said in line]
     assert len(mentions) == 1, out
-    assert lines == [mentions[0], lines[-1]] and lines[-1].endswith(REGENERATE)
+    assert lines == [mentions[0], lines[-1]] and lines[-1].endswith(f"{REGENERATE} --golden {copy}")
 
 
 # --- the golden file is what is verified ------------------------------------------------------------------
@@ -230,7 +231,7 @@ def _one_error_line(code: int, out: str, err: str) -> str:
     "content",
     [
         GOLDEN.read_text(encoding="utf-8").replace(
-            '"format":"echelon-seed-snapshot/1"', '"format":"echelon-seed-snapshot/2"', 1
+            '"format":"echelon-seed-snapshot/2"', '"format":"echelon-seed-snapshot/3"', 1
         ),
         "id,name\n1,AGT_RAVEN\n",
         '["agents",{"id":"AGT_RAVEN"}]\n',
