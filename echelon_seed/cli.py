@@ -2,27 +2,38 @@
 
 Exit codes: 0 success (verify: the database matches the golden file),
 1 verify found differences, 2 any error, 128+N interrupted by signal N.
-Errors are one line on stderr, never a traceback (ECHELON_SEED_DEBUG=1 shows
-one, scrubbed of passwords).
+
+Output convention, the same for every command: results on stdout; progress
+and notes on stderr; an error is one line on stderr ("echelon-seed: error:
+..."), never a traceback (ECHELON_SEED_DEBUG=1 shows one, scrubbed of
+passwords); --quiet leaves only errors (and verify's differences, which are
+its result).
+
+Start-up is part of the interface: this module imports only the standard
+library and the package's light modules, so --help, --version and argument
+errors answer at once; each command imports what it needs when it runs.
+SIGINT/SIGTERM are handled from the first line of `main` (see `_Signals`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
-import anyio
+from . import __version__
 
-from . import __version__, clock, commands, diff, engines, progress, project
-from . import snapshot as snapshots
-from .errors import EchelonSeedError, Interrupted
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from . import commands
+    from . import snapshot as snapshots
 
 __all__ = ["build_parser", "main"]
 
@@ -30,37 +41,79 @@ _EPILOG = """\
 database:
   --database-url, else $DATABASE_URL, else sqlite:///./dev.db. Plain sqlite:/// and
   postgresql:// URLs are accepted; passwords are never printed.
+output:
+  results on stdout, progress and notes on stderr, errors as one line on stderr;
+  --quiet leaves only errors. Options may also come before the command.
 exit codes:
   0 success, 1 verify found differences, 2 error, 130/143 interrupted (rolled back)
 """
-
 
 _VERIFY_EPILOG = """\
 database:
   --database-url, else $DATABASE_URL when set, else a fresh temporary SQLite database
   seeded from the fixtures (--fresh: always the fresh one). Passwords are never printed.
+output:
+  results on stdout, progress and notes on stderr, errors as one line on stderr;
+  --quiet leaves only errors (and the differences). Options may also come before the command.
 exit codes:
   0 the digests are equal; 1 the database differs (content, schema or provenance);
   2 error: unreachable, empty or unmigrated database, not seeded by echelon-seed,
   unreadable or inconsistent golden file, bad option; 130/143 interrupted
 """
+# diff.DEFAULT_LIMIT, written out: importing diff at parse time would bring SQLAlchemy (a test keeps them equal).
+_DIFF_LIMIT = 20
+
+# --- secrets in argparse's messages ---------------------------------------------------------------------
+
+_URL = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s'\"]*)")
+_QUERY_PASSWORD = re.compile(r"(?i)(password=)[^&\s'\"]*")
 
 
-def _add_database(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--database-url", metavar="URL", help="database to use (default: $DATABASE_URL or sqlite:///./dev.db)"
-    )
+def _scrub(text: str) -> str:
+    """Hide every URL's password and `password=` value in `text`, by structure alone.
+
+    argparse echoes what it could not use (`--databse-url URL`, a stray URL);
+    its message is scrubbed before it is printed. The password runs from the
+    first ':' of the userinfo to its last '@', since an unencoded password may
+    itself hold '@', ':' or '/'; a user name cannot hold ':'.
+    """
+
+    def hide(m: re.Match[str]) -> str:
+        rest = _QUERY_PASSWORD.sub(r"\1***", m["rest"])
+        if "@" in rest:
+            userinfo, host = rest.rsplit("@", 1)
+            user, colon, password = userinfo.partition(":")
+            if password not in ("***", "PASSWORD"):  # already hidden, or our own example
+                rest = f"{user}{':***' if colon else ''}@{host}"
+        return m["scheme"] + rest
+
+    return _QUERY_PASSWORD.sub(r"\1***", _URL.sub(hide, text))
 
 
-def _add_fixtures(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--fixtures", metavar="DIR", type=Path, help="fixture directory (default: the project's data/)")
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error line scrubbed of passwords."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {_scrub(message)}\n")
+
+
+# --- options -------------------------------------------------------------------------------------------
 
 
 def _anchor(text: str) -> Any:
+    from . import clock
+
     try:
         return clock.parse_anchor(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
 
 
 def _positive(text: str) -> int:
@@ -83,98 +136,91 @@ def _seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="echelon-seed",
-        description="Seed the Echelon database deterministically, snapshot it canonically, verify it against a golden file.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"echelon-seed {__version__}")
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+# Options that may be given before the command as well as after it. SUPPRESS as the
+# default keeps one given before the command from being overwritten by the command's
+# own (absent) default; `_defaults` fills them in afterwards.
+_GLOBAL = ("database_url", "fixtures", "quiet")
 
-    apply = verbs.add_parser(
-        "apply",
-        help="migrate to head, then seed the fixtures in one transaction",
-        description="Run the migrations, then write the fixtures with bulk inserts in one transaction. "
-        "Applying the same seed again is a no-op; a database holding other data is refused unless --force.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_database(apply)
-    _add_fixtures(apply)
-    apply.add_argument("--force", action="store_true", help="clear the echelon-seed tables and reseed")
-    apply.add_argument(
+
+_DATABASE_HELP = "database to use (default: $DATABASE_URL or sqlite:///./dev.db)"
+
+
+def _global_options(
+    parser: argparse.ArgumentParser, *, database: bool, fixtures: bool, database_help: str = _DATABASE_HELP
+) -> None:
+    if database:
+        parser.add_argument("--database-url", metavar="URL", default=argparse.SUPPRESS, help=database_help)
+    if fixtures:
+        parser.add_argument(
+            "--fixtures",
+            metavar="DIR",
+            type=_path,
+            default=argparse.SUPPRESS,
+            help="fixture directory (default: the project's data/)",
+        )
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
+
+
+def _configure_apply(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="clear the echelon-seed tables and reseed")
+    parser.add_argument(
         "--confirm", metavar="DBNAME", help="with --force on a remote database echelon-seed did not seed: its name"
     )
-    apply.add_argument("--anchor", type=_anchor, metavar="ISO-8601", help='the "now" of relative times (default: now)')
-    apply.add_argument(
+    parser.add_argument("--anchor", type=_anchor, metavar="ISO-8601", help='the "now" of relative times (default: now)')
+    parser.add_argument(
         "--scale", type=_positive, default=1, metavar="N", help="multiply the generated tables (default 1)"
     )
-    apply.add_argument(
+    parser.add_argument(
         "--lock-timeout", type=_seconds, default=30.0, metavar="SECONDS", help="wait this long for another writer (30)"
     )
-    apply.add_argument("-q", "--quiet", action="store_true", help="no progress or row counts, only errors")
 
-    snap = verbs.add_parser(
-        "snapshot",
-        help="write the canonical snapshot of a database",
-        description="Write the canonical snapshot (header line, then one JSON row per line) of a database, "
-        "read in one read-only transaction.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_database(snap)
-    snap.add_argument("-o", "--output", metavar="PATH", default="-", help="file to write, or - for stdout (default)")
-    snap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
-    verify = verbs.add_parser(
-        "verify",
-        help="compare a database with the golden snapshot under snapshots/ (a CI gate)",
-        description="Compare the snapshot of a database with the golden file; exit 0 only when their digests "
-        "(schema and every row) are equal. The database is --database-url, else $DATABASE_URL when it is set, "
-        "else (and always with --fresh) a fresh temporary SQLite database seeded from the fixtures. "
-        "A database given by URL is only read. --update rewrites the golden file instead "
-        "(the only command that writes it).",
-        epilog=_VERIFY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    verify.add_argument(
-        "--database-url", metavar="URL", help="database to verify (default: $DATABASE_URL, else a fresh seed)"
-    )
-    _add_fixtures(verify)
-    verify.add_argument(
-        "--fresh", action="store_true", help="verify a fresh temporary seed even when $DATABASE_URL is set"
-    )
-    verify.add_argument(
+def _configure_snapshot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="PATH", default="-", help="file to write, or - for stdout (default)")
+
+
+def _configure_verify(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--scale",
         type=_positive,
         default=1,
         metavar="N",
         help="verify the seed at this scale against its digest manifest (default 1)",
     )
-    verify.add_argument("--golden", type=Path, metavar="PATH", help="golden file (default: snapshots/ for the scale)")
-    verify.add_argument(
+    parser.add_argument(
+        "--fresh", action="store_true", help="verify a fresh temporary seed even when $DATABASE_URL is set"
+    )
+    parser.add_argument("--golden", type=_path, metavar="PATH", help="golden file (default: snapshots/ for the scale)")
+    parser.add_argument(
         "--ignore",
         action="append",
         metavar="PATTERN",
         help="leave matching columns out: created_at, *.updated_at, agents.* (repeatable; recorded in the "
         "golden file, whose list is used when none is given)",
     )
-    verify.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
-    verify.add_argument(
-        "--full", action="store_true", help=f"print every difference, not {diff.DEFAULT_LIMIT} examples"
-    )
-    verify.add_argument("--save-actual", type=Path, metavar="PATH", help="also write the actual snapshot here")
-    verify.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
+    parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
+    parser.add_argument("--save-actual", type=_path, metavar="PATH", help="also write the actual snapshot here")
 
-    check = verbs.add_parser(
-        "check",
-        help="validate the fixtures against the schema, without a database",
-        description="Report every problem in the fixtures (file, row, column); exit 2 when there is any.",
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+# --- output --------------------------------------------------------------------------------------------
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _summary(header: snapshots.Header, *, verb: str = "") -> str:
+    """ "176 rows in 8 tables[ <verb>] (sha256:bfa520ff8a93…)": what a snapshot holds, in one phrase."""
+    rows = sum(header.rows.values())
+    return (
+        f"{_plural(rows, 'row')} in {_plural(len(header.tables), 'table')}{' ' + verb if verb else ''} "
+        f"({header.digest[:19]}…)"
     )
-    _add_fixtures(check)
-    return parser
 
 
 def _print_apply(result: commands.ApplyResult) -> None:
@@ -182,11 +228,7 @@ def _print_apply(result: commands.ApplyResult) -> None:
         print(f"already seeded (fixtures {result.fixture_digest[:19]}…, scale {result.scale}), nothing to do")
         return
     migration = result.migration
-    applied = (
-        f"{migration.applied} migration{'s' if migration.applied != 1 else ''} applied"
-        if migration.applied
-        else "up to date"
-    )
+    applied = f"{_plural(migration.applied, 'migration')} applied" if migration.applied else "up to date"
     print(f"{result.action} {result.database}")
     print(f"  schema   {migration.after} ({applied})")
     print(f"  fixtures {result.fixture_digest[:19]}… scale {result.scale}, anchor {result.anchor.isoformat()}")
@@ -194,10 +236,24 @@ def _print_apply(result: commands.ApplyResult) -> None:
         print(f"  {name:<16}{count:>12,}")
     total = sum(result.rows.values())
     rate = f", {total / result.seconds:,.0f} rows/s" if result.seconds > 0 else ""
-    print(f"  {'total':<16}{total:>12,} rows in {result.seconds:.2f} s{rate}")
+    print(f"  {'total':<16}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s{rate}")
+
+
+# --- commands: each imports what it needs when it runs ---------------------------------------------------
+
+
+def _reporter(args: argparse.Namespace) -> Any:
+    from . import progress
+
+    return _SIGNALS.stoppable(progress.choose(quiet=args.quiet))
 
 
 async def _apply(args: argparse.Namespace) -> int:
+    from . import commands
+    from .errors import ConfigError
+
+    if args.confirm is not None and not args.force:
+        raise ConfigError("--confirm is only used with --force; add --force, or leave --confirm out")
     result = await commands.apply(
         args.database_url,
         fixtures_dir=args.fixtures,
@@ -206,7 +262,7 @@ async def _apply(args: argparse.Namespace) -> int:
         confirm=args.confirm,
         scale=args.scale,
         lock_timeout=args.lock_timeout,
-        reporter=progress.choose(quiet=args.quiet),
+        reporter=_reporter(args),
     )
     if not args.quiet:
         _print_apply(result)
@@ -214,36 +270,42 @@ async def _apply(args: argparse.Namespace) -> int:
 
 
 async def _check(args: argparse.Namespace) -> int:
+    from . import commands
+
     problems = commands.check(args.fixtures)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the fixtures", file=sys.stderr)
+        print(f"{_plural(len(problems), 'problem')} in the fixtures", file=sys.stderr)
         return 2
-    print("fixtures OK")
+    if not args.quiet:
+        print("fixtures OK")
     return 0
 
 
-def _summary(header: snapshots.Header, *, verb: str = "") -> str:
-    """ "176 rows in 8 tables[ <verb>] (sha256:bfa520ff8a93…)": what a snapshot holds, in one phrase."""
-    rows = sum(header.rows.values())
-    return f"{rows:,} rows in {len(header.tables)} tables{' ' + verb if verb else ''} ({header.digest[:19]}…)"
-
-
 async def _snapshot(args: argparse.Namespace) -> int:
-    reporter = progress.choose(quiet=args.quiet)
+    from . import commands, project
+
+    reporter = _reporter(args)
     if args.output == "-":
         await commands.snapshot(args.database_url, sys.stdout.buffer, reporter=reporter)
         sys.stdout.flush()
         return 0
-    target = Path(args.output)
+    from .errors import ConfigError
+
+    target = _path(args.output)
+    if not target.parent.is_dir():
+        raise ConfigError(f"cannot write {target}: the directory {target.parent} does not exist (create it first)")
     with project.replaced(target) as out:
         header = await commands.snapshot(args.database_url, out, reporter=reporter)
-    print(f"wrote {target}: {_summary(header)}", file=sys.stderr)
+    if not args.quiet:
+        print(f"wrote {target}: {_summary(header)}")
     return 0
 
 
 async def _verify(args: argparse.Namespace) -> int:
+    from . import commands, diff, project
+
     result = await commands.verify(
         args.database_url,
         golden=args.golden,
@@ -254,109 +316,288 @@ async def _verify(args: argparse.Namespace) -> int:
         ignore=args.ignore,
         fresh=args.fresh,
         save_actual=args.save_actual,
-        reporter=progress.choose(quiet=args.quiet),
+        reporter=_reporter(args),
     )
     if result.updated:
-        print(f"wrote {project.display(result.golden)}: {_summary(result.header)}")
+        if not args.quiet:
+            print(f"wrote {project.display(result.golden)}: {_summary(result.header)}")
         return 0
     assert result.report is not None
     if result.matches:
-        print(f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}")
+        if not args.quiet:
+            print(f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}")
         return 0
     print(result.report.render(result.regenerate))
     return 1
 
 
-_VERBS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
-    "apply": _apply,
-    "check": _check,
-    "snapshot": _snapshot,
-    "verify": _verify,
+class _Command(NamedTuple):
+    """One subcommand: its help, its options, and the coroutine that runs it.
+
+    Adding a command is one function that adds its options, one that runs it,
+    and one entry in `_COMMANDS`.
+    """
+
+    help: str
+    description: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], Awaitable[int]]
+    database: bool = True
+    fixtures: bool = False
+    epilog: str = _EPILOG
+    database_help: str = _DATABASE_HELP
+
+
+_COMMANDS: dict[str, _Command] = {
+    "apply": _Command(
+        help="migrate to head, then seed the fixtures in one transaction",
+        description="Run the migrations, then write the fixtures with bulk inserts in one transaction. "
+        "Applying the same seed again is a no-op; a database holding other data is refused unless --force.",
+        configure=_configure_apply,
+        run=_apply,
+        fixtures=True,
+    ),
+    "snapshot": _Command(
+        help="write the canonical snapshot of a database",
+        description="Write the canonical snapshot (header line, then one JSON row per line) of a database, "
+        "read in one read-only transaction.",
+        configure=_configure_snapshot,
+        run=_snapshot,
+    ),
+    "verify": _Command(
+        help="compare a database with the golden snapshot under snapshots/ (a CI gate)",
+        description="Compare the snapshot of a database with the golden file; exit 0 only when their digests "
+        "(schema and every row) are equal. The database is --database-url, else $DATABASE_URL when it is set, "
+        "else (and always with --fresh) a fresh temporary SQLite database seeded from the fixtures. "
+        "A database given by URL is only read. --update rewrites the golden file instead "
+        "(the only command that writes it).",
+        configure=_configure_verify,
+        run=_verify,
+        fixtures=True,
+        epilog=_VERIFY_EPILOG,
+        database_help="database to verify (default: $DATABASE_URL, else a fresh seed)",
+    ),
+    "check": _Command(
+        help="validate the fixtures against the schema, without a database",
+        description="Report every problem in the fixtures (file, row, column); exit 2 when there is any.",
+        configure=_configure_check,
+        run=_check,
+        database=False,
+        fixtures=True,
+    ),
 }
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="echelon-seed",
+        description="Seed the Echelon database deterministically, snapshot it canonically, verify it against a golden file.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"echelon-seed {__version__}")
+    _global_options(parser, database=True, fixtures=True)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    for name, command in _COMMANDS.items():
+        sub = verbs.add_parser(
+            name,
+            help=command.help,
+            description=command.description,
+            epilog=command.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _global_options(sub, database=command.database, fixtures=command.fixtures, database_help=command.database_help)
+        command.configure(sub)
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse `argv`, then fill in the global options and refuse what the command cannot use."""
+    args = parser.parse_args(argv)
+    command = _COMMANDS[args.verb]
+    for name, wanted in (("database_url", command.database), ("fixtures", command.fixtures)):
+        if not wanted and hasattr(args, name):
+            parser.error(f"{args.verb} takes no --{name.replace('_', '-')}")
+    defaults = {"database_url": None, "fixtures": None, "quiet": False}
+    for name in _GLOBAL:
+        if not hasattr(args, name):
+            setattr(args, name, defaults[name])
+    if args.database_url is not None and not args.database_url.strip():
+        parser.error(
+            "--database-url is empty; give a URL such as sqlite:///./dev.db, "
+            "or leave the option out to use $DATABASE_URL"
+        )
+    return args
+
+
+# --- signals ---------------------------------------------------------------------------------------------
+
 # After a signal the rollback takes well under a second, but a driver call running in a
-# thread (aiosqlite finishing a long executemany, or its close after a cancellation, which
-# can wait forever) must not keep the process alive. Leaving is a rollback too: the engine
-# discards an uncommitted transaction when its connection goes away.
+# thread (SQLite's BEGIN IMMEDIATE waiting out its busy timeout, which nothing can
+# interrupt) must not keep the process alive. Leaving then is a rollback too: that thread
+# holds no lock yet, and an uncommitted transaction dies with its connection.
 _INTERRUPT_GRACE_S = 3.0
 _INTERRUPTED_LINE = "echelon-seed: interrupted; rolled back"
-_report_lock = threading.Lock()
-_reported = threading.Event()
+_STARTUP_INTERRUPTED_LINE = "echelon-seed: interrupted"
 
 
-def _report_interrupt() -> None:
-    """Print the interrupted line once, whichever of main() and the grace timer gets there first."""
-    with _report_lock:
-        if not _reported.is_set():
-            print(_INTERRUPTED_LINE, file=sys.stderr, flush=True)
-            _reported.set()
+class _StartupInterrupt(KeyboardInterrupt):
+    """Raised by the handler while the command is still starting: nothing has been touched yet.
+
+    A KeyboardInterrupt, so that asyncio lets it through if it lands while the loop starts.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _exit_after_grace(signum: int) -> threading.Timer:
-    """Make sure that a signal ends the process, even if cleanup hangs inside a driver."""
+class _Signals:
+    """SIGINT/SIGTERM from the first line of `main` to the exit, in three phases.
 
-    def leave() -> None:
-        _report_interrupt()
+    starting  (parsing, imports): leave at once, one line, 128+N.
+    running   (the command): cancel it, so its transaction rolls back; a bulk
+              write that the event loop cannot cancel is stopped through its
+              progress reporter; a grace timer bounds the wait.
+    finishing (the command has returned; it committed, if it writes): finish
+              as committed whatever arrives, so the exit code tells the truth.
+    """
+
+    def __init__(self) -> None:
+        self.phase = "starting"
+        self.caught: int | None = None
+        self._cancel: Callable[[], None] | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._reported = False
+        self._timer: threading.Timer | None = None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.phase == "finishing":
+            return
+        if self.phase == "starting":
+            self.caught = signum
+            raise _StartupInterrupt(signum)
+        if self.caught is not None:
+            return
+        self.caught = signum
+        self._stop.set()
+        self._timer = threading.Timer(_INTERRUPT_GRACE_S, self._leave, args=(signum,))
+        self._timer.daemon = True
+        self._timer.start()
+        if self._cancel is not None:
+            self._cancel()
+
+    def running(self, cancel: Callable[[], None]) -> None:
+        self._cancel = cancel
+        self.phase = "running"
+
+    def finishing(self) -> None:
+        self.phase = "finishing"
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def report(self, line: str = _INTERRUPTED_LINE) -> None:
+        """Print the interrupted line once, whichever of main() and the grace timer gets there first."""
+        with self._lock:
+            if not self._reported:
+                self._reported = True
+                print(line, file=sys.stderr, flush=True)
+
+    def _leave(self, signum: int) -> None:
+        self.report()
         os._exit(128 + signum)
 
-    timer = threading.Timer(_INTERRUPT_GRACE_S, leave)
-    timer.daemon = True
-    timer.start()
-    return timer
+    def stoppable(self, reporter: Any) -> Any:
+        from . import progress
+        from .errors import Interrupted
+
+        return progress.Stoppable(reporter, self._stop, lambda: Interrupted(self.caught or signal.SIGINT))
+
+
+_SIGNALS = _Signals()
 
 
 async def _run(verb: Callable[[], Awaitable[int]]) -> int:
-    """Run `verb`, turning SIGINT/SIGTERM into a cancellation that rolls the transaction back."""
-    caught: list[int] = []
+    """Run `verb` under a cancel scope that the signal handler cancels."""
+    import anyio
+
+    from .errors import Interrupted
+
     outcome: list[int] = []
-    failures: list[Exception] = []
-    timers: list[threading.Timer] = []
-    async with anyio.create_task_group() as group:
-
-        async def watch() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    caught.append(signum)
-                    timers.append(_exit_after_grace(signum))
-                    group.cancel_scope.cancel()
-                    return
-
-        async def work() -> None:
-            # Kept out of the task group's ExceptionGroup, so errors reach main() as themselves.
-            try:
-                outcome.append(await verb())
-            except Exception as exc:
-                failures.append(exc)
-            finally:
-                group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        group.start_soon(work)
+    with anyio.CancelScope() as scope:
+        loop_cancel = _threadsafe_cancel(scope)
+        _SIGNALS.running(loop_cancel)
+        try:
+            outcome.append(await verb())
+        except Exception:
+            if _SIGNALS.caught is not None:  # whatever the cancellation broke on its way out
+                raise Interrupted(_SIGNALS.caught) from None
+            raise
     if outcome:
         # The verb finished (a commit under way is shielded and completed): its result stands.
-        for timer in timers:
-            timer.cancel()
+        _SIGNALS.finishing()
         return outcome[0]
-    if caught:
-        raise Interrupted(caught[0])
-    raise failures[0]
+    raise Interrupted(_SIGNALS.caught or signal.SIGINT)
+
+
+def _threadsafe_cancel(scope: Any) -> Callable[[], None]:
+    """A callable that cancels `scope` from a signal handler, which may run between any two bytecodes."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+
+    def cancel() -> None:
+        loop.call_soon_threadsafe(scope.cancel)
+
+    return cancel
 
 
 def _one_line(message: str) -> str:
     """The first line of `message`, scrubbed: drivers append DETAIL lines (with row values) to theirs."""
-    lines = engines.scrub(message).strip().splitlines()
+    engines = sys.modules.get("echelon_seed.engines")
+    message = engines.scrub(message) if engines is not None else _scrub(message)
+    lines = message.strip().splitlines()
     return lines[0] if lines else ""
 
 
+def _leave(code: int) -> NoReturn:
+    """Exit now, without waiting for a driver thread stuck in a call that no longer matters."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The process's entry point: its signal handlers stay installed until the process exits."""
+    global _SIGNALS
+    _SIGNALS = _Signals()
+    _SIGNALS.install()
     try:
-        return anyio.run(_run, lambda: _VERBS[args.verb](args))
+        args = _parse(build_parser(), argv)
+        return _main(args)
+    except _StartupInterrupt as exc:
+        _SIGNALS.report(_STARTUP_INTERRUPTED_LINE)
+        _leave(128 + exc.signum)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Run the parsed command; its exceptions become one line and an exit code."""
+    import anyio
+
+    from .errors import EchelonSeedError, Interrupted
+
+    try:
+        return anyio.run(_run, lambda: _COMMANDS[args.verb].run(args))
+    except _StartupInterrupt:
+        raise
     except Interrupted as exc:
-        _report_interrupt()
-        return exc.exit_code
+        _SIGNALS.report()
+        _leave(exc.exit_code)
     except EchelonSeedError as exc:
         print(f"echelon-seed: error: {_one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -365,17 +606,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt:
-        _report_interrupt()
-        return 130
+        _SIGNALS.report()
+        _leave(128 + (_SIGNALS.caught or signal.SIGINT))
     except ValueError as exc:
         print(f"echelon-seed: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: say so in one line, never leak a secret
         if os.environ.get("ECHELON_SEED_DEBUG"):
-            print(engines.scrub("".join(traceback.format_exception(exc))), file=sys.stderr)
+            import traceback
+
+            print(_scrubbed_traceback(traceback.format_exception(exc)), file=sys.stderr)
         print(
             f"echelon-seed: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
             "(set ECHELON_SEED_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
         return 2
+
+
+def _scrubbed_traceback(lines: list[str]) -> str:
+    """A whole traceback, scrubbed like a one-line error."""
+    text = "".join(lines)
+    engines = sys.modules.get("echelon_seed.engines")
+    return _scrub(engines.scrub(text) if engines is not None else text)

@@ -55,8 +55,8 @@ def resolve_url(database_url: str | None) -> str:
 async def _pause(point: str) -> None:
     """Test-only: hold still at `point` so that a test can kill or signal us inside the transaction.
 
-    ECHELON_SEED_TEST_PAUSE="<point>=<seconds>" (points: locked, migrated, cleared,
-    table:<name>, before-commit). A line "paused at <point>" on stderr says we are there.
+    ECHELON_SEED_TEST_PAUSE="<point>=<seconds>" (points: connecting, locked, migrated,
+    cleared, table:<name>, before-commit). A line "paused at <point>" on stderr says we are there.
     """
     wanted = os.environ.get(PAUSE_ENV)
     if not wanted:
@@ -111,6 +111,7 @@ async def apply(
     started = time.perf_counter()
     database = engines.open_database(resolve_url(database_url), write=True, lock_timeout=lock_timeout)
     try:
+        await _pause("connecting")  # next: the connection and the writer lock (SQLite's BEGIN IMMEDIATE)
         async with database.transaction() as conn:
             await database.backend.lock(conn, lock_timeout)
             await _pause("locked")

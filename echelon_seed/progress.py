@@ -8,11 +8,12 @@ told when a table starts, how many rows are done, and when it ends.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol, TextIO, TypeVar
 
-__all__ = ["BarReporter", "LineReporter", "NullReporter", "Reporter", "choose", "counted"]
+__all__ = ["BarReporter", "LineReporter", "NullReporter", "Reporter", "Stoppable", "choose", "counted"]
 
 T = TypeVar("T")
 _EVERY = 2048  # rows between updates: cheap enough for a million-row table
@@ -122,3 +123,27 @@ def counted(rows: Iterable[T], advance: Callable[[int], None]) -> Iterator[T]:
             pending = 0
     if pending:
         advance(pending)
+
+
+class Stoppable:
+    """A reporter that ends the work it reports on once `stop` is set.
+
+    A bulk write on SQLite runs in the driver's thread, where no cancellation
+    reaches; its rows pass through `counted`, which calls `advance` every few
+    thousand rows, so raising there stops the write within milliseconds and
+    lets the rollback run before the process leaves.
+    """
+
+    def __init__(self, reporter: Reporter, stop: threading.Event, error: Callable[[], BaseException]) -> None:
+        self._reporter, self._stop, self._error = reporter, stop, error
+
+    def start(self, table: str, total: int | None) -> None:
+        self._reporter.start(table, total)
+
+    def advance(self, rows: int) -> None:
+        if self._stop.is_set():
+            raise self._error()
+        self._reporter.advance(rows)
+
+    def finish(self) -> None:
+        self._reporter.finish()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import signal
 import time
 
+import anyio
 import pytest
 from sqlalchemy import text
 
@@ -175,7 +176,7 @@ async def test_verify_during_a_paused_force_apply_sees_the_whole_old_seed(
     writer.wait_paused()
 
     seen = await dbtools.dump(mode_url)
-    verified = dbtools.run_cli("verify", "--database-url", mode_url, "--quiet", timeout=60)
+    verified = dbtools.run_cli("verify", "--database-url", mode_url, timeout=60)
     snapshot = dbtools.run_cli("snapshot", "--database-url", mode_url, "--quiet", timeout=60)
 
     writer.signal(signal.SIGTERM)
@@ -206,6 +207,36 @@ async def test_a_reader_does_not_stop_the_writer_from_committing(mode_url: str, 
     assert sqlite_pragma(mode_url, "integrity_check") == [("ok",)]
 
 
+async def _waiting_for_the_lock(url: str, waiter: PausedApply, timeout: float = 60.0) -> None:
+    """Return once `waiter` is in its lock wait: on PostgreSQL, its session polling the advisory lock.
+
+    SQLite's wait (BEGIN IMMEDIATE under the busy timeout) shows nowhere outside
+    the process: there the "paused at connecting" line, printed right before it,
+    is the readiness signal.
+    """
+    waiter.wait_paused()
+    if not url.startswith("postgresql"):
+        return
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app "
+        "AND query LIKE '%pg_try_advisory_xact_lock%'"
+    ).bindparams(app=f"echelon-seed apply pid={waiter.pid}")
+
+    async def polls() -> bool:
+        database = engines.open_database(url, write=False)
+        try:
+            async with database.transaction() as conn:
+                return bool((await conn.execute(query)).scalar_one())
+        finally:
+            await database.dispose()
+
+    deadline = time.monotonic() + timeout
+    while not await polls():
+        assert waiter.proc.poll() is None, "the waiter ended before it waited for the lock"
+        assert time.monotonic() < deadline, f"the waiter's session never polled the lock in {timeout} s"
+        await anyio.sleep(0.05)
+
+
 @pytest.mark.parametrize("mode_url", MODES, indirect=True)
 async def test_a_signal_while_waiting_for_the_lock_ends_the_waiter(mode_url: str, cleanup: list[PausedApply]) -> None:
     """On SQLite the wait is inside BEGIN IMMEDIATE, which no cancellation reaches: the grace period ends it."""
@@ -214,9 +245,9 @@ async def test_a_signal_while_waiting_for_the_lock_ends_the_waiter(mode_url: str
     holder = PausedApply(mode_url, "--force", "--anchor", NEW_TEXT, pause="locked", seconds=20)
     cleanup.append(holder)
     holder.wait_paused()
-    waiter = PausedApply(mode_url, "--force")
+    waiter = PausedApply(mode_url, "--force", pause="connecting", seconds=0)
     cleanup.append(waiter)
-    time.sleep(1.0)  # started, and waiting for the lock
+    await _waiting_for_the_lock(mode_url, waiter)
 
     signalled = time.monotonic()
     waiter.signal(signal.SIGINT)
@@ -227,5 +258,6 @@ async def test_a_signal_while_waiting_for_the_lock_ends_the_waiter(mode_url: str
     assert holder.finish()[0] == 128 + signal.SIGTERM
     assert code == 130, stderr
     assert waited < 5, f"the waiter took {waited:.1f} s to leave"
-    assert stderr.strip().splitlines() == ["echelon-seed: interrupted; rolled back"], stderr
+    said = [line for line in stderr.splitlines() if line != "paused at connecting"]
+    assert said == ["echelon-seed: interrupted; rolled back"], stderr
     assert await dbtools.dump(mode_url) == before

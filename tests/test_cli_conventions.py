@@ -1,0 +1,236 @@
+"""One convention for every command: what goes where, what --quiet leaves, what start-up costs.
+
+- Results on stdout, progress and notes on stderr, errors as one line on
+  stderr; --quiet leaves only errors, on every command.
+- Global options (--database-url, --fixtures, --quiet) work before the command too.
+- argparse's own errors never echo a password.
+- --help, --version and argument errors import nothing heavy (checked in a
+  fresh interpreter, through sys.modules).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from echelon_seed import cli
+from tests import dbtools
+
+ANCHOR = "2026-01-15T12:00:00Z"
+HEAVY = ("sqlalchemy", "alembic", "asyncpg", "aiosqlite", "anyio")
+PASSWORD = "S3cr3t-p@ss/wo%rd"
+
+
+# --- start-up ------------------------------------------------------------------------------------------
+
+_IMPORTED_BY = """
+import json, sys
+from echelon_seed import cli
+try:
+    cli.main(json.loads(sys.argv[1]))
+except SystemExit:
+    pass
+print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.__stderr__)
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--version"],
+        ["--help"],
+        ["apply", "--help"],
+        ["verify", "--help"],
+        ["apply", "--scale", "0"],
+        ["no-such-command"],
+        [],
+        ["--database-url", "", "apply"],
+    ],
+    ids=lambda argv: " ".join(argv) or "no-arguments",
+)
+def test_help_version_and_argument_errors_import_nothing_heavy(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_BY, json.dumps(argv)],
+        cwd=dbtools.REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    imported = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "echelon_seed" in imported
+    assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_the_library_api_is_still_there_when_first_used() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, echelon_seed; assert 'sqlalchemy' not in sys.modules; "
+            "print(echelon_seed.commands.apply.__name__, echelon_seed.ApplyResult.__name__, "
+            "echelon_seed.LockTimeout.__mro__[1].__name__)",
+        ],
+        cwd=dbtools.REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["apply", "ApplyResult", "DatabaseError"]
+
+
+# --- streams and --quiet --------------------------------------------------------------------------------
+
+
+def test_quiet_apply_prints_nothing(db_url: str) -> None:
+    done = dbtools.run_cli("apply", "--database-url", db_url, "--anchor", ANCHOR, "-q")
+
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
+
+
+def test_snapshot_to_a_file_says_what_it_wrote_on_stdout_and_nothing_when_quiet(db_url: str, tmp_path: Path) -> None:
+    assert dbtools.run_cli("apply", "--database-url", db_url, "--anchor", ANCHOR, "-q").returncode == 0
+
+    loud = dbtools.run_cli("snapshot", "--database-url", db_url, "-o", str(tmp_path / "a.jsonl"))
+    quiet = dbtools.run_cli("snapshot", "--database-url", db_url, "-o", str(tmp_path / "b.jsonl"), "-q")
+
+    assert loud.returncode == 0 and quiet.returncode == 0, loud.stderr + quiet.stderr
+    assert loud.stdout.startswith(f"wrote {tmp_path / 'a.jsonl'}: 176 rows in 8 tables (sha256:"), loud.stdout
+    assert loud.stderr == ""
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_verify_quiet_prints_no_ok_line_but_still_shows_differences(db_url: str) -> None:
+    assert dbtools.run_cli("apply", "--database-url", db_url, "--anchor", ANCHOR, "-q").returncode == 0
+
+    loud = dbtools.run_cli("verify", "--database-url", db_url)
+    quiet = dbtools.run_cli("verify", "--database-url", db_url, "-q")
+
+    assert loud.returncode == 0 and loud.stdout.startswith("OK: 176 rows in 8 tables match "), loud.stdout
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+def test_check_accepts_quiet_and_then_prints_nothing() -> None:
+    loud = dbtools.run_cli("check")
+    quiet = dbtools.run_cli("check", "-q")
+    before = dbtools.run_cli("-q", "check")
+
+    assert (loud.returncode, loud.stdout) == (0, "fixtures OK\n")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (before.returncode, before.stdout, before.stderr) == (0, "", "")
+
+
+def test_summaries_use_the_singular_for_one() -> None:
+    header: Any = SimpleNamespace(rows={"users": 1}, tables=["users"], digest="sha256:" + "0" * 64)
+    many: Any = SimpleNamespace(rows={"users": 2, "agents": 1}, tables=["users", "agents"], digest="sha256:" + "1" * 64)
+
+    assert cli._summary(header).startswith("1 row in 1 table (sha256:")  # noqa: SLF001
+    assert cli._summary(many).startswith("3 rows in 2 tables (sha256:")  # noqa: SLF001
+
+
+# --- options before the command -------------------------------------------------------------------------
+
+
+async def test_global_options_are_accepted_before_the_command(db_url: str, tmp_path: Path) -> None:
+    done = dbtools.run_cli("--database-url", db_url, "apply", "--anchor", ANCHOR, cwd=tmp_path)
+    quiet = dbtools.run_cli("--database-url", db_url, "-q", "verify")
+
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "dev.db").exists()
+    assert (await dbtools.row_counts(db_url))["users"] == 5
+    assert (quiet.returncode, quiet.stdout) == (0, ""), quiet.stderr
+
+
+def test_an_option_after_the_command_wins_over_the_same_one_before(db_url: str, tmp_path: Path) -> None:
+    decoy = f"sqlite:///{tmp_path / 'decoy.db'}"
+
+    done = dbtools.run_cli("--database-url", decoy, "apply", "--database-url", db_url, "--anchor", ANCHOR, "-q")
+
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "decoy.db").exists()
+
+
+def test_check_refuses_a_database_url_before_the_command() -> None:
+    done = dbtools.run_cli("--database-url", "sqlite:///./x.db", "check")
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == "echelon-seed: error: check takes no --database-url"
+
+
+# --- argparse never echoes a password --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["apply", "--databse-url", f"postgresql://u:{PASSWORD}@db.example.com/app"],
+        ["apply", f"postgresql://u:{PASSWORD}@db.example.com/app"],
+        [f"postgresql://u:{PASSWORD}@db.example.com/app", "apply"],
+        ["--database-url", f"postgresql://u:{PASSWORD}@db.example.com/app", "aply"],
+        ["--databse-url=postgresql://u:p%40ss@db.example.com/app?password=" + PASSWORD, "apply"],
+        ["apply", "--scale", "x", f"postgresql://user:{PASSWORD}@h/db"],
+    ],
+    ids=["misspelt-option", "stray-positional", "positional-before-command", "bad-command", "query-password", "mixed"],
+)
+def test_argument_errors_never_echo_a_password(argv: list[str]) -> None:
+    done = dbtools.run_cli(*argv)
+
+    assert done.returncode == 2
+    said = done.stdout + done.stderr
+    for form in (PASSWORD, "p@ss/wo%rd", "p%40ss", "wo%rd"):
+        assert form not in said, said
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("echelon-seed") and ": error: " in last, done.stderr
+
+
+def test_the_scrubbed_argument_error_still_names_the_url_and_the_problem() -> None:
+    done = dbtools.run_cli("apply", "--databse-url", f"postgresql://u:{PASSWORD}@db.example.com/app")
+
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "echelon-seed: error: unrecognized arguments: --databse-url postgresql://u:***@db.example.com/app"
+
+
+# --- messages that say what to do -----------------------------------------------------------------------
+
+
+def test_an_empty_database_url_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    done = dbtools.run_cli("apply", "--database-url", "", cwd=tmp_path, database_url=f"sqlite:///{tmp_path / 'e.db'}")
+
+    assert done.returncode == 2
+    assert "--database-url is empty" in done.stderr.strip().splitlines()[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_confirm_without_force_is_an_error(sqlite_url: str) -> None:
+    done = dbtools.run_cli("apply", "--database-url", sqlite_url, "--confirm", "prod")
+
+    assert done.returncode == 2
+    assert (
+        done.stderr == "echelon-seed: error: --confirm is only used with --force; add --force, or leave --confirm out\n"
+    )
+    assert not dbtools.database_exists(sqlite_url)
+
+
+def test_snapshot_into_a_missing_directory_is_an_error_and_creates_nothing(db_url: str, tmp_path: Path) -> None:
+    assert dbtools.run_cli("apply", "--database-url", db_url, "--anchor", ANCHOR, "-q").returncode == 0
+    target = tmp_path / "no" / "such" / "dir" / "x.jsonl"
+
+    done = dbtools.run_cli("snapshot", "--database-url", db_url, "-o", str(target))
+
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"echelon-seed: error: cannot write {target}: the directory {target.parent} does not exist (create it first)\n"
+    )
+    assert not (tmp_path / "no").exists()
