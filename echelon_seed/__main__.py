@@ -1,7 +1,46 @@
-"""`python -m echelon_seed`: the same as the `echelon-seed` command."""
+"""`python -m echelon_seed` and the `echelon-seed` command: the process's entry point.
 
+Signals are handled before anything else is imported: a SIGINT or SIGTERM
+during the imports prints one line and exits 128+N, instead of a traceback
+(SIGINT) or a silent death (SIGTERM). `cli.main` takes over from there.
+
+Once the command has finished and its output is flushed, the process leaves
+at once (`os._exit`): the interpreter's own shutdown, with SQLAlchemy and the
+drivers loaded, takes a few hundred milliseconds during which it restores the
+default signal handlers, so a signal would kill a process whose seed was
+committed and whose output was printed (exit 130/143 for a success).
+"""
+
+import os
+import signal
 import sys
+from types import FrameType
+from typing import NoReturn
 
-from .cli import main
 
-sys.exit(main())
+def _interrupted_while_starting(signum: int, _frame: FrameType | None) -> None:
+    # Nothing has been touched yet; os.write and os._exit, because an import is half done.
+    os.write(2, b"echelon-seed: interrupted\n")
+    os._exit(128 + signum)
+
+
+def main() -> NoReturn:
+    """Run the command line, with signals handled from the first instant to the last."""
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+    signal.signal(signal.SIGTERM, _interrupted_while_starting)
+    from .cli import main as cli_main
+
+    try:
+        code = cli_main()
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a closed pipe: nothing more can be said on it
+            pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

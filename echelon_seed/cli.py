@@ -486,6 +486,9 @@ class _Signals:
             return
         self.caught = signum
         self._stop.set()
+        # A driver thread whose caller was cancelled may still finish its call after the event
+        # loop closed and complain about that: noise on the way out, not an error to show.
+        threading.excepthook = _silent
         self._timer = threading.Timer(_INTERRUPT_GRACE_S, self._leave, args=(signum,))
         self._timer.daemon = True
         self._timer.start()
@@ -520,6 +523,10 @@ class _Signals:
 
 
 _SIGNALS = _Signals()
+
+
+def _silent(_args: Any) -> None:
+    pass
 
 
 async def _run(verb: Callable[[], Awaitable[int]]) -> int:

@@ -1,0 +1,142 @@
+"""Signals at any instant: the exit code always tells the truth about the database.
+
+A trial runs `python -m echelon_seed apply --force --anchor <other seed>` on a
+database that holds one of two seeds (OLD and NEW) and sends SIGINT or SIGTERM
+after a delay spread over the whole run: start-up (imports, parsing), the
+transaction, the commit and the exit. Then:
+
+- exit 0        <=> the database holds the new seed, and stdout says "reseeded";
+- exit 128 + N  <=> the database holds the old seed, and stderr is one line:
+  "echelon-seed: interrupted" (start-up) or "... interrupted; rolled back";
+- never a traceback, never death by the signal itself;
+- SQLite: no journal file is left beside the database (the rollback completed
+  before the exit; a hot journal would be rolled back only by the next opener).
+
+Each trial flips the target, so that no reseeding is needed between trials.
+Delays are derived from a hash of the trial, not from a clock or `random`:
+the same trials land at the same fractions of the run every time. They are
+not readiness waits: where the signal lands is the thing varied.
+
+Counts: SIGNAL_TRIALS per engine in the suite; the `slow` test runs 100 per
+engine (`pytest -m slow tests/test_signals.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from echelon_seed import commands
+from tests import dbtools
+from tests.test_reliability_kill import NEW, OLD, cli_env, sqlite_file
+
+SIGNAL_TRIALS = 10
+INTERRUPTED = ("echelon-seed: interrupted", "echelon-seed: interrupted; rolled back")
+
+
+def _fraction(*parts: object) -> float:
+    """A number in [0, 1) derived from `parts`: a reproducible spread without `random`."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _apply(url: str, anchor: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "--force", "--anchor", anchor],
+        cwd=dbtools.REPO,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _iso(moment: Any) -> str:
+    return str(moment.isoformat().replace("+00:00", "Z"))
+
+
+async def _trials(url: str, engine: str, count: int) -> dict[str, int]:
+    """Run `count` signal trials; the tally of where they ended (for the failure message and the report)."""
+    await commands.apply(url, anchor=NEW)
+    states = {"new": await dbtools.dump(url)}
+    await commands.apply(url, anchor=OLD, force=True)
+    states["old"] = await dbtools.dump(url)
+    anchors = {"old": OLD, "new": NEW}
+
+    # How long an unsignalled run takes here and now: the delays spread over it, and a bit past its end.
+    started = time.monotonic()
+    probe = _apply(url, _iso(NEW))
+    out, err = probe.communicate(timeout=120)
+    assert probe.returncode == 0, err
+    span = (time.monotonic() - started) * 1.2
+    here = "new"
+
+    tally = {"committed": 0, "interrupted at start-up": 0, "rolled back": 0}
+    for trial in range(count):
+        target = "old" if here == "new" else "new"
+        signum = (signal.SIGINT, signal.SIGTERM)[trial % 2]
+        delay = span * _fraction(engine, trial)
+        child = _apply(url, _iso(anchors[target]))
+        time.sleep(delay)  # where the signal lands, not a wait for readiness
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=60)
+        where = f"trial {trial}: {signum.name} after {delay:.3f} s, exit {child.returncode}; stderr: {err!r}"
+
+        now = await dbtools.dump(url)
+        assert "Traceback" not in err, where
+        assert child.returncode in (0, 128 + signum), where
+        if child.returncode == 0:
+            assert now == states[target], where
+            assert out.startswith("reseeded "), where
+            tally["committed"] += 1
+            here = target
+        else:
+            assert now == states[here], where
+            assert out == "", where
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0] in INTERRUPTED, where
+            tally["interrupted at start-up" if lines[0] == INTERRUPTED[0] else "rolled back"] += 1
+        if engine == "sqlite":
+            journal = Path(f"{sqlite_file(url)}-journal")
+            assert not journal.exists(), f"{where}; a hot journal was left behind"
+    return tally
+
+
+async def test_a_signal_at_any_instant_leaves_an_exit_code_that_tells_the_truth(db_url: str, engine_name: str) -> None:
+    tally = await _trials(db_url, engine_name, SIGNAL_TRIALS)
+
+    assert sum(tally.values()) == SIGNAL_TRIALS
+
+
+@pytest.mark.slow
+async def test_a_hundred_signals_at_any_instant(db_url: str, engine_name: str) -> None:
+    tally = await _trials(db_url, engine_name, 100)
+
+    print(f"{engine_name}: {tally}")
+    assert sum(tally.values()) == 100
+
+
+async def test_a_failed_sqlite_write_rolls_back_before_the_exit_and_leaves_no_journal(sqlite_url: str) -> None:
+    await commands.apply(sqlite_url, anchor=OLD)
+    before = await dbtools.dump(sqlite_url)
+    # A real failure in the middle of the bulk write: the database itself refuses one row.
+    await dbtools.execute(
+        sqlite_url,
+        "CREATE TRIGGER refuse_one BEFORE INSERT ON wing_flaps WHEN NEW.id = 'FLAP_00042' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END",
+    )
+
+    done = dbtools.run_cli("apply", "--database-url", sqlite_url, "--force", "--anchor", _iso(NEW))
+
+    assert done.returncode == 2, done.stderr
+    assert "refused by a trigger" in done.stderr
+    assert not Path(f"{sqlite_file(sqlite_url)}-journal").exists()
+    assert await dbtools.dump(sqlite_url) == before
