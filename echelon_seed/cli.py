@@ -116,6 +116,14 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+def _directory(text: str) -> Path:
+    """A --fixtures path: a file there is the likely mistake, said at once."""
+    path = _path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory; give the directory that holds the table files")
+    return path
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -154,7 +162,7 @@ def _global_options(
         parser.add_argument(
             "--fixtures",
             metavar="DIR",
-            type=_path,
+            type=_directory,
             default=argparse.SUPPRESS,
             help="fixture directory (default: the project's data/)",
         )
@@ -239,13 +247,63 @@ def _print_apply(result: commands.ApplyResult) -> None:
     print(f"  {'total':<16}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s{rate}")
 
 
+# --- the likely mistakes, said before any driver is loaded -------------------------------------------------
+
+_SQLITE_PATH = re.compile(r"^sqlite(?:\+\w+)?:///(?P<path>[^?#]+)")
+
+
+def _check_sqlite_path(raw: str, *, must_exist: bool) -> None:
+    """Name the classic mistake: `sqlite:///tmp/x.db` is tmp/x.db here, not /tmp/x.db.
+
+    Without this the driver says only "unable to open database file", or the
+    read commands that there is no database, with nothing about why.
+    """
+    from pathlib import Path
+
+    from .errors import ConfigError
+
+    match = _SQLITE_PATH.match(raw)
+    if match is None or match["path"] == ":memory:":
+        return
+    path = Path(match["path"])
+    relative = not path.is_absolute()
+    hint = (
+        f"; {raw} is relative to the current directory; for an absolute path write sqlite:////{match['path']}"
+        if relative
+        else ""
+    )
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"cannot open {raw}: the directory {path.parent} does not exist{hint or ' (create it first)'}"
+        )
+    if must_exist and relative and not path.exists() and Path("/", path).is_file():
+        raise ConfigError(f"no SQLite database at {path}{hint}")
+
+
+def _target(args: argparse.Namespace) -> str:
+    """The URL the command will use, picked as `commands.resolve_url` does (its default is
+    engines.DEFAULT_URL, written out here because importing engines brings SQLAlchemy)."""
+    return args.database_url or os.environ.get("DATABASE_URL") or "sqlite:///./dev.db"
+
+
 # --- commands: each imports what it needs when it runs ---------------------------------------------------
+
+
+_REPORTERS: list[Any] = []
 
 
 def _reporter(args: argparse.Namespace) -> Any:
     from . import progress
 
-    return _SIGNALS.stoppable(progress.choose(quiet=args.quiet))
+    reporter = _SIGNALS.stoppable(progress.choose(quiet=args.quiet))
+    _REPORTERS.append(reporter)
+    return reporter
+
+
+def _end_progress() -> None:
+    """End any progress drawing on its own line, before a result or an error is printed."""
+    for reporter in _REPORTERS:
+        reporter.close()
 
 
 async def _apply(args: argparse.Namespace) -> int:
@@ -254,6 +312,7 @@ async def _apply(args: argparse.Namespace) -> int:
 
     if args.confirm is not None and not args.force:
         raise ConfigError("--confirm is only used with --force; add --force, or leave --confirm out")
+    _check_sqlite_path(_target(args), must_exist=False)
     result = await commands.apply(
         args.database_url,
         fixtures_dir=args.fixtures,
@@ -264,6 +323,7 @@ async def _apply(args: argparse.Namespace) -> int:
         lock_timeout=args.lock_timeout,
         reporter=_reporter(args),
     )
+    _end_progress()
     if not args.quiet:
         _print_apply(result)
     return 0
@@ -286,6 +346,7 @@ async def _check(args: argparse.Namespace) -> int:
 async def _snapshot(args: argparse.Namespace) -> int:
     from . import commands, project
 
+    _check_sqlite_path(_target(args), must_exist=True)
     reporter = _reporter(args)
     if args.output == "-":
         await commands.snapshot(args.database_url, sys.stdout.buffer, reporter=reporter)
@@ -298,6 +359,7 @@ async def _snapshot(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot write {target}: the directory {target.parent} does not exist (create it first)")
     with project.replaced(target) as out:
         header = await commands.snapshot(args.database_url, out, reporter=reporter)
+    _end_progress()
     if not args.quiet:
         print(f"wrote {target}: {_summary(header)}")
     return 0
@@ -306,6 +368,8 @@ async def _snapshot(args: argparse.Namespace) -> int:
 async def _verify(args: argparse.Namespace) -> int:
     from . import commands, diff, project
 
+    if args.database_url is not None:
+        _check_sqlite_path(args.database_url, must_exist=True)
     result = await commands.verify(
         args.database_url,
         golden=args.golden,
@@ -318,6 +382,7 @@ async def _verify(args: argparse.Namespace) -> int:
         save_actual=args.save_actual,
         reporter=_reporter(args),
     )
+    _end_progress()
     if result.updated:
         if not args.quiet:
             print(f"wrote {project.display(result.golden)}: {_summary(result.header)}")
@@ -512,6 +577,7 @@ class _Signals:
                 print(line, file=sys.stderr, flush=True)
 
     def _leave(self, signum: int) -> None:
+        _end_progress()
         self.report()
         os._exit(128 + signum)
 
@@ -599,7 +665,10 @@ def _main(args: argparse.Namespace) -> int:
     from .errors import EchelonSeedError, Interrupted
 
     try:
-        return anyio.run(_run, lambda: _COMMANDS[args.verb].run(args))
+        try:
+            return anyio.run(_run, lambda: _COMMANDS[args.verb].run(args))
+        finally:
+            _end_progress()
     except _StartupInterrupt:
         raise
     except Interrupted as exc:

@@ -108,6 +108,9 @@ async def apply(
         raise ValueError("scale must be at least 1")
     fixture_set = fixtures.load(fixtures_dir or project.data_dir())
     anchor = anchor or clock.now()
+    if reporter is not None:
+        total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
+        reporter.phase("seeding", total)
     started = time.perf_counter()
     database = engines.open_database(resolve_url(database_url), write=True, lock_timeout=lock_timeout)
     try:
@@ -237,6 +240,8 @@ async def snapshot(
 ) -> snapshots.Header:
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
     database = engines.open_database(resolve_url(database_url), write=False)
+    if reporter is not None:
+        reporter.phase("reading", None)
     try:
         async with database.transaction() as conn:
             return await snapshots.capture(conn, database.backend, out, blocks=blocks, ignore=ignore, reporter=reporter)

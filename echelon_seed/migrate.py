@@ -70,7 +70,7 @@ def _upgrade(connection: Connection) -> MigrationResult:
     except RevisionError:
         raise DatabaseError(
             f"the database is at schema revision {before!r}, which these migrations do not know "
-            f"(head is {head!r}); was it migrated by a newer echelon-seed?"
+            f"(head is {head!r}); was it migrated by a newer echelon-seed, or is this another application's database?"
         ) from None
     if pending:
         command.upgrade(alembic_config(connection), "head")

@@ -2,7 +2,9 @@
 
 Seeding a million rows takes seconds; a person at a terminal should see it
 move, while CI logs should not fill with carriage returns. A reporter is
-told when a table starts, how many rows are done, and when it ends.
+told which phase runs (`seeding`, `reading`) and its total when known, when
+each table starts, how many rows are done, when a table ends, and `close`d
+when the command ends (or fails) so that the next line starts clean.
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ _EVERY = 2048  # rows between updates: cheap enough for a million-row table
 
 
 class Reporter(Protocol):
+    def phase(self, name: str, total: int | None) -> None: ...
     def start(self, table: str, total: int | None) -> None: ...
     def advance(self, rows: int) -> None: ...
     def finish(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class NullReporter:
     """Says nothing (--quiet, and library use)."""
+
+    def phase(self, name: str, total: int | None) -> None:
+        pass
 
     def start(self, table: str, total: int | None) -> None:
         pass
@@ -37,13 +44,19 @@ class NullReporter:
     def finish(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 class LineReporter:
     """One line per table that took long enough to matter, for logs that are not terminals."""
 
     def __init__(self, stream: TextIO, *, min_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self._stream, self._min, self._clock = stream, min_seconds, clock
-        self._table, self._done, self._started = "", 0, 0.0
+        self._phase, self._table, self._done, self._started = "", "", 0, 0.0
+
+    def phase(self, name: str, total: int | None) -> None:
+        self._phase = name
 
     def start(self, table: str, total: int | None) -> None:
         self._table, self._done, self._started = table, 0, self._clock()
@@ -55,51 +68,86 @@ class LineReporter:
         elapsed = self._clock() - self._started
         if elapsed >= self._min:
             rate = self._done / elapsed if elapsed else 0.0
-            self._stream.write(f"{self._table}: {self._done:,} rows in {elapsed:.1f} s ({rate:,.0f} rows/s)\n")
+            self._stream.write(
+                f"{self._phase + ' ' if self._phase else ''}{self._table}: "
+                f"{self._done:,} rows in {elapsed:.1f} s ({rate:,.0f} rows/s)\n"
+            )
             self._stream.flush()
+
+    def close(self) -> None:
+        pass
 
 
 class BarReporter:
-    """A redrawn bar per table: rows done, rows/s and time left, after the first second."""
+    """Two redrawn lines after the first second: the phase overall, then the current table.
+
+        seeding  412,000/1,150,062 rows  98,000 rows/s  ETA 8 s
+        wing_flaps      [##########          ] 400,000/1,000,000 120,000 rows/s ETA 5 s
+
+    `close` ends the drawing on a fresh line, so that whatever is printed next
+    (an error, the result) starts on its own line.
+    """
 
     def __init__(self, stream: TextIO, *, delay: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self._stream, self._delay, self._clock = stream, delay, clock
+        self._phase, self._phase_done = "", 0
+        self._phase_total: int | None = None
+        self._phase_started = self._clock()
         self._table, self._done = "", 0
         self._total: int | None = None
         self._started = self._drawn = 0.0
-        self._shown = False
+        self._lines = 0  # how many lines of ours are on screen, the cursor at the end of the last
+
+    def phase(self, name: str, total: int | None) -> None:
+        self.close()
+        self._phase, self._phase_total, self._phase_done = name, total, 0
+        self._phase_started = self._clock()
 
     def start(self, table: str, total: int | None) -> None:
         self._table, self._total, self._done = table, total, 0
-        self._started = self._drawn = self._clock()
-        self._shown = False
+        self._started = self._clock()
 
     def advance(self, rows: int) -> None:
         self._done += rows
+        self._phase_done += rows
         now = self._clock()
-        if now - self._started >= self._delay and now - self._drawn >= 0.1:
+        if now - self._phase_started >= self._delay and now - self._drawn >= 0.1:
             self._drawn = now
             self._draw(now)
 
+    @staticmethod
+    def _rate_and_eta(done: int, total: int | None, elapsed: float) -> tuple[float, str]:
+        rate = done / max(elapsed, 1e-9)
+        if not total:
+            return rate, ""
+        left = (total - done) / rate if rate else 0.0
+        return rate, f" ETA {max(left, 0.0):.0f} s"
+
     def _draw(self, now: float) -> None:
-        elapsed = max(now - self._started, 1e-9)
-        rate = self._done / elapsed
+        rate, eta = self._rate_and_eta(self._phase_done, self._phase_total, now - self._phase_started)
+        counted = f"{self._phase_done:,}/{self._phase_total:,}" if self._phase_total else f"{self._phase_done:,}"
+        overall = f"{self._phase or 'working':<8} {counted} rows  {rate:,.0f} rows/s{eta}"
+        rate, eta = self._rate_and_eta(self._done, self._total, now - self._started)
         if self._total:
             share = min(self._done / self._total, 1.0)
             bar = "#" * int(share * 30)
-            left = (self._total - self._done) / rate if rate else 0.0
-            line = f"{self._table:<15} [{bar:<30}] {self._done:,}/{self._total:,} {rate:,.0f} rows/s ETA {left:.0f} s"
+            table = f"{self._table:<15} [{bar:<30}] {self._done:,}/{self._total:,} {rate:,.0f} rows/s{eta}"
         else:
-            line = f"{self._table:<15} {self._done:,} rows {rate:,.0f} rows/s"
-        self._stream.write("\r" + line + "\x1b[K")
+            table = f"{self._table:<15} {self._done:,} rows {rate:,.0f} rows/s"
+        up = "\x1b[1A" if self._lines == 2 else ""
+        self._stream.write(f"{up}\r{overall}\x1b[K\n{table}\x1b[K")
         self._stream.flush()
-        self._shown = True
+        self._lines = 2
 
     def finish(self) -> None:
-        if self._shown:
+        if self._lines:
             self._draw(self._clock())
+
+    def close(self) -> None:
+        if self._lines:
             self._stream.write("\n")
             self._stream.flush()
+            self._lines = 0
 
 
 def choose(*, quiet: bool, stream: Any = None) -> Reporter:
@@ -137,6 +185,9 @@ class Stoppable:
     def __init__(self, reporter: Reporter, stop: threading.Event, error: Callable[[], BaseException]) -> None:
         self._reporter, self._stop, self._error = reporter, stop, error
 
+    def phase(self, name: str, total: int | None) -> None:
+        self._reporter.phase(name, total)
+
     def start(self, table: str, total: int | None) -> None:
         self._reporter.start(table, total)
 
@@ -147,3 +198,6 @@ class Stoppable:
 
     def finish(self) -> None:
         self._reporter.finish()
+
+    def close(self) -> None:
+        self._reporter.close()

@@ -10,6 +10,7 @@ and commits once at the end.
 from __future__ import annotations
 
 import os
+from logging.config import fileConfig
 
 import anyio
 from alembic import context
@@ -55,6 +56,10 @@ if context.is_offline_mode():
 elif (shared := config.attributes.get("connection")) is not None:
     run_on(shared)
 else:
+    # `alembic upgrade head` logs what it runs ("Running upgrade  -> 0001, ..."), as Alembic
+    # users expect; `echelon-seed apply` (the shared connection above) keeps its output its own.
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
     try:
         anyio.run(run_standalone, os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
     except EchelonSeedError as exc:

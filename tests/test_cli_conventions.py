@@ -234,3 +234,87 @@ def test_snapshot_into_a_missing_directory_is_an_error_and_creates_nothing(db_ur
         f"echelon-seed: error: cannot write {target}: the directory {target.parent} does not exist (create it first)\n"
     )
     assert not (tmp_path / "no").exists()
+
+
+def test_a_relative_sqlite_path_in_a_missing_directory_says_how_to_write_an_absolute_one(tmp_path: Path) -> None:
+    for verb in (["apply"], ["snapshot"]):
+        done = dbtools.run_cli(*verb, "--database-url", "sqlite:///tmp/x.db", cwd=tmp_path)
+
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (
+            "echelon-seed: error: cannot open sqlite:///tmp/x.db: the directory tmp does not exist; "
+            "sqlite:///tmp/x.db is relative to the current directory; for an absolute path write sqlite:////tmp/x.db\n"
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_absolute_sqlite_path_in_a_missing_directory_is_an_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "x.db"
+
+    done = dbtools.run_cli("apply", "--database-url", f"sqlite:///{target}")
+
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"echelon-seed: error: cannot open sqlite:///{target}: the directory {target.parent} does not exist "
+        "(create it first)\n"
+    )
+    assert not target.parent.exists()
+
+
+def test_a_relative_path_to_a_database_that_exists_at_the_absolute_path_says_so(tmp_path: Path) -> None:
+    absolute = tmp_path / "seeded.db"
+    assert dbtools.run_cli("apply", "--database-url", f"sqlite:///{absolute}", "-q").returncode == 0
+    relative = str(absolute).lstrip("/")
+
+    done = dbtools.run_cli("verify", "--database-url", f"sqlite:///{relative}", cwd=Path("/"))
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / Path(relative).parent).mkdir(parents=True)
+    missing = dbtools.run_cli("verify", "--database-url", f"sqlite:///{relative}", cwd=elsewhere)
+
+    assert done.returncode == 0, done.stderr  # from / the relative path is the absolute one
+    assert missing.returncode == 2
+    assert missing.stderr.endswith(
+        f"sqlite:///{relative} is relative to the current directory; for an absolute path write sqlite:////{relative}\n"
+    ), missing.stderr
+
+
+def test_fixtures_that_is_a_file_is_said_to_be_no_directory() -> None:
+    done = dbtools.run_cli("check", "--fixtures", "/etc/passwd")
+
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "echelon-seed check: error: argument --fixtures: /etc/passwd is not a directory; "
+        "give the directory that holds the table files"
+    )
+
+
+async def test_another_applications_alembic_version_is_named_as_a_possibility(sqlite_url: str) -> None:
+    await dbtools.execute(
+        sqlite_url,
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        "INSERT INTO alembic_version VALUES ('9f1c2e7a0b3d')",
+    )
+
+    done = dbtools.run_cli("apply", "--database-url", sqlite_url)
+
+    assert done.returncode == 2
+    assert "or is this another application's database?" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_alembic_upgrade_head_logs_each_migration_it_runs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'alembic.db'}"
+
+    first = dbtools.run_cli("upgrade", "head", module="alembic", database_url=url)
+    again = dbtools.run_cli("upgrade", "head", module="alembic", database_url=url)
+
+    assert first.returncode == 0, first.stderr
+    assert "Running upgrade  -> 0001, " in first.stderr, first.stderr
+    assert again.returncode == 0 and "Running upgrade" not in again.stderr, again.stderr
+
+
+def test_apply_does_not_print_alembics_log_lines(sqlite_url: str) -> None:
+    done = dbtools.run_cli("apply", "--database-url", sqlite_url)
+
+    assert done.returncode == 0, done.stderr
+    assert "Running upgrade" not in done.stderr + done.stdout

@@ -77,68 +77,143 @@ def test_line_reporter_writes_nothing_for_tables_under_a_second() -> None:
     assert stream.getvalue() == ""
 
 
-def test_line_reporter_writes_one_line_per_slow_table() -> None:
+def test_line_reporter_writes_one_line_per_slow_table_named_by_its_phase() -> None:
     clock, stream = FakeClock(), io.StringIO()
     reporter = progress.LineReporter(stream, clock=clock)
 
+    reporter.phase("seeding", 650_019)
     run_table(reporter, clock, "price_history", 2.0, 500_000)
     run_table(reporter, clock, "timeline_links", 0.1, 19)
     run_table(reporter, clock, "wing_flaps", 1.0, 150_000)
+    reporter.phase("reading", None)
+    run_table(reporter, clock, "wing_flaps", 1.5, 150_000)
 
     assert stream.getvalue() == (
-        "price_history: 500,000 rows in 2.0 s (250,000 rows/s)\nwing_flaps: 150,000 rows in 1.0 s (150,000 rows/s)\n"
+        "seeding price_history: 500,000 rows in 2.0 s (250,000 rows/s)\n"
+        "seeding wing_flaps: 150,000 rows in 1.0 s (150,000 rows/s)\n"
+        "reading wing_flaps: 150,000 rows in 1.5 s (100,000 rows/s)\n"
     )
 
 
 # --- the bar --------------------------------------------------------------------------------------------
 
 
+def screen(drawn: str) -> list[str]:
+    """What a terminal shows after `drawn`: the few escapes the bar uses, interpreted."""
+    lines, row, col = [""], 0, 0
+    i = 0
+    while i < len(drawn):
+        if drawn.startswith("\x1b[1A", i):
+            row, i = max(row - 1, 0), i + 4
+        elif drawn.startswith("\x1b[K", i):
+            lines[row], i = lines[row][:col], i + 3
+        elif drawn[i] == "\r":
+            col, i = 0, i + 1
+        elif drawn[i] == "\n":
+            row, col, i = row + 1, 0, i + 1
+            if row == len(lines):
+                lines.append("")
+        else:
+            line = lines[row]
+            lines[row] = line[:col] + drawn[i] + line[col + 1 :]
+            col, i = col + 1, i + 1
+    return lines
+
+
 def test_bar_reporter_stays_silent_before_its_delay() -> None:
     clock, stream = FakeClock(), TTYStream()
     reporter = progress.BarReporter(stream, clock=clock)
 
+    reporter.phase("seeding", 1_000)
     run_table(reporter, clock, "users", 0.9, 1_000, total=1_000)
+    reporter.close()
 
     assert stream.getvalue() == ""
 
 
-def test_bar_reporter_draws_rows_rate_and_eta_after_its_delay() -> None:
+def test_bar_reporter_draws_an_overall_line_above_the_table_bar() -> None:
     clock, stream = FakeClock(), TTYStream()
     reporter = progress.BarReporter(stream, clock=clock)
 
-    reporter.start("wing_flaps", 1_000)
-    clock.tick(0.5)
-    reporter.advance(100)
-    assert stream.getvalue() == ""
-    clock.tick(1.5)
-    reporter.advance(400)  # 500 of 1,000 rows after 2 s: 250 rows/s, 2 s to go
+    reporter.phase("seeding", 4_000)
+    run_table(reporter, clock, "users", 1.0, 1_000, total=1_000)  # 1,000 rows in the first second
+    reporter.start("wing_flaps", 3_000)
+    clock.tick(1.0)
+    reporter.advance(1_000)  # 2,000 of 4,000 after 2 s: 1,000 rows/s overall, 2 s to go
 
-    drawn = stream.getvalue()
-    assert drawn.startswith("\r")
-    assert "wing_flaps" in drawn
-    assert "[" + "#" * 15 + " " * 15 + "]" in drawn
-    assert "500/1,000" in drawn
-    assert "250 rows/s" in drawn
-    assert "ETA 2 s" in drawn
+    shown = screen(stream.getvalue())
+    assert len(shown) == 2, shown
+    assert shown[0] == "seeding  2,000/4,000 rows  1,000 rows/s ETA 2 s"
+    assert shown[1].startswith("wing_flaps      [" + "#" * 10 + " " * 20 + "] 1,000/3,000 1,000 rows/s ETA 2 s")
 
     clock.tick(2.0)
-    reporter.advance(500)
+    reporter.advance(2_000)
     reporter.finish()
+    reporter.close()
+    shown = screen(stream.getvalue())
+    assert shown[0] == "seeding  4,000/4,000 rows  1,000 rows/s ETA 0 s"
+    assert "3,000/3,000" in shown[1]
     assert stream.getvalue().endswith("\n")
-    last = stream.getvalue().rstrip("\n").split("\r")[-1]
-    assert "1,000/1,000" in last and "ETA 0 s" in last
+    assert shown[2] == ""  # the next line starts clean
 
 
-def test_bar_reporter_without_a_total_shows_rows_and_rate() -> None:
+def test_bar_reporter_reading_has_no_total_and_shows_rows_and_rate() -> None:
     clock, stream = FakeClock(), TTYStream()
     reporter = progress.BarReporter(stream, clock=clock)
 
+    reporter.phase("reading", None)
     run_table(reporter, clock, "price_history", 4.0, 40_000)
+    reporter.close()
 
-    last = stream.getvalue().rstrip("\n").split("\r")[-1]
-    assert "price_history" in last
-    assert "40,000 rows" in last
-    assert "10,000 rows/s" in last
+    shown = screen(stream.getvalue())
+    assert shown[0] == "reading  40,000 rows  10,000 rows/s"
+    assert shown[1].startswith("price_history   40,000 rows 10,000 rows/s")
+
+
+def test_an_error_after_the_bar_starts_on_its_own_line() -> None:
+    clock, stream = FakeClock(), TTYStream()
+    reporter = progress.BarReporter(stream, clock=clock)
+    reporter.phase("seeding", 10_000)
+    reporter.start("wing_flaps", 10_000)
+    clock.tick(1.5)
+    reporter.advance(2_048)
+
+    reporter.close()  # what the CLI does before it prints an error
+    stream.write("echelon-seed: interrupted; rolled back\n")
+
+    shown = screen(stream.getvalue())
+    assert shown[-2] == "echelon-seed: interrupted; rolled back"
+    assert shown[1].startswith("wing_flaps ") and "interrupted" not in shown[1]
+
+
+def test_a_new_phase_leaves_the_previous_one_on_screen() -> None:
+    clock, stream = FakeClock(), TTYStream()
+    reporter = progress.BarReporter(stream, clock=clock)
+
+    reporter.phase("seeding", 8_000)
+    run_table(reporter, clock, "wing_flaps", 2.0, 8_000, total=8_000)
+    reporter.phase("reading", None)
+    run_table(reporter, clock, "wing_flaps", 2.0, 8_000)
+    reporter.close()
+
+    shown = screen(stream.getvalue())
+    assert [line.split()[0] for line in shown if line] == ["seeding", "wing_flaps", "reading", "wing_flaps"]
+
+
+def test_a_stopped_reporter_ends_the_work_at_its_next_advance() -> None:
+    import threading
+
+    stop = threading.Event()
+    reporter = progress.Stoppable(progress.NullReporter(), stop, lambda: RuntimeError("stopped"))
+    reporter.advance(10)
+    stop.set()
+
+    try:
+        reporter.advance(10)
+    except RuntimeError as exc:
+        assert str(exc) == "stopped"
+    else:
+        raise AssertionError("advance went on after stop")
 
 
 # --- the command line -----------------------------------------------------------------------------------
@@ -175,7 +250,8 @@ def test_cli_apply_progress_without_a_terminal_is_plain_lines(sqlite_url: str) -
 
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stderr and "\x1b" not in done.stderr
-    reported = [line.split(":")[0] for line in done.stderr.splitlines()]
+    reported = [line.split(":")[0].removeprefix("seeding ") for line in done.stderr.splitlines()]
+    assert all(line.startswith("seeding ") for line in done.stderr.splitlines()), done.stderr
     assert reported == [
         "users",
         "agents",
