@@ -318,3 +318,9 @@ def test_apply_does_not_print_alembics_log_lines(sqlite_url: str) -> None:
 
     assert done.returncode == 0, done.stderr
     assert "Running upgrade" not in done.stderr + done.stdout
+
+
+def test_the_help_names_the_real_number_of_examples_verify_prints() -> None:
+    from echelon_seed import diff
+
+    assert cli._DIFF_LIMIT == diff.DEFAULT_LIMIT  # noqa: SLF001
