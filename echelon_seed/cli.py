@@ -147,7 +147,7 @@ def _seconds(text: str) -> float:
 # Options that may be given before the command as well as after it. SUPPRESS as the
 # default keeps one given before the command from being overwritten by the command's
 # own (absent) default; `_defaults` fills them in afterwards.
-_GLOBAL = ("database_url", "fixtures", "quiet")
+_GLOBAL = ("database_url", "fixtures", "quiet", "project")
 
 
 _DATABASE_HELP = "database to use (default: $DATABASE_URL or sqlite:///./dev.db)"
@@ -164,8 +164,15 @@ def _global_options(
             metavar="DIR",
             type=_directory,
             default=argparse.SUPPRESS,
-            help="fixture directory (default: the project's data/)",
+            help="fixture directory (default: the project's fixtures)",
         )
+    parser.add_argument(
+        "--project",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the project: a directory or pyproject.toml with [tool.echelon-seed] (default: $ECHELON_SEED_PROJECT, "
+        "else the nearest pyproject.toml with that section from here up, else the built-in Echelon project)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
 
 
@@ -212,7 +219,7 @@ def _configure_verify(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_check(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("--schema", action="store_true", help="check that the models and the migrations agree")
 
 
 # --- output --------------------------------------------------------------------------------------------
@@ -236,9 +243,13 @@ def _print_apply(result: commands.ApplyResult) -> None:
         print(f"already seeded (fixtures {result.fixture_digest[:19]}…, scale {result.scale}), nothing to do")
         return
     migration = result.migration
-    applied = f"{_plural(migration.applied, 'migration')} applied" if migration.applied else "up to date"
+    if migration.from_metadata:
+        schema = f"created from the metadata ({_plural(migration.applied, 'table')})"
+    else:
+        applied = f"{_plural(migration.applied, 'migration')} applied" if migration.applied else "up to date"
+        schema = f"{migration.after} ({applied})"
     print(f"{result.action} {result.database}")
-    print(f"  schema   {migration.after} ({applied})")
+    print(f"  schema   {schema}")
     print(f"  fixtures {result.fixture_digest[:19]}… scale {result.scale}, anchor {result.anchor.isoformat()}")
     for name, count in result.rows.items():
         print(f"  {name:<16}{count:>12,}")
@@ -306,6 +317,13 @@ def _end_progress() -> None:
         reporter.close()
 
 
+def _project(args: argparse.Namespace) -> Any:
+    """The Project of this run (--project, $ECHELON_SEED_PROJECT, the nearest configuration, or Echelon)."""
+    from . import project
+
+    return project.resolve(args.project)
+
+
 async def _apply(args: argparse.Namespace) -> int:
     from . import commands
     from .errors import ConfigError
@@ -322,6 +340,7 @@ async def _apply(args: argparse.Namespace) -> int:
         scale=args.scale,
         lock_timeout=args.lock_timeout,
         reporter=_reporter(args),
+        project=_project(args),
     )
     _end_progress()
     if not args.quiet:
@@ -331,8 +350,13 @@ async def _apply(args: argparse.Namespace) -> int:
 
 async def _check(args: argparse.Namespace) -> int:
     from . import commands
+    from .errors import ConfigError
 
-    problems = commands.check(args.fixtures)
+    if args.schema:
+        return await _check_schema(args)
+    if args.database_url is not None:
+        raise ConfigError("check reads no database: --database-url is used only with --schema")
+    problems = commands.check(args.fixtures, project=_project(args))
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -343,13 +367,29 @@ async def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_schema(args: argparse.Namespace) -> int:
+    from . import commands
+
+    chosen = _project(args)
+    differences = await commands.check_schema(args.database_url, project=chosen)
+    for line in differences:
+        print(line, file=sys.stderr)
+    if differences:
+        print(f"the models and the migrations of project {chosen.name!r} disagree", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print("schema OK: the models match what the migrations build")
+    return 0
+
+
 async def _snapshot(args: argparse.Namespace) -> int:
     from . import commands, project
 
     _check_sqlite_path(_target(args), must_exist=True)
     reporter = _reporter(args)
+    chosen = _project(args)
     if args.output == "-":
-        await commands.snapshot(args.database_url, sys.stdout.buffer, reporter=reporter)
+        await commands.snapshot(args.database_url, sys.stdout.buffer, reporter=reporter, project=chosen)
         sys.stdout.flush()
         return 0
     from .errors import ConfigError
@@ -358,7 +398,7 @@ async def _snapshot(args: argparse.Namespace) -> int:
     if not target.parent.is_dir():
         raise ConfigError(f"cannot write {target}: the directory {target.parent} does not exist (create it first)")
     with project.replaced(target) as out:
-        header = await commands.snapshot(args.database_url, out, reporter=reporter)
+        header = await commands.snapshot(args.database_url, out, reporter=reporter, project=chosen)
     _end_progress()
     if not args.quiet:
         print(f"wrote {target}: {_summary(header)}")
@@ -381,6 +421,7 @@ async def _verify(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         save_actual=args.save_actual,
         reporter=_reporter(args),
+        project=_project(args),
     )
     _end_progress()
     if result.updated:
@@ -444,19 +485,45 @@ _COMMANDS: dict[str, _Command] = {
     ),
     "check": _Command(
         help="validate the fixtures against the schema, without a database",
-        description="Report every problem in the fixtures (file, row, column); exit 2 when there is any.",
+        description="Report every problem in the fixtures (file, row, column); exit 2 when there is any. "
+        "--schema instead compares the project's models with what its migrations build (on a scratch "
+        "SQLite database, rolled back; or on --database-url).",
         configure=_configure_check,
         run=_check,
-        database=False,
         fixtures=True,
+        database_help="with --schema: the database to migrate and roll back (default: a scratch SQLite file)",
     ),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _project_name(argv: Sequence[str] | None) -> str | None:
+    """The project's name for --help, read from its configuration alone (no import); 'Echelon' by default."""
+    from . import project
+    from .errors import EchelonSeedError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    explicit = None
+    for i, arg in enumerate(args):
+        if arg == "--project" and i + 1 < len(args):
+            explicit = args[i + 1]
+        elif arg.startswith("--project="):
+            explicit = arg.partition("=")[2]
+    try:
+        config = project.find(explicit)
+    except EchelonSeedError:
+        return None  # reported as an error when a command runs
+    return "Echelon" if config is None or config.name == "echelon" else config.name
+
+
+def _the_database(name: str | None) -> str:
+    return "a database" if name is None else f"the {name} database"
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="echelon-seed",
-        description="Seed the Echelon database deterministically, snapshot it canonically, verify it against a golden file.",
+        description=f"Seed {_the_database(_project_name(argv))} deterministically, snapshot it canonically, "
+        "verify it against a golden file.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -483,7 +550,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     for name, wanted in (("database_url", command.database), ("fixtures", command.fixtures)):
         if not wanted and hasattr(args, name):
             parser.error(f"{args.verb} takes no --{name.replace('_', '-')}")
-    defaults = {"database_url": None, "fixtures": None, "quiet": False}
+    defaults = {"database_url": None, "fixtures": None, "quiet": False, "project": None}
     for name in _GLOBAL:
         if not hasattr(args, name):
             setattr(args, name, defaults[name])
@@ -651,7 +718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _SIGNALS = _Signals()
     _SIGNALS.install()
     try:
-        args = _parse(build_parser(), argv)
+        args = _parse(build_parser(argv), argv)
         return _main(args)
     except _StartupInterrupt as exc:
         _SIGNALS.report(_STARTUP_INTERRUPTED_LINE)

@@ -25,14 +25,17 @@ from sqlalchemy import and_, column, inspect, literal, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import __version__, clock, diff, engines, fixtures, migrate, progress, project, seeder
+from . import __version__, clock, diff, engines, fixtures, migrate, progress, seeder
+from . import project as projects
 from . import snapshot as snapshots
+from .bookkeeping import seed_runs
 from .errors import FixtureProblem, RefusedError, SnapshotError
 from .migrate import MigrationResult
-from .schema import OWNED_TABLES
+from .project import Project
 
 __all__ = [
     "ApplyResult",
+    "Project",
     "VerifyResult",
     "apply",
     "check",
@@ -102,11 +105,17 @@ async def apply(
     scale: int = 1,
     lock_timeout: float = 30.0,
     reporter: progress.Reporter | None = None,
+    project: Project | None = None,
 ) -> ApplyResult:
-    """Migrate to head and seed the fixtures, or do nothing if this exact seed is already there."""
+    """Migrate to head and seed the fixtures, or do nothing if this exact seed is already there.
+
+    `project` defaults to the built-in Echelon project; its fixtures are used
+    unless `fixtures_dir` names others (for the same schema).
+    """
     if scale < 1:
         raise ValueError("scale must be at least 1")
-    fixture_set = fixtures.load(fixtures_dir or project.data_dir())
+    project = project or projects.echelon()
+    fixture_set = fixtures.load(fixtures_dir or project.fixtures, project)
     anchor = anchor or clock.now()
     if reporter is not None:
         total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
@@ -116,9 +125,9 @@ async def apply(
     try:
         await _pause("connecting")  # next: the connection and the writer lock (SQLite's BEGIN IMMEDIATE)
         async with database.transaction() as conn:
-            await database.backend.lock(conn, lock_timeout)
+            await database.backend.lock(conn, lock_timeout, project.lock_key)
             await _pause("locked")
-            migration = await migrate.upgrade(conn)
+            migration = await migrate.upgrade(conn, project)
             await _pause("migrated")
             wanted = seeder.SeedRecord(
                 anchor=anchor,
@@ -126,8 +135,13 @@ async def apply(
                 scale=scale,
                 tool_version=__version__,
                 schema_revision=migration.after,
+                schema_fingerprint=project.fingerprint,
+                project=project.name,
             )
-            state = await seeder.read_state(conn)
+            state = await seeder.read_state(conn, project)
+            if migration.created and state.record is not None:
+                # A record left behind by a schema that was dropped (alembic downgrade base) describes no rows.
+                state = seeder.DatabaseState(record=None, counts=state.counts)
             if not force and state.record is not None and state.record.same_seed(wanted):
                 return ApplyResult(
                     database=database.display,
@@ -146,8 +160,8 @@ async def apply(
                 )
             if replacing:
                 _check_force_target(database, state, confirm)
-                await _refuse_foreign_references(conn, database)
-                await seeder.clear(conn, database.backend)
+                await _refuse_foreign_references(conn, database, project)
+                await seeder.clear(conn, database.backend, project)
                 await _pause("cleared")
             rows = await seeder.write(
                 conn,
@@ -187,9 +201,9 @@ def _check_force_target(database: engines.Database, state: seeder.DatabaseState,
         )
 
 
-def _foreign_references(connection: Connection) -> list[tuple[str, str, str]]:
+def _foreign_references(connection: Connection, project: Project) -> list[tuple[str, str, str]]:
     """(table, foreign key, our table) for each table we do not own whose rows point into ours."""
-    owned = {t.name for t in OWNED_TABLES}
+    owned = {t.name for t in project.tables} | {seed_runs.name}
     found: list[tuple[str, str, str]] = []
     for (_schema, name), keys in sorted(inspect(connection).get_multi_foreign_keys().items()):
         if name in owned:
@@ -209,13 +223,13 @@ def _foreign_references(connection: Connection) -> list[tuple[str, str, str]]:
     return found
 
 
-async def _refuse_foreign_references(conn: AsyncConnection, database: engines.Database) -> None:
+async def _refuse_foreign_references(conn: AsyncConnection, database: engines.Database, project: Project) -> None:
     """--force clears only our tables: refuse, naming the table, when another table's rows need them.
 
     Left to the database, the DELETE fails anyway (no CASCADE, ever), but SQLite
     says only "FOREIGN KEY constraint failed", without naming the table.
     """
-    references = await conn.run_sync(_foreign_references)
+    references = await conn.run_sync(_foreign_references, project)
     if references:
         name, key, ours = references[0]
         raise RefusedError(
@@ -225,9 +239,10 @@ async def _refuse_foreign_references(conn: AsyncConnection, database: engines.Da
         )
 
 
-def check(fixtures_dir: Path | None = None) -> list[FixtureProblem]:
-    """Every problem in the fixtures, found without a database."""
-    return fixtures.check(fixtures_dir or project.data_dir())
+def check(fixtures_dir: Path | None = None, *, project: Project | None = None) -> list[FixtureProblem]:
+    """Every problem in the fixtures (the project's, unless `fixtures_dir`), found without a database."""
+    project = project or projects.echelon()
+    return fixtures.check(fixtures_dir or project.fixtures, project)
 
 
 async def snapshot(
@@ -237,6 +252,7 @@ async def snapshot(
     blocks: bool = False,
     ignore: Sequence[str] = (),
     reporter: progress.Reporter | None = None,
+    project: Project | None = None,
 ) -> snapshots.Header:
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
     database = engines.open_database(resolve_url(database_url), write=False)
@@ -244,16 +260,16 @@ async def snapshot(
         reporter.phase("reading", None)
     try:
         async with database.transaction() as conn:
-            return await snapshots.capture(conn, database.backend, out, blocks=blocks, ignore=ignore, reporter=reporter)
+            return await snapshots.capture(
+                conn, database.backend, out, blocks=blocks, ignore=ignore, reporter=reporter, project=project
+            )
     finally:
         await database.dispose()
 
 
-def golden_path(scale: int = 1) -> Path:
+def golden_path(scale: int = 1, project: Project | None = None) -> Path:
     """The committed golden file: a full snapshot at scale 1, a digest manifest at larger scales."""
-    if scale == 1:
-        return project.snapshots_dir() / "echelon.snapshot.jsonl"
-    return project.snapshots_dir() / f"echelon.scale-{scale}.manifest.json"
+    return (project or projects.echelon()).golden_path(scale)
 
 
 def regenerate_command(
@@ -322,6 +338,7 @@ async def verify(
     fresh: bool = False,
     save_actual: Path | None = None,
     reporter: progress.Reporter | None = None,
+    project: Project | None = None,
 ) -> VerifyResult:
     """Compare a database with the golden file (or rewrite the golden file with `update`).
 
@@ -330,20 +347,21 @@ async def verify(
     fixtures, which is what CI checks without a server: the fixtures still
     produce the committed snapshot. A database given by URL is only read.
     Without `ignore`, a golden file made with ignored columns is verified
-    with the same ones.
+    with the same ones, and one is made with the project's `ignore` list.
     """
-    golden_file = golden or golden_path(scale)
+    project = project or projects.echelon()
+    golden_file = golden or golden_path(scale, project)
     manifest = scale != 1
     hint = regenerate_command(
         scale, golden=golden, fixtures_dir=fixtures_dir, database_url=database_url, ignore=ignore or ()
     )
-    patterns = list(ignore or ())
+    patterns = list(project.ignore if ignore is None else ignore)
     if not update:
         if not golden_file.is_file():
-            raise SnapshotError(f"no golden file at {project.display(golden_file)}; create it with: {hint}")
+            raise SnapshotError(f"no golden file at {projects.display(golden_file)}; create it with: {hint}")
         try:
             with golden_file.open("rb") as raw:
-                recorded = snapshots.check_consistent(project.display(golden_file), raw).ignore
+                recorded = snapshots.check_consistent(projects.display(golden_file), raw).ignore
         except SnapshotError as exc:
             raise SnapshotError(f"{exc}; regenerate it with: {hint}") from None
         if ignore is None:
@@ -353,40 +371,45 @@ async def verify(
         seeded_here = url is None
         if url is None:
             url = f"sqlite:///{Path(scratch) / 'verify.db'}"
-            await apply(url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter)
-            database = f"a fresh database seeded from {project.display(fixtures_dir or project.data_dir())}"
+            await apply(url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter, project=project)
+            database = f"a fresh database seeded from {projects.display(fixtures_dir or project.fixtures)}"
         else:
             database = engines.redact(url)
         actual = Path(scratch) / "actual.snapshot"
         with actual.open("wb") as out:
-            header = await snapshot(url, out, blocks=manifest, ignore=patterns, reporter=reporter)
+            header = await snapshot(url, out, blocks=manifest, ignore=patterns, reporter=reporter, project=project)
         if manifest:
             actual.write_text(header.to_line(blocks=True) + "\n", encoding="utf-8")
         if save_actual is not None:
-            with project.replaced(save_actual) as out, actual.open("rb") as source:
+            with projects.replaced(save_actual) as out, actual.open("rb") as source:
                 shutil.copyfileobj(source, out)
         if update:
             if golden is None and not seeded_here:
-                _check_default_golden_source(header, fixtures_dir, scale, database, golden_file)
-            with project.replaced(golden_file) as out, actual.open("rb") as source:
+                _check_default_golden_source(header, fixtures_dir, scale, database, golden_file, project)
+            with projects.replaced(golden_file) as out, actual.open("rb") as source:
                 shutil.copyfileobj(source, out)
             return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, updated=True)
         report = diff.compare(
-            golden_file, actual, limit=limit, golden_label=project.display(golden_file), actual_label=database
+            golden_file, actual, limit=limit, golden_label=projects.display(golden_file), actual_label=database
         )
     return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, report=report)
 
 
 def _check_default_golden_source(
-    header: snapshots.Header, fixtures_dir: Path | None, scale: int, database: str, golden_file: Path
+    header: snapshots.Header,
+    fixtures_dir: Path | None,
+    scale: int,
+    database: str,
+    golden_file: Path,
+    project: Project,
 ) -> None:
     """The project's golden file describes its fixtures: only a database seeded from them may rewrite it."""
-    wanted = fixtures.load(fixtures_dir or project.data_dir()).digest
+    wanted = fixtures.load(fixtures_dir or project.fixtures, project).digest
     if header.fixtures == wanted and header.scale == scale:
         return
     has = "no seed record" if header.fixtures is None else f"fixtures {header.fixtures[:19]}…, scale {header.scale}"
     raise RefusedError(
-        f"refusing to rewrite {project.display(golden_file)} from {database}: it was not seeded from these fixtures "
+        f"refusing to rewrite {projects.display(golden_file)} from {database}: it was not seeded from these fixtures "
         f"at scale {scale} ({has}; the fixtures are {wanted[:19]}…); to write it anyway, name it: "
-        f"--golden {project.display(golden_file)}"
+        f"--golden {projects.display(golden_file)}"
     )

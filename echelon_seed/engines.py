@@ -48,7 +48,7 @@ __all__ = [
 
 DEFAULT_URL = "sqlite:///./dev.db"
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
-# pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the lock's purpose.
+# pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
 _LOCK_KEYS = (0x45434853, 1)
 _CONNECT_TIMEOUT_S = 10
 # What the database side can raise, the drivers' own errors included: we call them directly
@@ -161,8 +161,8 @@ class Backend:
         """`column` as an ORDER BY term that sorts text by code point."""
         return column
 
-    async def lock(self, conn: AsyncConnection, timeout: float) -> None:
-        """Make this transaction the only writer, waiting up to `timeout` seconds."""
+    async def lock(self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1]) -> None:
+        """Make this transaction the only writer of project `key`, waiting up to `timeout` seconds."""
 
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
@@ -299,29 +299,29 @@ class PostgresBackend(Backend):
             host = host[0]
         return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
 
-    async def lock(self, conn: AsyncConnection, timeout: float) -> None:
+    async def lock(self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1]) -> None:
         # Polling a try-lock keeps the transaction usable after a timeout, so the
         # holder can be named; the xact lock dies with its holder's transaction.
         deadline = time.monotonic() + timeout
         delay = 0.05
-        query = text("SELECT pg_try_advisory_xact_lock(:a, :b)").bindparams(a=_LOCK_KEYS[0], b=_LOCK_KEYS[1])
+        query = text("SELECT pg_try_advisory_xact_lock(:a, :b)").bindparams(a=_LOCK_KEYS[0], b=key)
         while not (await conn.execute(query)).scalar_one():
             if time.monotonic() >= deadline:
                 raise LockTimeout(
-                    f"another writer holds the seed lock on this database ({await self._holder(conn)}); "
+                    f"another writer holds the seed lock on this database ({await self._holder(conn, key)}); "
                     f"gave up after {timeout:g} s (--lock-timeout)"
                 )
             await anyio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
-    async def _holder(self, conn: AsyncConnection) -> str:
+    async def _holder(self, conn: AsyncConnection, key: int) -> str:
         row = (
             await conn.execute(
                 text(
                     "SELECT a.pid, a.application_name, a.client_addr::text, a.xact_start "
                     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :a AND l.objid = :b"
-                ).bindparams(a=_LOCK_KEYS[0], b=_LOCK_KEYS[1])
+                ).bindparams(a=_LOCK_KEYS[0], b=key)
             )
         ).first()
         if row is None:

@@ -13,9 +13,12 @@ and resolved against the anchor only when rows are produced.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,24 +31,26 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     Enum,
     Float,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Table,
     UniqueConstraint,
+    Uuid,
 )
 
 from . import clock, generate, project
 from .errors import ConfigError, FixtureError, FixtureProblem
-from .schema import SEEDED_TABLES
+from .project import Project
 from .types import Money, UTCDateTime, quantize
 
 __all__ = ["FixtureSet", "TableFixture", "check", "load"]
 
 _INT_RANGES = {SmallInteger: 2**15, Integer: 2**31, BigInteger: 2**63}
-_TABLES = {t.name: t for t in SEEDED_TABLES}
 
 
 class _Invalid(ValueError):
@@ -94,8 +99,13 @@ class FixtureSet:
         )
 
 
+def _is_moment(column: Column[Any]) -> bool:
+    """A column of moments (aware timestamps): fixtures give them relative to the anchor."""
+    return isinstance(column.type, UTCDateTime) or (isinstance(column.type, DateTime) and column.type.timezone)
+
+
 def _resolved(fixture: TableFixture, anchor: datetime) -> Iterator[tuple[Any, ...]]:
-    times = [i for i, c in enumerate(fixture.table.columns) if isinstance(c.type, UTCDateTime)]
+    times = [i for i, c in enumerate(fixture.table.columns) if _is_moment(c)]
     for row in fixture.rows:
         values = list(row)
         for i in times:
@@ -158,7 +168,7 @@ def _convert(column: Column[Any], value: Any) -> Any:
         if len(amount.as_tuple().digits) > type_.precision:
             raise _Invalid(f"{value!r} has more than {type_.precision} digits")
         return amount
-    if isinstance(type_, UTCDateTime):
+    if _is_moment(column):
         if not isinstance(value, str):
             raise _Invalid(f'expected a relative time such as "now-4h", got {value!r}')
         try:
@@ -197,7 +207,37 @@ def _convert(column: Column[Any], value: Any) -> Any:
         if type_.length is not None and len(value) > type_.length:
             raise _Invalid(f"{len(value)} characters; the column holds at most {type_.length}")
         return value
-    raise _Invalid(f"internal: no fixture conversion for column type {type_!r}")
+    return _convert_more(type_, value)
+
+
+def _convert_more(type_: Any, value: Any) -> Any:
+    """The types beyond the Echelon schema's: naive timestamps, UUIDs, binary."""
+    if isinstance(type_, DateTime):  # naive: a wall-clock value, written as it is
+        if not isinstance(value, str):
+            raise _Invalid(f'expected a date and time such as "2024-05-01T09:30:00", got {value!r}')
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _Invalid(f"{value!r} is not an ISO-8601 date and time") from None
+        if moment.tzinfo is not None:
+            raise _Invalid(f"{value!r} has a time zone; the column holds times without one")
+        return moment
+    if isinstance(type_, Uuid):
+        if not isinstance(value, str):
+            raise _Invalid(f"expected a UUID string, got {value!r}")
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            raise _Invalid(f"{value!r} is not a UUID") from None
+        return parsed if type_.as_uuid else str(parsed)
+    if isinstance(type_, LargeBinary):
+        if not isinstance(value, str):
+            raise _Invalid(f"expected base64 text, got {value!r}")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise _Invalid(f"{value!r} is not base64") from None
+    raise _Invalid(f"unsupported column type {type_!r}; echelon-seed cannot seed this column from fixtures")
 
 
 def _json_document(value: Any) -> Any:
@@ -295,6 +335,8 @@ def _check_unique(fixture: TableFixture, shown: str, problems: list[FixtureProbl
     keys += [tuple(c.name for c in u.columns) for u in table.constraints if isinstance(u, UniqueConstraint)]
     keys += [(c.name,) for c in table.columns if c.unique]
     keys = list(dict.fromkeys(keys))  # a unique column is also listed as a UniqueConstraint
+    primary = keys[0]
+    keys = [key for key in keys if key]  # a table without a primary key may repeat rows
     for key in keys:
         where = [names.index(k) for k in key]
         first: dict[tuple[Any, ...], int] = {}
@@ -304,7 +346,7 @@ def _check_unique(fixture: TableFixture, shown: str, problems: list[FixtureProbl
                 continue
             if value in first:
                 label = ", ".join(str(v) for v in value)
-                what = "primary key" if key == keys[0] else "unique value"
+                what = "primary key" if key == primary else "unique value"
                 problems.append(
                     FixtureProblem(
                         shown,
@@ -358,7 +400,8 @@ def _digest(files: Sequence[Path]) -> str:
     return "sha256:" + hasher.hexdigest()
 
 
-def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
+def _collect(directory: Path, owner: Project) -> tuple[FixtureSet | None, list[FixtureProblem]]:
+    known = {t.name: t for t in owner.tables}
     if not directory.is_dir():
         raise ConfigError(f"fixture directory {directory} does not exist (--fixtures)")
     problems: list[FixtureProblem] = []
@@ -368,10 +411,10 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
     failed: set[str] = set()
     for path in files:
         name = project.display(path)
-        table = _TABLES.get(path.stem)
+        table = known.get(path.stem)
         if table is None:
             problems.append(
-                FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(_TABLES)}")
+                FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(known)}")
             )
             continue
         shown[table.name] = name
@@ -389,18 +432,18 @@ def _collect(directory: Path) -> tuple[FixtureSet | None, list[FixtureProblem]]:
         # File by file, row by row: the order a person fixes them in.
         problems.sort(key=lambda p: (p.file, p.row or 0))
         return None, problems
-    tables = tuple(by_name[t.name] for t in SEEDED_TABLES if t.name in by_name)
+    tables = tuple(by_name[t.name] for t in owner.tables if t.name in by_name)
     return FixtureSet(directory=directory, digest=_digest(files), tables=tables), problems
 
 
-def check(directory: Path) -> list[FixtureProblem]:
-    """Every problem in the fixtures of `directory`; empty when they can be seeded."""
-    return _collect(directory)[1]
+def check(directory: Path, owner: Project | None = None) -> list[FixtureProblem]:
+    """Every problem in the fixtures of `directory` for the project's tables; empty when they can be seeded."""
+    return _collect(directory, owner or project.echelon())[1]
 
 
-def load(directory: Path) -> FixtureSet:
-    """Load and validate `directory`; raise FixtureError naming every problem."""
-    fixture_set, problems = _collect(directory)
+def load(directory: Path, owner: Project | None = None) -> FixtureSet:
+    """Load and validate `directory` for the project's tables; raise FixtureError naming every problem."""
+    fixture_set, problems = _collect(directory, owner or project.echelon())
     if fixture_set is None:
         raise FixtureError(problems)
     return fixture_set

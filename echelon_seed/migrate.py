@@ -1,16 +1,22 @@
-"""Alembic, run on the connection that `apply` already holds.
+"""A project's schema, built on the connection that `apply` already holds.
 
-Running the migrations inside the seeding transaction (the "connection
-sharing" recipe) means a failed migration or seed leaves nothing behind: no
-half-built schema, no `_alembic_tmp_*` table on SQLite.
+With a migrations directory, its Alembic revision files run through Alembic's
+API (`EnvironmentContext` over their `ScriptDirectory`) with echelon-seed's
+own environment: the project's `env.py` is never run, so it needs to know
+nothing about echelon-seed, and the version table is echelon-seed's
+(`echelon_seed_alembic_version`), never a table of theirs. Without one, the
+project's tables are created from its metadata. Either way it happens inside
+the seeding transaction, so a failed migration or seed leaves nothing behind:
+no half-built schema, no `_alembic_tmp_*` table on SQLite.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
@@ -18,65 +24,128 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import project
-from .errors import DatabaseError
+from . import bookkeeping
+from . import project as projects
+from .errors import ConfigError, DatabaseError
+from .project import Project
 
-__all__ = ["MigrationResult", "VERSION_TABLE", "alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = [
+    "FROM_METADATA",
+    "MigrationResult",
+    "VERSION_TABLE",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]
 
-VERSION_TABLE = "alembic_version"
+VERSION_TABLE = bookkeeping.VERSION_TABLE
+#: `MigrationResult.after` for a project without migrations.
+FROM_METADATA = "metadata"
 
 
 @dataclass(frozen=True)
 class MigrationResult:
-    """Where the schema was before `upgrade` and where it is now."""
+    """Where the schema was before `upgrade` and where it is now.
+
+    For a project without migrations, `after` is FROM_METADATA and `applied`
+    counts the tables created.
+    """
 
     before: str | None
     after: str
     applied: int
+    #: The schema was built from nothing in this transaction: no row of an earlier seed can be left.
+    created: bool = False
+
+    @property
+    def from_metadata(self) -> bool:
+        return self.after == FROM_METADATA
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config that needs no alembic.ini and finds the migrations wherever installed."""
+def alembic_config(connection: Connection | None = None, project: Project | None = None) -> Config:
+    """An Alembic config for the project's script directory that needs no alembic.ini."""
+    project = project or projects.echelon()
+    if project.migrations is None:
+        raise ConfigError(f"project {project.name!r} has no migrations")
     config = Config()
-    config.set_main_option("script_location", str(project.migrations_dir()))
+    config.set_main_option("script_location", str(project.migrations))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
 
 
-def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "the migrations directory has no revision"
+def _script(project: Project) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(project=project))
+
+
+def head_revision(project: Project | None = None) -> str:
+    try:
+        head = _script(project or projects.echelon()).get_current_head()
+    except Exception as exc:  # their script directory: several heads, a broken revision file
+        raise ConfigError(f"cannot read the migrations: {exc}") from None
+    if head is None:
+        raise ConfigError("the migrations directory has no revision")
     return head
 
 
 def _current(connection: Connection) -> str | None:
     if not inspect(connection).has_table(VERSION_TABLE):
         return None
-    return MigrationContext.configure(connection).get_current_revision()
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:
-    """The revision the database is at, or None when it was never migrated."""
+    """The revision the database is at (in echelon-seed's version table), or None when never migrated."""
     return await conn.run_sync(_current)
 
 
-def _upgrade(connection: Connection) -> MigrationResult:
+def _from_metadata(connection: Connection, project: Project) -> MigrationResult:
+    present = set(inspect(connection).get_table_names())
+    missing = [t for t in project.tables if t.name not in present]
+    project.metadata.create_all(connection, tables=missing)
+    created = len(missing) == len(project.tables)
+    return MigrationResult(before=None, after=FROM_METADATA, applied=len(missing), created=created)
+
+
+def _run_scripts(connection: Connection, project: Project, script: ScriptDirectory, before: str | None) -> None:
+    def steps(revision: Any, _context: MigrationContext) -> Any:
+        return script._upgrade_revs("head", revision)
+
+    environment = EnvironmentContext(alembic_config(connection, project), script, fn=steps, destination_rev="head")
+    with environment:
+        environment.configure(
+            connection=connection,
+            target_metadata=project.metadata,
+            version_table=VERSION_TABLE,
+            transactional_ddl=True,
+        )
+        with environment.begin_transaction():
+            environment.run_migrations()
+
+
+def _upgrade(connection: Connection, project: Project) -> MigrationResult:
+    bookkeeping.metadata.create_all(connection, checkfirst=True)
+    if project.migrations is None:
+        return _from_metadata(connection, project)
     before = _current(connection)
-    script = ScriptDirectory.from_config(alembic_config())
-    head = head_revision()
+    script = _script(project)
+    head = head_revision(project)
     try:
         pending = [] if before == head else list(script.iterate_revisions(head, before or "base"))
     except RevisionError:
         raise DatabaseError(
             f"the database is at schema revision {before!r}, which these migrations do not know "
-            f"(head is {head!r}); was it migrated by a newer echelon-seed, or is this another application's database?"
+            f"(head is {head!r}); was it migrated by a newer version of project {project.name!r}, "
+            "or is this another application's database?"
         ) from None
     if pending:
-        command.upgrade(alembic_config(connection), "head")
-    return MigrationResult(before=before, after=head, applied=len(pending))
+        _run_scripts(connection, project, script, before)
+    return MigrationResult(before=before, after=head, applied=len(pending), created=before is None and bool(pending))
 
 
-async def upgrade(conn: AsyncConnection) -> MigrationResult:
-    """Bring the schema to head inside the caller's transaction."""
-    return await conn.run_sync(_upgrade)
+async def upgrade(conn: AsyncConnection, project: Project | None = None) -> MigrationResult:
+    """Bring the project's schema to head (or create it from the metadata) inside the caller's transaction."""
+    chosen = project or projects.echelon()
+    return await conn.run_sync(_upgrade, chosen)

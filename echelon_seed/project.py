@@ -1,24 +1,145 @@
-"""Where the project's own files live: fixtures, migrations, golden snapshots.
+"""The project echelon-seed works on: its schema, migrations, fixtures and golden files.
 
-In a source checkout (the README's way) they are the top-level `data/`,
-`migrations/` and `snapshots/` beside the package; an installed wheel carries
-copies under `echelon_seed/_project/`. Nothing else guesses paths.
+One frozen `Project` is built at the edge (the CLI, a test, a caller of
+`commands`) and passed down; nothing below `commands` imports a schema or
+guesses a path. A project is declared in a `pyproject.toml`:
+
+    [tool.echelon-seed]
+    name = "shop"                           # golden file names, the writer lock
+    metadata = "shop.models:Base.metadata"  # a SQLAlchemy MetaData, module:attribute
+    migrations = "migrations"               # optional: Alembic script directory or alembic.ini
+    fixtures = "seed/fixtures"              # one JSON file per table
+    snapshots = "seed/snapshots"            # golden files
+    generators = ["shop.seed_generators"]   # optional: modules imported before seeding
+    ignore = ["*.updated_at"]               # optional: columns left out of comparison
+
+found through `--project PATH`, else `ECHELON_SEED_PROJECT`, else the first
+`pyproject.toml` holding that section from the working directory up (as
+pytest and Alembic find theirs); with none in sight, the built-in Echelon
+project. Finding reads TOML only; the user's modules are imported by `load`,
+when a command runs, so `--help` stays cheap.
+
+The built-in project's files are the top-level `data/`, `migrations/` and
+`snapshots/` in a source checkout, or copies under `echelon_seed/_project/`
+in an installed wheel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import importlib
+import os
+import sys
+import tomllib
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
-__all__ = ["data_dir", "display", "migrations_dir", "replaced", "root", "snapshots_dir"]
+from .errors import ConfigError
 
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData, Table
+
+__all__ = [
+    "ENV",
+    "KEYS",
+    "Config",
+    "Project",
+    "data_dir",
+    "display",
+    "echelon",
+    "find",
+    "load",
+    "migrations_dir",
+    "replaced",
+    "resolve",
+    "root",
+    "snapshots_dir",
+]
+
+#: The environment variable naming a project (a directory or its pyproject.toml).
+ENV = "ECHELON_SEED_PROJECT"
+#: Every key of [tool.echelon-seed], and whether it must be given.
+KEYS: Mapping[str, bool] = {
+    "name": True,
+    "metadata": True,
+    "migrations": False,
+    "fixtures": True,
+    "snapshots": True,
+    "generators": False,
+    "ignore": False,
+}
+_SECTION = "echelon-seed"
+_PYPROJECT = "pyproject.toml"
 _PACKAGE = Path(__file__).resolve().parent
 
 
+@dataclass(frozen=True)
+class Project:
+    """Everything echelon-seed needs to know about one project, built once and passed down."""
+
+    name: str
+    metadata: MetaData
+    fixtures: Path
+    snapshots: Path
+    migrations: Path | None = None
+    generators: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    #: Where the configuration came from (None: the built-in project).
+    source: Path | None = None
+    #: The database schema the tables live in on PostgreSQL.
+    schema: str = "public"
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """Every table the project owns, in foreign-key order; nothing else is ever cleared."""
+        return tuple(self.metadata.sorted_tables)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the tables, columns, keys and types: whether a database holds this schema."""
+        hasher = hashlib.sha256()
+        for table in sorted(self.metadata.tables.values(), key=lambda t: t.fullname):
+            hasher.update(f"table {table.fullname}\n".encode())
+            for column in table.columns:
+                hasher.update(f"  {column.name} {_describe_type(column.type)} null={column.nullable}\n".encode())
+            hasher.update(f"  pk {[c.name for c in table.primary_key.columns]}\n".encode())
+            for fk in sorted(table.foreign_keys, key=lambda k: (k.parent.name, k.target_fullname)):
+                hasher.update(f"  fk {fk.parent.name} -> {fk.target_fullname}\n".encode())
+        return "sha256:" + hasher.hexdigest()
+
+    @property
+    def lock_key(self) -> int:
+        """The writer lock's key on PostgreSQL (a signed 32-bit integer drawn from the name)."""
+        if self.name == "echelon":
+            return 1  # the key every earlier echelon-seed used for the built-in project
+        return int.from_bytes(hashlib.blake2b(self.name.encode(), digest_size=4).digest(), "big", signed=True)
+
+    def golden_path(self, scale: int = 1) -> Path:
+        """The committed golden file: a full snapshot at scale 1, a digest manifest at larger scales."""
+        if scale == 1:
+            return self.snapshots / f"{self.name}.snapshot.jsonl"
+        return self.snapshots / f"{self.name}.scale-{scale}.manifest.json"
+
+
+def _describe_type(type_: Any) -> str:
+    """A type as the fingerprint sees it: its class and the attributes that change storage."""
+    parts = []
+    for attr in ("length", "precision", "scale", "timezone", "as_uuid", "native_enum", "enums", "item_type"):
+        value = getattr(type_, attr, None)
+        if value is not None:
+            parts.append(f"{attr}={_describe_type(value) if attr == 'item_type' else repr(value)}")
+    return f"{type(type_).__name__}({','.join(parts)})"
+
+
+# --- the built-in Echelon project -------------------------------------------------------------------
+
+
 def root() -> Path:
-    """The directory holding data/, migrations/ and snapshots/."""
+    """The directory holding the built-in project's data/, migrations/ and snapshots/."""
     checkout = _PACKAGE.parent
     if (checkout / "migrations" / "env.py").is_file():
         return checkout
@@ -35,6 +156,199 @@ def migrations_dir() -> Path:
 
 def snapshots_dir() -> Path:
     return root() / "snapshots"
+
+
+_ECHELON: list[Project] = []
+
+
+def echelon() -> Project:
+    """The built-in Echelon project, what echelon-seed uses when no configuration is in sight."""
+    if not _ECHELON:
+        from .schema import metadata
+
+        _ECHELON.append(
+            Project(
+                name="echelon",
+                metadata=metadata,
+                fixtures=data_dir(),
+                snapshots=snapshots_dir(),
+                migrations=migrations_dir(),
+                generators=("echelon_seed.generate",),
+            )
+        )
+    return _ECHELON[0]
+
+
+# --- finding and loading a configuration ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    """A [tool.echelon-seed] section as written, read without importing anything."""
+
+    path: Path
+    values: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        name = self.values.get("name")
+        return name if isinstance(name, str) else "?"
+
+    def where(self, key: str | None = None) -> str:
+        at = f"{display(self.path)} [tool.{_SECTION}]"
+        return f"{at} key {key!r}" if key else at
+
+
+def _read(path: Path) -> Mapping[str, Any] | None:
+    """The section of one pyproject.toml, or None when it has none."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {display(path)}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{display(path)} is not valid TOML: {exc}") from None
+    tool = document.get("tool")
+    section = tool.get(_SECTION) if isinstance(tool, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{display(path)}: [tool.{_SECTION}] must be a table of keys")
+    return section
+
+
+def _named(text: str, origin: str) -> Config:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        path = path / _PYPROJECT
+    if not path.is_file():
+        raise ConfigError(f"{origin}: no {_PYPROJECT} at {path}")
+    section = _read(path)
+    if section is None:
+        raise ConfigError(f"{origin}: {display(path)} has no [tool.{_SECTION}] section")
+    return Config(path=path.resolve(), values=section)
+
+
+def find(explicit: str | os.PathLike[str] | None = None, *, cwd: Path | None = None) -> Config | None:
+    """The configuration to use: `explicit` (--project), else $ECHELON_SEED_PROJECT, else walking up."""
+    if explicit is not None:
+        return _named(os.fspath(explicit), "--project")
+    if os.environ.get(ENV):
+        return _named(os.environ[ENV], ENV)
+    here = (cwd or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / _PYPROJECT
+        if candidate.is_file() and (section := _read(candidate)) is not None:
+            return Config(path=candidate, values=section)
+    return None
+
+
+def _text(config: Config, key: str) -> str:
+    value = config.values[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{config.where(key)}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _strings(config: Config, key: str) -> tuple[str, ...]:
+    value = config.values.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{config.where(key)}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _path(config: Config, key: str) -> Path:
+    path = (config.path.parent / _text(config, key)).resolve()
+    if not path.exists():
+        raise ConfigError(f"{config.where(key)}: {display(path)} does not exist")
+    return path
+
+
+def _import(config: Config, key: str, module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except Exception as exc:  # their module: any error in it is a configuration problem
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ConfigError(f"{config.where(key)}: cannot import {module!r} ({type(exc).__name__}: {first})") from None
+
+
+def _metadata(config: Config) -> MetaData:
+    from sqlalchemy import MetaData
+
+    spec = _text(config, "metadata")
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f'{config.where("metadata")}: expected "module:attribute", got {spec!r}')
+    found = _import(config, "metadata", module_name)
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise ConfigError(f"{config.where('metadata')}: {spec!r} has no attribute {part!r}") from None
+    if not isinstance(found, MetaData):
+        raise ConfigError(
+            f"{config.where('metadata')}: {spec!r} is a {type(found).__name__}, not a SQLAlchemy MetaData"
+        )
+    return found
+
+
+def _migrations(config: Config) -> Path | None:
+    if "migrations" not in config.values:
+        return None
+    path = _path(config, "migrations")
+    if path.is_file():  # an alembic.ini: its script_location, relative to the file
+        from alembic.config import Config as AlembicConfig
+
+        location = AlembicConfig(str(path)).get_main_option("script_location")
+        if not location:
+            raise ConfigError(f"{config.where('migrations')}: {display(path)} sets no script_location")
+        path = (path.parent / location.replace("%(here)s", str(path.parent))).resolve()
+    if not (path / "versions").is_dir():
+        raise ConfigError(f"{config.where('migrations')}: {display(path)} is not an Alembic script directory (no versions/)")
+    return path
+
+
+def load(config: Config | None) -> Project:
+    """Build the Project a configuration describes (None: the built-in project), importing its modules."""
+    if config is None:
+        return echelon()
+    unknown = sorted(set(config.values) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{config.where(unknown[0])}: unknown key; known: {', '.join(KEYS)}")
+    missing = [key for key, required in KEYS.items() if required and key not in config.values]
+    if missing:
+        raise ConfigError(f"{config.where(missing[0])}: missing (required: name, metadata, fixtures, snapshots)")
+    name = _text(config, "name")
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"{config.where('name')}: {name!r} may hold only letters, digits, '-' and '_'")
+    # Their models (and migrations, and generators) import their own packages.
+    directory = str(config.path.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    metadata = _metadata(config)
+    fixtures = _path(config, "fixtures")
+    snapshots = _path(config, "snapshots")
+    migrations = _migrations(config)
+    generators = _strings(config, "generators")
+    for module in generators:
+        _import(config, "generators", module)
+    return Project(
+        name=name,
+        metadata=metadata,
+        fixtures=fixtures,
+        snapshots=snapshots,
+        migrations=migrations,
+        generators=generators,
+        ignore=_strings(config, "ignore"),
+        source=config.path,
+    )
+
+
+def resolve(explicit: str | os.PathLike[str] | None = None) -> Project:
+    """The project for this run: found (see `find`) and loaded, or the built-in one."""
+    return load(find(explicit))
+
+
+# --- paths ------------------------------------------------------------------------------------------
 
 
 def display(path: Path) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from . import bookkeeping
 from .types import Money, UTCDateTime
 
 __all__ = [
@@ -215,20 +216,11 @@ positions = Table(
     UniqueConstraint("user_id", "timeline_id"),
 )
 
-# The record of a seeding: what was seeded, by which tool, against which anchor.
-seed_runs = Table(
-    "seed_runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("anchor", UTCDateTime(), nullable=False),
-    Column("fixture_digest", String(80), nullable=False),
-    Column("scale", Integer, nullable=False),
-    Column("tool_version", String(32), nullable=False),
-    Column("schema_revision", String(32), nullable=False),
-)
+# echelon-seed's own record of a seeding, which lives beside (not in) the Echelon schema.
+seed_runs = bookkeeping.seed_runs
 
 #: Tables filled from `data/`, in foreign-key order.
-SEEDED_TABLES: tuple[Table, ...] = tuple(t for t in metadata.sorted_tables if t is not seed_runs)
+SEEDED_TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
 
-#: Every table echelon-seed owns; nothing else is ever cleared.
+#: Every table echelon-seed clears before reseeding Echelon; nothing else is ever cleared.
 OWNED_TABLES: tuple[Table, ...] = (*SEEDED_TABLES, seed_runs)

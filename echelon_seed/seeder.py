@@ -14,36 +14,48 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, Float, func, select
+from sqlalchemy import Boolean, Enum, Float, func, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
 from . import progress
+from . import project as projects
+from .bookkeeping import seed_runs
 from .engines import Backend
 from .fixtures import FixtureSet
-from .schema import OWNED_TABLES, SEEDED_TABLES, seed_runs
+from .project import Project
 
-__all__ = ["DatabaseState", "SeedRecord", "clear", "read_state", "record", "row_adapter", "write"]
+__all__ = ["DatabaseState", "SeedRecord", "clear", "read_record", "read_state", "record", "row_adapter", "write"]
 
 
 @dataclass(frozen=True)
 class SeedRecord:
-    """What a database was seeded with; the row of `seed_runs`."""
+    """What a database was seeded with; the row of `echelon_seed_runs`.
+
+    Identity is this record: the project, its schema fingerprint, the fixture
+    digest and the scale; never a revision string or a table name alone.
+    """
 
     anchor: datetime
     fixture_digest: str
     scale: int
     tool_version: str
     schema_revision: str
+    schema_fingerprint: str = ""
+    project: str = "echelon"
 
     def same_seed(self, other: SeedRecord) -> bool:
         """Whether `other` would write exactly the rows this seeding wrote (anchor aside)."""
-        return (self.fixture_digest, self.scale, self.schema_revision) == (
-            other.fixture_digest,
-            other.scale,
-            other.schema_revision,
-        )
+        return self._identity() == other._identity()
+
+    def same_schema(self, project: Project) -> bool:
+        """Whether this record was written into `project`'s schema (so its types describe the rows)."""
+        return (self.project, self.schema_fingerprint) == (project.name, project.fingerprint)
+
+    def _identity(self) -> tuple[str, ...]:
+        fields = (self.project, self.schema_fingerprint, self.fixture_digest, str(self.scale), self.schema_revision)
+        return fields
 
 
 @dataclass(frozen=True)
@@ -58,24 +70,33 @@ class DatabaseState:
         return {name: count for name, count in self.counts.items() if count}
 
 
-async def read_state(conn: AsyncConnection) -> DatabaseState:
-    counts = {t.name: (await conn.execute(select(func.count()).select_from(t))).scalar_one() for t in SEEDED_TABLES}
+async def read_record(conn: AsyncConnection) -> SeedRecord | None:
+    """The seed record, or None when the database has none (or no record table at all)."""
+    if not await conn.run_sync(lambda sync: inspect(sync).has_table(seed_runs.name)):
+        return None
     row = (await conn.execute(select(seed_runs).order_by(seed_runs.c.id.desc()).limit(1))).first()
-    found = None
-    if row is not None:
-        found = SeedRecord(
-            anchor=row.anchor,
-            fixture_digest=row.fixture_digest,
-            scale=row.scale,
-            tool_version=row.tool_version,
-            schema_revision=row.schema_revision,
-        )
-    return DatabaseState(record=found, counts=counts)
+    if row is None:
+        return None
+    return SeedRecord(
+        anchor=row.anchor,
+        fixture_digest=row.fixture_digest,
+        scale=row.scale,
+        tool_version=row.tool_version,
+        schema_revision=row.schema_revision,
+        schema_fingerprint=row.schema_fingerprint,
+        project=row.project,
+    )
 
 
-async def clear(conn: AsyncConnection, backend: Backend) -> None:
-    """Empty every table echelon-seed owns, and no other."""
-    await backend.clear(conn, OWNED_TABLES)
+async def read_state(conn: AsyncConnection, project: Project | None = None) -> DatabaseState:
+    tables = (project or projects.echelon()).tables
+    counts = {t.name: (await conn.execute(select(func.count()).select_from(t))).scalar_one() for t in tables}
+    return DatabaseState(record=await read_record(conn), counts=counts)
+
+
+async def clear(conn: AsyncConnection, backend: Backend, project: Project | None = None) -> None:
+    """Empty every table of the project, and echelon-seed's record; no other table."""
+    await backend.clear(conn, (*(project or projects.echelon()).tables, seed_runs))
 
 
 # Their bind processors only re-check values that `fixtures` validated on load and that
@@ -151,5 +172,7 @@ async def record(conn: AsyncConnection, seed: SeedRecord) -> None:
             scale=seed.scale,
             tool_version=seed.tool_version,
             schema_revision=seed.schema_revision,
+            schema_fingerprint=seed.schema_fingerprint,
+            project=seed.project,
         )
     )

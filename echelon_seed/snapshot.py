@@ -26,8 +26,15 @@ Values are canonical by column type (`canonical`), and times written by the
 seeder are relative to the seeding anchor, so the same fixtures give the same
 bytes on SQLite and PostgreSQL, whatever the anchor, the client's TZ or the
 server's time zone. The two tables echelon-seed keeps for itself are not in
-the body: `alembic_version` is the header's schema revision, `seed_runs` its
-fixture digest and scale (and the anchor the body is relative to).
+the body: `echelon_seed_alembic_version` is the header's schema revision,
+`echelon_seed_runs` its fixture digest and scale (and the anchor the body is
+relative to). Every other table is the project's or the database's, whatever
+its name (a project's own `seed_runs` or `alembic_version` included).
+
+A column is read with the project's declared type only when the seed record
+says the database was seeded into this project's schema (same project name,
+same metadata fingerprint); otherwise every table is reflected, as for any
+foreign database.
 
 The body is streamed through a spooled temporary file while it is hashed, so
 memory stays flat however many rows there are; the header, which needs the
@@ -53,11 +60,12 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from . import canonical, migrate, progress
+from . import canonical, migrate, progress, seeder
+from . import project as projects
+from .bookkeeping import TOOL_TABLES
 from .engines import Backend
 from .errors import SnapshotError
-from .schema import metadata as echelon_metadata
-from .schema import seed_runs
+from .project import Project
 
 __all__ = [
     "BLOCK_ROWS",
@@ -75,7 +83,6 @@ __all__ = [
 FORMAT = "echelon-seed-snapshot/2"
 #: Rows per block digest in a manifest: a changed row is located to one block.
 BLOCK_ROWS = 10_000
-_TOOL_TABLES = frozenset({migrate.VERSION_TABLE, seed_runs.name})
 _FETCH = 5_000
 _SORT_CHUNK = 100_000
 
@@ -241,24 +248,23 @@ def _storage_kind(type_: TypeEngine[Any], dialect: Dialect) -> str:
     return canonical.kind_of(type_).name
 
 
-def _plans(sync: Connection, anchor: datetime | None, revision: str | None, ignore: Sequence[str]) -> list[_Plan]:
+def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ignore: Sequence[str]) -> list[_Plan]:
     """Decide, table by table and column by column, how to read it.
 
     The columns are always the database's own (reflected): a column added by
     hand is read and recorded, a dropped one is missing. Where a column is
-    also one of ours (our schema at head) and the engine still stores it as we
+    also one of ours (the seed record names this project's schema) and the engine still stores it as we
     declared it, our declared type reads it, strictly and relative to the
     anchor; anything else is read as stored, as reflection types it.
     """
-    ours = revision == migrate.head_revision()
     reflected = MetaData()
     dialect = sync.dialect
     plans = []
     for name in sorted(inspect(sync).get_table_names()):
-        if name in _TOOL_TABLES:
+        if name in TOOL_TABLES:
             continue
         found = Table(name, reflected, autoload_with=sync)
-        declared = echelon_metadata.tables.get(name) if ours else None
+        declared = ours.tables.get(name) if ours is not None else None
         pk_names = [c.name for c in found.primary_key.columns]
         reading = MetaData()
         chosen: list[SAColumn[Any]] = []
@@ -295,15 +301,13 @@ def _plans(sync: Connection, anchor: datetime | None, revision: str | None, igno
     return plans
 
 
-async def _provenance(conn: AsyncConnection) -> tuple[str | None, str | None, int | None, datetime | None]:
+async def _provenance(conn: AsyncConnection, project: Project) -> tuple[str | None, seeder.SeedRecord | None]:
+    """The schema revision, and the seed record when it is a seed of this project's schema."""
     revision = await migrate.current_revision(conn)
-    has_record = await conn.run_sync(lambda sync: inspect(sync).has_table(seed_runs.name))
-    if not has_record or revision != migrate.head_revision():
-        return revision, None, None, None
-    row = (await conn.execute(select(seed_runs).order_by(seed_runs.c.id.desc()).limit(1))).first()
-    if row is None:
-        return revision, None, None, None
-    return revision, row.fixture_digest, row.scale, row.anchor
+    record = await seeder.read_record(conn)
+    if record is None or not record.same_schema(project):
+        return revision, None
+    return revision, record
 
 
 class _ExternalSort:
@@ -394,6 +398,7 @@ async def capture(
     blocks: bool = False,
     ignore: Sequence[str] = (),
     reporter: progress.Reporter | None = None,
+    project: Project | None = None,
 ) -> Header:
     """Write the canonical snapshot of the database behind `conn` to `out` (None: digests only).
 
@@ -405,9 +410,12 @@ async def capture(
     snapshot is of one moment; `commands` opens it that way.
     """
     reporter = reporter or progress.NullReporter()
-    revision, fixtures, scale, anchor = await _provenance(conn)
+    project = project or projects.echelon()
+    revision, record = await _provenance(conn, project)
+    anchor = None if record is None else record.anchor
+    ours = None if record is None else project.metadata
     patterns = sorted(set(ignore))
-    plans = await conn.run_sync(lambda sync: _plans(sync, anchor, revision, patterns))
+    plans = await conn.run_sync(lambda sync: _plans(sync, anchor, ours, patterns))
     summaries: dict[str, TableSummary] = {}
     with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
         for plan in plans:
@@ -419,8 +427,8 @@ async def capture(
             summaries[plan.table.name] = digester.summary()
         header = Header(
             schema_revision=revision,
-            fixtures=fixtures,
-            scale=scale,
+            fixtures=None if record is None else record.fixture_digest,
+            scale=None if record is None else record.scale,
             tables=summaries,
             digest=whole_digest(patterns, {name: t.digest for name, t in summaries.items()}),
             ignore=patterns,

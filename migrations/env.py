@@ -1,10 +1,11 @@
 """Alembic environment for the Echelon schema.
 
-Two ways in: `echelon-seed apply` hands over the connection it already holds
-(its seeding transaction, lock taken) through `config.attributes["connection"]`;
-`alembic upgrade head` from the repository root opens its own connection to
-DATABASE_URL through echelon-seed's engine module, takes the same writer lock,
-and commits once at the end.
+`echelon-seed apply` does not run this file: it drives the revision files
+itself, on its seeding transaction. This environment serves `alembic upgrade
+head` from the repository root, which opens its own connection to DATABASE_URL
+through echelon-seed's engine module, takes the same writer lock, keeps the
+revision in echelon-seed's version table, and commits once at the end. A
+connection handed over through `config.attributes["connection"]` is used as is.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from alembic import context
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
-from echelon_seed import engines, schema
+from echelon_seed import bookkeeping, engines, schema
 from echelon_seed.errors import EchelonSeedError
 
 config = context.config
@@ -33,6 +34,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         transactional_ddl=True,
+        version_table=bookkeeping.VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -50,7 +52,9 @@ async def run_standalone(raw_url: str) -> None:
 
 if context.is_offline_mode():
     url = engines.parse_url(os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    context.configure(
+        url=url, target_metadata=target_metadata, literal_binds=True, version_table=bookkeeping.VERSION_TABLE
+    )
     with context.begin_transaction():
         context.run_migrations()
 elif (shared := config.attributes.get("connection")) is not None:

@@ -3,7 +3,7 @@
 Tests compare whole databases in Python, so every reader here returns typed
 rows (the schema's TypeDecorators apply) sorted by primary key in Python,
 never by the server's collation. Tables that are not in `schema.metadata`
-(alembic_version, anything a test made by hand) are reflected and sorted by
+(echelon_seed_alembic_version, anything a test made by hand) are reflected and sorted by
 their text form. `run_cli` runs `python -m echelon_seed` (or `alembic`) the
 way a user would, from the repository root unless told otherwise.
 """
@@ -37,8 +37,8 @@ __all__ = [
     "table_rows",
 ]
 
-#: Every table of the schema by name (the seeded ones and seed_runs).
-TABLES: dict[str, Table] = {t.name: t for t in schema.metadata.sorted_tables}
+#: Every table of the schema by name, and echelon-seed's seed record (echelon_seed_runs).
+TABLES: dict[str, Table] = {t.name: t for t in (*schema.metadata.sorted_tables, schema.seed_runs)}
 
 Row = tuple[Any, ...]
 
@@ -118,7 +118,7 @@ async def dump(url: str, *, only: list[str] | None = None) -> dict[str, list[Row
 
 
 async def row_counts(url: str) -> dict[str, int]:
-    """Rows per schema table (seeded tables and seed_runs); 0 for a table that does not exist."""
+    """Rows per schema table (seeded tables and echelon_seed_runs); 0 for a table that does not exist."""
     present = await table_names(url)
     counts = {name: 0 for name in TABLES}
     if not present:

@@ -130,7 +130,7 @@ async def test_apply_seeds_the_canonical_row_counts(db_url: str) -> None:
     assert result.rows == CANONICAL_COUNTS
     assert result.anchor == ANCHOR
     assert (result.migration.before, result.migration.applied) == (None, 1)
-    assert await dbtools.row_counts(db_url) == {**CANONICAL_COUNTS, "seed_runs": 1}
+    assert await dbtools.row_counts(db_url) == {**CANONICAL_COUNTS, "echelon_seed_runs": 1}
 
 
 async def test_paradoxes_are_active_spawned_before_and_detonating_after_the_anchor(db_url: str) -> None:
@@ -340,7 +340,7 @@ async def test_same_anchor_into_two_fresh_databases_gives_equal_tables(db_url: s
     first = await dbtools.dump(db_url)
     second = await dbtools.dump(other_db_url)
 
-    assert set(first) == {t.name for t in schema.OWNED_TABLES} | {"alembic_version"}
+    assert set(first) == {t.name for t in schema.OWNED_TABLES} | {"echelon_seed_alembic_version"}
     for table in first:
         assert first[table] == second[table], table
     assert sum(len(rows) for rows in first.values()) == sum(CANONICAL_COUNTS.values()) + 2
@@ -372,7 +372,7 @@ async def test_second_apply_is_unchanged_and_writes_nothing(db_url: str) -> None
     assert again.anchor == ANCHOR
     after = await dbtools.dump(db_url)
     assert after == before
-    assert [row[1] for row in after["seed_runs"]] == [ANCHOR]
+    assert [row[1] for row in after["echelon_seed_runs"]] == [ANCHOR]
 
 
 async def test_apply_with_changed_fixtures_is_refused_without_force(db_url: str, tmp_path: Path) -> None:
@@ -484,4 +484,4 @@ async def test_force_with_another_anchor_moves_every_time_by_the_difference(db_u
     assert after == _shifted(before, LATER - ANCHOR)
     paradoxes = by_id(after["paradoxes"], "paradoxes")
     assert paradoxes["PARADOX_GHOST_001"]["spawned_at"] == LATER - timedelta(hours=4)
-    assert [row[1] for row in await dbtools.table_rows(db_url, "seed_runs")] == [LATER]
+    assert [row[1] for row in await dbtools.table_rows(db_url, "echelon_seed_runs")] == [LATER]

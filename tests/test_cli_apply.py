@@ -42,7 +42,7 @@ async def test_default_database_holds_the_seed(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr
     counts = await dbtools.row_counts(f"sqlite:///{tmp_path / 'dev.db'}")
-    assert counts == {**COUNTS, "seed_runs": 1}
+    assert counts == {**COUNTS, "echelon_seed_runs": 1}
 
 
 async def test_database_url_environment_variable_is_used(db_url: str, tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ async def test_anchor_option_is_recorded_in_seed_runs(db_url: str) -> None:
     done = dbtools.run_cli("apply", "--anchor", ANCHOR_TEXT, database_url=db_url)
 
     assert done.returncode == 0, done.stderr
-    runs = await dbtools.table_rows(db_url, "seed_runs")
+    runs = await dbtools.table_rows(db_url, "echelon_seed_runs")
     assert [r[1] for r in runs] == [ANCHOR]
     assert "anchor 2026-01-15T12:00:00+00:00" in done.stdout
     paradoxes = {r[0]: r for r in await dbtools.table_rows(db_url, "paradoxes")}

@@ -57,7 +57,7 @@ async def _alembic_versions(url: str) -> list[str]:
     database = engines.open_database(url, write=False)
     try:
         async with database.transaction() as conn:
-            return [row[0] for row in await conn.execute(text("SELECT version_num FROM alembic_version"))]
+            return [row[0] for row in await conn.execute(text("SELECT version_num FROM echelon_seed_alembic_version"))]
     finally:
         await database.dispose()
 
@@ -83,7 +83,7 @@ async def test_two_concurrent_force_applies_take_turns(mode_url: str, trial: int
         assert code == 0 or _is_lock_timeout(code, stderr), stderr
     assert any(code == 0 for code, _, _ in outcomes)
     assert await verify_exit(mode_url) == 0
-    assert (await dbtools.table_rows(mode_url, "seed_runs"))[0][1] == NEW
+    assert (await dbtools.table_rows(mode_url, "echelon_seed_runs"))[0][1] == NEW
 
 
 @pytest.mark.parametrize("mode_url", MODES, indirect=True)
@@ -101,7 +101,7 @@ async def test_a_second_writer_waits_for_the_first_to_commit(mode_url: str, clea
     assert waited[0] == 0, waited[2]
     _assert_no_race(held[2] + waited[2])
     # The waiter ran after the holder's commit, so its seed is the one left.
-    assert str((await dbtools.table_rows(mode_url, "seed_runs"))[0][1].date()) == "2026-05-05"
+    assert str((await dbtools.table_rows(mode_url, "echelon_seed_runs"))[0][1].date()) == "2026-05-05"
     assert await verify_exit(mode_url) == 0
 
 
@@ -149,7 +149,7 @@ async def test_three_applies_on_an_empty_database_migrate_it_once(mode_url: str,
         assert code == 0, stderr
         _assert_no_race(stderr)
     assert await _alembic_versions(mode_url) == [migrate.head_revision()]
-    assert len(await dbtools.table_rows(mode_url, "seed_runs")) == 1
+    assert len(await dbtools.table_rows(mode_url, "echelon_seed_runs")) == 1
     assert await verify_exit(mode_url) == 0
 
 
@@ -186,7 +186,7 @@ async def test_verify_during_a_paused_force_apply_sees_the_whole_old_seed(
     assert verified.stdout.startswith("OK: ")
     assert snapshot.returncode == 0, snapshot.stderr
     header = snapshot.stdout.splitlines()[0]
-    assert '"fixtures":"' + old["seed_runs"][0][2] + '"' in header
+    assert '"fixtures":"' + old["echelon_seed_runs"][0][2] + '"' in header
     assert await dbtools.dump(mode_url) == old
 
 
@@ -203,7 +203,7 @@ async def test_a_reader_does_not_stop_the_writer_from_committing(mode_url: str, 
 
     assert code == 0, stderr
     assert all(counts == reads[0] for counts in reads)
-    assert (await dbtools.table_rows(mode_url, "seed_runs"))[0][1] == NEW
+    assert (await dbtools.table_rows(mode_url, "echelon_seed_runs"))[0][1] == NEW
     assert sqlite_pragma(mode_url, "integrity_check") == [("ok",)]
 
 

@@ -18,10 +18,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, String
 from sqlalchemy.engine import Connection
 
-from echelon_seed import commands, engines, migrate, schema
+from echelon_seed import bookkeeping, commands, engines, migrate, schema
 from tests import dbtools
 
 SCHEMA_TABLES = {t.name for t in schema.metadata.sorted_tables}
+#: The tables echelon-seed keeps for itself beside the schema (not the migrations' business).
+TOOL_TABLES = bookkeeping.TOOL_TABLES
 ENUM_TYPES = {
     "user_tier",
     "agent_archetype",
@@ -34,7 +36,10 @@ ENUM_TYPES = {
 
 
 def _differences(connection: Connection, metadata: MetaData) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    def ours(name: str | None, type_: str, _parent: Any) -> bool:
+        return not (type_ == "table" and name in TOOL_TABLES)
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": ours})
     return list(compare_metadata(context, metadata))
 
 
@@ -73,7 +78,7 @@ async def test_upgrade_inside_a_transaction_builds_exactly_the_schema(db_url: st
 async def test_schema_after_apply_matches_the_metadata(db_url: str) -> None:
     await commands.apply(db_url)
 
-    assert await dbtools.table_names(db_url) == SCHEMA_TABLES | {migrate.VERSION_TABLE}
+    assert await dbtools.table_names(db_url) == SCHEMA_TABLES | TOOL_TABLES
     assert await differences(db_url) == []
 
 
@@ -101,7 +106,7 @@ async def test_alembic_cli_upgrade_head_then_echelon_seed_apply_seeds(db_url: st
     assert seeded.stdout.startswith("seeded ")
     assert "(up to date)" in seeded.stdout
     counts = await dbtools.row_counts(db_url)
-    assert (counts["users"], counts["agents"], counts["wing_flaps"], counts["seed_runs"]) == (5, 12, 75, 1)
+    assert (counts["users"], counts["agents"], counts["wing_flaps"], counts["echelon_seed_runs"]) == (5, 12, 75, 1)
 
 
 async def test_alembic_cli_downgrade_base_removes_every_table(db_url: str, engine_name: str) -> None:
@@ -113,7 +118,7 @@ async def test_alembic_cli_downgrade_base_removes_every_table(db_url: str, engin
 
     assert downgraded.returncode == 0, downgraded.stderr
     # Alembic keeps its own (now empty) version table; every table of the schema is gone.
-    assert await dbtools.table_names(db_url) == {migrate.VERSION_TABLE}
+    assert await dbtools.table_names(db_url) == TOOL_TABLES  # echelon-seed's own record stays
     assert await dbtools.table_rows(db_url, migrate.VERSION_TABLE) == []
     if engine_name == "postgresql":
         assert await dbtools.enum_types(db_url) == set()

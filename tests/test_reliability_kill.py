@@ -230,7 +230,7 @@ async def _assert_old_or_new(url: str, mode: str, old: dict[str, Any], new: dict
     now = await dbtools.dump(url)
     assert now in (old, new), f"{where}: the database is neither the old nor the new seed"
     state = "old" if now == old else "new"
-    anchor = now["seed_runs"][0][1]
+    anchor = now["echelon_seed_runs"][0][1]
     assert anchor == (OLD if state == "old" else NEW), where
     assert await verify_exit(url) == 0, where
     if mode.startswith("sqlite"):

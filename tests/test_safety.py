@@ -144,7 +144,7 @@ def _with_host(url: str, host: str) -> str:
 async def _seed_without_record(url: str) -> None:
     """Our tables, full of rows, but no seed record: data echelon-seed cannot call its own."""
     await commands.apply(url, anchor=OLD)
-    await dbtools.execute(url, "DELETE FROM seed_runs")
+    await dbtools.execute(url, "DELETE FROM echelon_seed_runs")
 
 
 @pytest.mark.parametrize("alias", _loopback_aliases())
@@ -170,7 +170,7 @@ async def test_force_through_a_loopback_alias_needs_confirm_and_never_prompts(pg
     confirmed = dbtools.run_cli("apply", "--force", "--confirm", name, "--database-url", remote, timeout=60)
 
     assert confirmed.returncode == 0, confirmed.stderr
-    assert len(await dbtools.table_rows(pg_url, "seed_runs")) == 1
+    assert len(await dbtools.table_rows(pg_url, "echelon_seed_runs")) == 1
 
 
 async def test_force_through_a_loopback_alias_on_a_database_it_seeded_needs_no_confirm(pg_url: str) -> None:
@@ -220,7 +220,7 @@ async def test_tables_echelon_seed_does_not_own_survive_force(db_url: str) -> No
     assert done.returncode == 0, done.stderr
     assert await dbtools.table_rows(db_url, "audit_log") == before
     # (verify would report audit_log itself: a snapshot holds every table of the database.)
-    assert (await dbtools.table_rows(db_url, "seed_runs"))[0][1] == NEW
+    assert (await dbtools.table_rows(db_url, "echelon_seed_runs"))[0][1] == NEW
 
 
 async def test_force_is_refused_when_another_table_references_ours(db_url: str) -> None:

@@ -48,7 +48,7 @@ async def test_scale_3_multiplies_only_the_generated_tables(db_url: str) -> None
 
     counts = await dbtools.row_counts(db_url)
 
-    assert counts == {**SCALE_3, "seed_runs": 1}
+    assert counts == {**SCALE_3, "echelon_seed_runs": 1}
     assert result.rows == SCALE_3
     assert result.scale == 3
 

@@ -189,7 +189,7 @@ def test_a_crash_traceback_is_scrubbed(pg_url: str, tmp_path: Path) -> None:
 
 async def test_an_unknown_schema_revision_traceback_is_scrubbed(pg_url: str) -> None:
     await commands.apply(pg_url, anchor=OLD)
-    await dbtools.execute(pg_url, "UPDATE alembic_version SET version_num = 'f00dcafe'")
+    await dbtools.execute(pg_url, "UPDATE echelon_seed_alembic_version SET version_num = 'f00dcafe'")
 
     done = dbtools.run_cli("apply", "--force", database_url=pg_url, env={"ECHELON_SEED_DEBUG": "1"})
 

@@ -32,16 +32,6 @@ ENUM_TYPES = (
 
 def upgrade() -> None:
     op.create_table(
-        "seed_runs",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("anchor", echelon_seed.types.UTCDateTime(), nullable=False),
-        sa.Column("fixture_digest", sa.String(length=80), nullable=False),
-        sa.Column("scale", sa.Integer(), nullable=False),
-        sa.Column("tool_version", sa.String(length=32), nullable=False),
-        sa.Column("schema_revision", sa.String(length=32), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_seed_runs")),
-    )
-    op.create_table(
         "users",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -235,7 +225,6 @@ def downgrade() -> None:
     op.drop_table("timelines")
     op.drop_table("agents")
     op.drop_table("users")
-    op.drop_table("seed_runs")
     # PostgreSQL keeps native enum types after their tables are gone.
     bind = op.get_bind()
     for name in ENUM_TYPES:
