@@ -413,9 +413,7 @@ def _collect(directory: Path, owner: Project) -> tuple[FixtureSet | None, list[F
         name = project.display(path)
         table = known.get(path.stem)
         if table is None:
-            problems.append(
-                FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(known)}")
-            )
+            problems.append(FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(known)}"))
             continue
         shown[table.name] = name
         fixture = _load_file(table, path, name, problems)

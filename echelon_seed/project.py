@@ -303,7 +303,9 @@ def _migrations(config: Config) -> Path | None:
             raise ConfigError(f"{config.where('migrations')}: {display(path)} sets no script_location")
         path = (path.parent / location.replace("%(here)s", str(path.parent))).resolve()
     if not (path / "versions").is_dir():
-        raise ConfigError(f"{config.where('migrations')}: {display(path)} is not an Alembic script directory (no versions/)")
+        raise ConfigError(
+            f"{config.where('migrations')}: {display(path)} is not an Alembic script directory (no versions/)"
+        )
     return path
 
 

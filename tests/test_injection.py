@@ -93,7 +93,9 @@ async def test_every_table_and_row_survives_the_injection_attempt(db_url: str, i
     await commands.apply(db_url, fixtures_dir=injected, force=True)
     await commands.apply(db_url, fixtures_dir=injected, force=True)
 
-    assert {t.name for t in schema.metadata.sorted_tables} | {"echelon_seed_alembic_version"} <= await dbtools.table_names(db_url)
+    assert {t.name for t in schema.metadata.sorted_tables} | {
+        "echelon_seed_alembic_version"
+    } <= await dbtools.table_names(db_url)
     counts = await dbtools.row_counts(db_url)
     assert {name: counts[name] for name in reference.rows} == reference.rows
     assert counts["echelon_seed_runs"] == 1

@@ -1,0 +1,1 @@
+"""The example shop application (only its models matter to echelon-seed)."""
