@@ -285,8 +285,10 @@ def _metadata(config: Config) -> MetaData:
         except AttributeError:
             raise ConfigError(f"{config.where('metadata')}: {spec!r} has no attribute {part!r}") from None
     if not isinstance(found, MetaData):
+        what = f"class {found.__name__}" if isinstance(found, type) else f"a value of type {type(found).__name__}"
         raise ConfigError(
-            f"{config.where('metadata')}: {spec!r} is a {type(found).__name__}, not a SQLAlchemy MetaData"
+            f"{config.where('metadata')}: {spec!r} is {what}, not a SQLAlchemy MetaData "
+            '(declarative models: "module:Base.metadata")'
         )
     return found
 

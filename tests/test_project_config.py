@@ -128,7 +128,7 @@ def test_an_option_naming_no_configuration_is_an_error(tmp_path: Path) -> None:
         ({"metadata": '"MODULE:nothing"'}, r"key 'metadata': 'cfgmodels_\d+:nothing' has no attribute 'nothing'"),
         (
             {"metadata": '"MODULE:not_metadata"'},
-            r"key 'metadata': 'cfgmodels_\d+:not_metadata' is a int, not a SQLAlchemy MetaData",
+            r"key 'metadata': 'cfgmodels_\d+:not_metadata' is a value of type int, not a SQLAlchemy MetaData",
         ),
         ({"metadata": '"MODULE"'}, r'key \'metadata\': expected "module:attribute"'),
         ({"fixtures": '"nowhere"'}, r"key 'fixtures': .*nowhere does not exist"),
