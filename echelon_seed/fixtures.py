@@ -95,7 +95,12 @@ class FixtureSet:
         if fixture.spec is None:
             return _resolved(fixture, anchor)
         return generate.rows(
-            fixture.table.name, fixture.spec, scale=scale, anchor=anchor, context=self._context(anchor)
+            fixture.table.name,
+            fixture.spec,
+            scale=scale,
+            anchor=anchor,
+            context=self._context(anchor),
+            columns=fixture.table.columns.keys(),
         )
 
 

@@ -48,8 +48,10 @@ from decimal import Decimal
 from hashlib import blake2b
 from math import isqrt
 from struct import Struct
+from types import MappingProxyType
 from typing import Any
 
+from . import generators
 from .schema import price_history, wing_flaps
 
 __all__ = [
@@ -158,13 +160,21 @@ def validate(table: str, spec: Mapping[str, object]) -> list[str]:
     """Return the problems with a generator spec for `table`; empty when it is usable."""
     problems: list[str] = []
     name = spec.get("generator")
-    if not isinstance(name, str) or name not in GENERATORS:
-        problems.append(f"{table}: unknown generator {name!r}; known: {', '.join(sorted(GENERATORS))}")
+    entry = generators.lookup(name) if isinstance(name, str) and name not in GENERATORS else None
+    keys = _SPEC_KEYS if entry is None else _SPEC_KEYS | {"params"}
+    if entry is not None:
+        if entry[1] is not None and entry[1] != table:
+            problems.append(f"{table}: generator {name!r} fills table {entry[1]!r}, not {table!r}")
+        if not isinstance(spec.get("params", {}), Mapping):
+            problems.append(f"{table}: params must be an object, got {spec.get('params')!r}")
+    elif not isinstance(name, str) or name not in GENERATORS:
+        known = sorted({*GENERATORS, *generators.registered()})
+        problems.append(f"{table}: unknown generator {name!r}; known: {', '.join(known)}")
     elif GENERATORS[name] != table:
         problems.append(f"{table}: generator {name!r} fills table {GENERATORS[name]!r}, not {table!r}")
-    unknown = sorted(str(key) for key in spec if key not in _SPEC_KEYS)
+    unknown = sorted(str(key) for key in spec if key not in keys)
     if unknown:
-        problems.append(f"{table}: unknown spec keys {', '.join(unknown)}; known: {', '.join(sorted(_SPEC_KEYS))}")
+        problems.append(f"{table}: unknown spec keys {', '.join(unknown)}; known: {', '.join(sorted(keys))}")
     count = spec.get("count")
     if not _is_positive_int(count):
         problems.append(f"{table}: count must be a positive integer, got {count!r}")
@@ -179,6 +189,8 @@ def row_count(
 ) -> int:
     """Return how many rows `rows` yields for this spec at `scale`."""
     name, _seed, total = _checked(table, spec, scale)
+    if name not in GENERATORS:
+        return total
     if name == "price_history":
         return total * len(_context_rows(context, "timelines"))
     return total
@@ -191,18 +203,51 @@ def rows(
     scale: int,
     anchor: datetime,
     context: Mapping[str, Sequence[Mapping[str, object]]],
+    columns: Sequence[str] = (),
 ) -> Iterator[tuple[Any, ...]]:
-    """Return the rows of `table`, lazily, as tuples in `table.c` order."""
+    """Return the rows of `table`, lazily, as tuples in `table.c` order (`columns`, for registered generators)."""
     name, seed, total = _checked(table, spec, scale)
     if anchor.tzinfo is None or anchor.utcoffset() is None:
         raise GeneratorError(f"{table}: anchor {anchor.isoformat()} has no time zone")
     anchor = anchor.astimezone(UTC)
+    if name not in GENERATORS:
+        return _registered_rows(table, spec, name, seed, total, anchor, context, columns)
     prefix = _DOMAIN + _field(seed) + _field(name)
     if name == "wing_flaps":
         _check_columns(wing_flaps.name, tuple(c.name for c in wing_flaps.c), _FLAP_COLUMNS)
         return _flaps(prefix, total, anchor, _Context(context))
     _check_columns(price_history.name, tuple(c.name for c in price_history.c), _PRICE_COLUMNS)
     return _prices(prefix, total, anchor, _Context(context, need_agents=False))
+
+
+# --- registered generators (the public API, echelon_seed.generators) -----------------------------------
+
+
+def _registered_rows(
+    table: str,
+    spec: Mapping[str, object],
+    name: str,
+    seed: str,
+    total: int,
+    anchor: datetime,
+    context: Mapping[str, Sequence[Mapping[str, object]]],
+    columns: Sequence[str],
+) -> Iterator[tuple[Any, ...]]:
+    entry = generators.lookup(name)
+    assert entry is not None  # checked by validate
+    function = entry[0]
+    params = spec.get("params", {})
+    assert isinstance(params, Mapping)
+    frozen = {key: tuple(MappingProxyType(dict(row)) for row in rows) for key, rows in context.items()}
+    ctx = generators.Context(rows=MappingProxyType(frozen), anchor=anchor)
+    public = generators.Spec(table=table, generator=name, seed=seed, count=total, params=MappingProxyType(dict(params)))
+    known = frozenset(columns)
+    for index in range(total):
+        row = function(public, index, ctx, generators.Draw(seed, name, index))
+        stray = sorted(set(row) - known)
+        if stray:
+            raise GeneratorError(f"{table}: generator {name!r} row {index}: unknown column {stray[0]!r}")
+        yield tuple(row.get(column) for column in columns)
 
 
 # --- wing_flaps ---------------------------------------------------------------------------------------

@@ -23,7 +23,12 @@ from tests import dbtools
 
 EXAMPLE = dbtools.REPO / "examples" / "shop"
 ANCHOR = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-COUNTS = {"audit_log": 3, "customers": 4, "seed_runs": 2, "products": 3, "order_lines": 4}
+COUNTS = {"audit_log": 3, "customers": 4, "seed_runs": 6, "products": 3, "order_lines": 4}
+
+
+GOLDEN_DIGEST = json.loads((EXAMPLE / "seed" / "snapshots" / "shop.snapshot.jsonl").read_text().splitlines()[0])[
+    "digest"
+][:19]
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +74,8 @@ async def test_the_users_own_seed_runs_table_is_in_the_snapshot(db_url: str, sho
     data = await snapshot_bytes(db_url, shop)
     header = json.loads(data.splitlines()[0])
 
-    assert header["tables"]["seed_runs"]["rows"] == 2
-    assert [row["variety"] for name, row in body(data) if name == "seed_runs"] == [
-        "Tomato 'Gardener's Delight'",
-        "Basil, sweet Genovese",
-    ]
+    assert header["tables"]["seed_runs"]["rows"] == 6
+    assert [row["id"] for name, row in body(data) if name == "seed_runs"] == [1, 2, 3, 4, 5, 6]
     assert not any(name.startswith("echelon_seed") for name in header["tables"])
 
 
@@ -142,11 +144,11 @@ def test_example_verify_and_check_run_from_its_configuration(tmp_path: Path) -> 
     from_subdirectory = dbtools.run_cli("verify", cwd=EXAMPLE / "seed" / "fixtures")
 
     assert via_option.returncode == 0, via_option.stderr
-    assert via_option.stdout.startswith("OK: 16 rows in 5 tables match ")
+    assert via_option.stdout.startswith("OK: 20 rows in 5 tables match ")
     assert (via_environment.returncode, via_environment.stdout) == (0, "fixtures OK\n"), via_environment.stderr
     assert from_subdirectory.returncode == 0, from_subdirectory.stderr
-    assert from_subdirectory.stdout.startswith("OK: 16 rows in 5 tables match ")
-    assert from_subdirectory.stdout.rstrip().endswith("shop.snapshot.jsonl (sha256:b706ea767d82…)")
+    assert from_subdirectory.stdout.startswith("OK: 20 rows in 5 tables match ")
+    assert from_subdirectory.stdout.rstrip().endswith("shop.snapshot.jsonl (" + GOLDEN_DIGEST + "…)")
 
 
 def test_example_check_reports_each_kind_of_bad_fixture(tmp_path: Path, shop: Project) -> None:
@@ -169,3 +171,13 @@ def test_example_check_reports_each_kind_of_bad_fixture(tmp_path: Path, shop: Pr
     assert "is not a UUID" in found[("products.json", 1, "id")]
     assert "is not base64" in found[("products.json", 2, "thumbnail")]
     assert "has a time zone" in found[("products.json", 3, "listed_on")]
+
+
+async def test_the_generated_table_grows_with_scale_and_keeps_its_first_rows(db_url: str, shop: Project) -> None:
+    await commands.apply(db_url, anchor=ANCHOR, scale=3, project=shop)
+
+    runs = [row for name, row in body(await snapshot_bytes(db_url, shop)) if name == "seed_runs"]
+    golden = [row for name, row in body(shop.golden_path().read_bytes()) if name == "seed_runs"]
+
+    assert len(runs) == 18
+    assert runs[:6] == golden
