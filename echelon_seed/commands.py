@@ -39,6 +39,7 @@ __all__ = [
     "VerifyResult",
     "apply",
     "check",
+    "check_schema",
     "golden_path",
     "regenerate_command",
     "resolve_url",
@@ -243,6 +244,32 @@ def check(fixtures_dir: Path | None = None, *, project: Project | None = None) -
     """Every problem in the fixtures (the project's, unless `fixtures_dir`), found without a database."""
     project = project or projects.echelon()
     return fixtures.check(fixtures_dir or project.fixtures, project)
+
+
+class _RollBack(Exception):
+    """Ends a transaction that must leave nothing behind, carrying what it found."""
+
+    def __init__(self, found: list[str]) -> None:
+        self.found = found
+
+
+async def check_schema(database_url: str | None = None, *, project: Project | None = None) -> list[str]:
+    """Where the project's models and what its migrations build disagree; empty when they agree.
+
+    The migrations run (then roll back) on a scratch SQLite database, or on
+    `database_url` when given (an empty or already migrated one).
+    """
+    project = project or projects.echelon()
+    with tempfile.TemporaryDirectory(prefix="echelon-seed-schema-") as scratch:
+        database = engines.open_database(database_url or f"sqlite:///{Path(scratch) / 'schema.db'}", write=True)
+        try:
+            async with database.transaction() as conn:
+                await migrate.upgrade(conn, project)
+                raise _RollBack(await migrate.differences(conn, project))
+        except _RollBack as done:
+            return done.found
+        finally:
+            await database.dispose()
 
 
 async def snapshot(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
@@ -35,6 +36,7 @@ __all__ = [
     "VERSION_TABLE",
     "alembic_config",
     "current_revision",
+    "differences",
     "head_revision",
     "upgrade",
 ]
@@ -149,3 +151,27 @@ async def upgrade(conn: AsyncConnection, project: Project | None = None) -> Migr
     """Bring the project's schema to head (or create it from the metadata) inside the caller's transaction."""
     chosen = project or projects.echelon()
     return await conn.run_sync(_upgrade, chosen)
+
+
+def _describe(difference: Any) -> str:
+    """One autogenerate difference as a line: the operation, then the names involved."""
+    if isinstance(difference, list):  # column modifications come grouped
+        return "; ".join(_describe(d) for d in difference)
+    operation, *details = difference
+    shown = [getattr(d, "name", None) or str(d) for d in details if d is not None and d != {}]
+    return " ".join([operation, *shown])
+
+
+def _differences(connection: Connection, project: Project) -> list[str]:
+    def ours(name: str | None, type_: str, _parent: Any) -> bool:
+        return not (type_ == "table" and name in bookkeeping.TOOL_TABLES)
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": ours, "version_table": VERSION_TABLE}
+    )
+    return [_describe(d) for d in compare_metadata(context, project.metadata)]
+
+
+async def differences(conn: AsyncConnection, project: Project | None = None) -> list[str]:
+    """What the database's schema lacks or has beyond the project's metadata, one line per difference."""
+    return await conn.run_sync(_differences, project or projects.echelon())

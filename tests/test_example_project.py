@@ -181,3 +181,29 @@ async def test_the_generated_table_grows_with_scale_and_keeps_its_first_rows(db_
 
     assert len(runs) == 18
     assert runs[:6] == golden
+
+
+async def test_check_schema_finds_the_models_and_migrations_agree(db_url: str, shop: Project) -> None:
+    assert await commands.check_schema(db_url, project=shop) == []
+    assert await dbtools.table_names(db_url) == set()  # rolled back: nothing left behind
+
+
+def test_check_schema_names_a_column_the_migrations_lack(tmp_path: Path, shop: Project) -> None:
+    """The agreement above is not vacuous: a model column no migration adds is reported, exit 2."""
+    copy = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    models = copy / "shop" / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            '    Column("trays", SmallInteger, nullable=False),\n',
+            '    Column("trays", SmallInteger, nullable=False),\n    Column("notes", Text, nullable=True),\n',
+        )
+    )
+
+    done = dbtools.run_cli("check", "--schema", cwd=copy)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "add_column seed_runs notes",
+        "the models and the migrations of project 'shop' disagree",
+    ]
