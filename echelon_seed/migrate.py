@@ -127,6 +127,19 @@ def _run_scripts(connection: Connection, project: Project, script: ScriptDirecto
             environment.run_migrations()
 
 
+def _refuse_unversioned_tables(connection: Connection, project: Project) -> None:
+    """The project's tables without echelon-seed's version table: built by another tool, not ours to migrate."""
+    present = set(inspect(connection).get_table_names())
+    found = [t.name for t in project.tables if t.name in present]
+    if found:
+        raise DatabaseError(
+            f"the database already holds tables of project {project.name!r} ({', '.join(found[:3])}"
+            f"{', …' if len(found) > 3 else ''}) but no {VERSION_TABLE}: its schema was built by another tool "
+            "(its own Alembic, or an echelon-seed from before the version table was renamed); "
+            "seed an empty database, or drop those tables"
+        )
+
+
 def _upgrade(connection: Connection, project: Project) -> MigrationResult:
     bookkeeping.metadata.create_all(connection, checkfirst=True)
     if project.migrations is None:
@@ -142,6 +155,8 @@ def _upgrade(connection: Connection, project: Project) -> MigrationResult:
             f"(head is {head!r}); was it migrated by a newer version of project {project.name!r}, "
             "or is this another application's database?"
         ) from None
+    if pending and before is None:
+        _refuse_unversioned_tables(connection, project)
     if pending:
         _run_scripts(connection, project, script, before)
     return MigrationResult(before=before, after=head, applied=len(pending), created=before is None and bool(pending))

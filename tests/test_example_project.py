@@ -207,3 +207,19 @@ def test_check_schema_names_a_column_the_migrations_lack(tmp_path: Path, shop: P
         "add_column seed_runs notes",
         "the models and the migrations of project 'shop' disagree",
     ]
+
+
+def test_a_schema_built_by_the_projects_own_alembic_is_refused_clearly(tmp_path: Path) -> None:
+    """Their env.py works for them (its own engine, its own alembic_version); echelon-seed does not guess."""
+    copy = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    migrated = dbtools.run_cli("-c", "alembic.ini", "upgrade", "head", module="alembic", cwd=copy)
+    assert migrated.returncode == 0, migrated.stderr
+
+    refused = dbtools.run_cli("apply", "--database-url", "sqlite:///./shop.db", cwd=copy)
+
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "echelon-seed: error: the database already holds tables of project 'shop' "
+        "(audit_log, customers, seed_runs, …) but no echelon_seed_alembic_version"
+    ), refused.stderr
