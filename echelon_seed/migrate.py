@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
@@ -178,6 +177,8 @@ def _describe(difference: Any) -> str:
 
 
 def _differences(connection: Connection, project: Project) -> list[str]:
+    from alembic.autogenerate import compare_metadata  # only `check --schema` needs it: kept off start-up
+
     def ours(name: str | None, type_: str, _parent: Any) -> bool:
         return not (type_ == "table" and name in bookkeeping.TOOL_TABLES)
 
