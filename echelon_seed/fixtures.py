@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     BigInteger,
     Boolean,
@@ -216,7 +217,15 @@ def _convert(column: Column[Any], value: Any) -> Any:
 
 
 def _convert_more(type_: Any, value: Any) -> Any:
-    """The types beyond the Echelon schema's: naive timestamps, UUIDs, binary."""
+    """The types beyond the Echelon schema's: naive timestamps, UUIDs, binary, arrays."""
+    if isinstance(type_, ARRAY):
+        if not isinstance(value, list):
+            raise _Invalid(f"expected a JSON array, got {value!r}")
+        item = Column("item", type_.item_type, nullable=True)
+        try:
+            return [_convert(item, v) for v in value]
+        except _Invalid as exc:
+            raise _Invalid(f"array item: {exc}") from None
     if isinstance(type_, DateTime):  # naive: a wall-clock value, written as it is
         if not isinstance(value, str):
             raise _Invalid(f'expected a date and time such as "2024-05-01T09:30:00", got {value!r}')

@@ -5,6 +5,7 @@ Every bad configuration is one error naming the file and the key, exit 2.
 
 from __future__ import annotations
 
+import io
 import itertools
 import sys
 from pathlib import Path
@@ -219,3 +220,46 @@ async def test_a_foreign_database_at_revision_0001_is_snapshotted_as_it_is(db_ur
 
     assert '"schema_revision":null' in lines[0]
     assert lines[1:] == ['["alembic_version",{"version_num":"0001"}]', '["users",{"handle":"rook","id":1}]']
+
+
+ARRAY_MODELS = """
+from sqlalchemy import ARRAY, Column, Integer, MetaData, String, Table
+
+metadata = MetaData()
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("labels", ARRAY(String(20)), nullable=False),
+    Column("scores", ARRAY(Integer), nullable=True),
+)
+"""
+
+
+async def test_a_postgresql_array_column_is_seeded_and_snapshotted(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL only: SQLite has no arrays."""
+    module = f"cfgarrays_{next(_modules)}"
+    (tmp_path / f"{module}.py").write_text(ARRAY_MODELS)
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "tags.json").write_text(
+        '{"rows": [{"id": 2, "labels": ["b", "a"], "scores": null}, {"id": 1, "labels": [], "scores": [3, -1]}]}'
+    )
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.echelon-seed]\nname = "tags"\nmetadata = "{module}:metadata"\nfixtures = "fixtures"\nsnapshots = "snapshots"\n'
+    )
+    tags = project.resolve(tmp_path)
+    (tmp_path / "fixtures" / "bad").mkdir()
+    (tmp_path / "fixtures" / "bad" / "tags.json").write_text('{"rows": [{"id": 1, "labels": ["x", 5]}]}')
+
+    await commands.apply(pg_url, project=tags)
+    out = io.BytesIO()
+    await commands.snapshot(pg_url, out, project=tags)
+    lines = out.getvalue().decode().splitlines()
+    problems = commands.check(tmp_path / "fixtures" / "bad", project=tags)
+
+    assert lines[1:] == [
+        '["tags",{"id":1,"labels":[],"scores":[3,-1]}]',
+        '["tags",{"id":2,"labels":["b","a"],"scores":null}]',
+    ]
+    assert [(p.column, p.message) for p in problems] == [("labels", "array item: expected a string, got 5")]
