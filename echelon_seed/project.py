@@ -90,7 +90,7 @@ class Project:
     ignore: tuple[str, ...] = ()
     #: Where the configuration came from (None: the built-in project).
     source: Path | None = None
-    #: The database schema the tables live in on PostgreSQL.
+    #: The PostgreSQL schema of the tables; only the default one ("public") is supported so far.
     schema: str = "public"
 
     @property

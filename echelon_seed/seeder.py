@@ -53,9 +53,8 @@ class SeedRecord:
         """Whether this record was written into `project`'s schema (so its types describe the rows)."""
         return (self.project, self.schema_fingerprint) == (project.name, project.fingerprint)
 
-    def _identity(self) -> tuple[str, ...]:
-        fields = (self.project, self.schema_fingerprint, self.fixture_digest, str(self.scale), self.schema_revision)
-        return fields
+    def _identity(self) -> tuple[str, str, str, int, str]:
+        return (self.project, self.schema_fingerprint, self.fixture_digest, self.scale, self.schema_revision)
 
 
 @dataclass(frozen=True)
