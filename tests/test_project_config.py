@@ -263,3 +263,11 @@ async def test_a_postgresql_array_column_is_seeded_and_snapshotted(pg_url: str, 
         '["tags",{"id":2,"labels":["b","a"],"scores":null}]',
     ]
     assert [(p.column, p.message) for p in problems] == [("labels", "array item: expected a string, got 5")]
+
+
+def test_the_help_names_the_project_without_importing_it(tmp_path: Path) -> None:
+    broken = make_project(tmp_path, metadata='"no_such_module_here:metadata"')
+
+    assert "Seed the shop database" in (cli.build_parser(["--project", str(EXAMPLE), "check"]).description or "")
+    assert "Seed the cats database" in (cli.build_parser(["--project", str(broken)]).description or "")
+    assert "Seed a database" in (cli.build_parser(["--project", str(tmp_path / "missing")]).description or "")
