@@ -19,7 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
-from . import progress
+from . import cycles, progress
 from . import project as projects
 from .bookkeeping import seed_runs
 from .engines import Backend
@@ -142,6 +142,7 @@ async def write(
     """Insert every table of `fixture_set` in foreign-key order; return rows written per table."""
     reporter = reporter or progress.NullReporter()
     written: dict[str, int] = {}
+    late = cycles.holdbacks([f.table for f in fixture_set.tables])
     for fixture in fixture_set.tables:
         table = fixture.table
         total = fixture_set.row_count(fixture, anchor=anchor, scale=scale)
@@ -152,11 +153,16 @@ async def write(
             written[name] += n
             reporter.advance(n)
 
-        rows = _adapted(fixture_set.rows(fixture, anchor=anchor, scale=scale), row_adapter(conn.dialect, table))
+        source = fixture_set.rows(fixture, anchor=anchor, scale=scale)
+        if table.name in late:  # a cycle: forward keys written NULL now, filled in below
+            source = late[table.name].hold(source)
+        rows = _adapted(source, row_adapter(conn.dialect, table))
         await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=total)
         reporter.finish()
         if after_table is not None:
             await after_table(table.name)
+    for holdback in late.values():
+        await holdback.fill(conn)
     return written
 
 

@@ -271,3 +271,55 @@ def test_the_help_names_the_project_without_importing_it(tmp_path: Path) -> None
     assert "Seed the shop database" in (cli.build_parser(["--project", str(EXAMPLE), "check"]).description or "")
     assert "Seed the cats database" in (cli.build_parser(["--project", str(broken)]).description or "")
     assert "Seed a database" in (cli.build_parser(["--project", str(tmp_path / "missing")]).description or "")
+
+
+CYCLE_MODELS = """
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table
+
+metadata = MetaData()
+authors = Table(
+    "authors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(40), nullable=False),
+    # Not deferrable: the seeder writes it NULL and fills it in once books exist.
+    Column("favourite_book_id", Integer, ForeignKey("books.id", name="fk_authors_favourite", use_alter=True)),
+)
+books = Table(
+    "books",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("author_id", Integer, ForeignKey("authors.id", name="fk_books_author"), nullable=False),
+)
+"""
+
+
+async def test_a_cycle_without_deferrable_keys_is_seeded_null_then_update(db_url: str, tmp_path: Path) -> None:
+    module = f"cfgcycle_{next(_modules)}"
+    (tmp_path / f"{module}.py").write_text(CYCLE_MODELS)
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "authors.json").write_text(
+        '{"rows": [{"id": 1, "name": "Ann", "favourite_book_id": 11},'
+        ' {"id": 2, "name": "Bo", "favourite_book_id": null}]}'
+    )
+    (tmp_path / "fixtures" / "books.json").write_text(
+        '{"rows": [{"id": 10, "author_id": 1}, {"id": 11, "author_id": 2}]}'
+    )
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.echelon-seed]\nname = "library"\nmetadata = "{module}:metadata"\n'
+        'fixtures = "fixtures"\nsnapshots = "snapshots"\n'
+    )
+    library = project.resolve(tmp_path)
+
+    result = await commands.apply(db_url, project=library)
+    out = io.BytesIO()
+    await commands.snapshot(db_url, out, project=library)
+
+    assert result.rows == {"authors": 2, "books": 2}
+    assert out.getvalue().decode().splitlines()[1:] == [
+        '["authors",{"favourite_book_id":11,"id":1,"name":"Ann"}]',
+        '["authors",{"favourite_book_id":null,"id":2,"name":"Bo"}]',
+        '["books",{"author_id":1,"id":10}]',
+        '["books",{"author_id":2,"id":11}]',
+    ]
