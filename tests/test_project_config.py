@@ -323,3 +323,18 @@ async def test_a_cycle_without_deferrable_keys_is_seeded_null_then_update(db_url
         '["books",{"author_id":1,"id":10}]',
         '["books",{"author_id":2,"id":11}]',
     ]
+
+
+def test_a_cycle_that_cannot_be_filled_in_later_is_a_clear_error() -> None:
+    from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table
+
+    from echelon_seed import cycles
+
+    metadata = MetaData()
+    a = Table("a", metadata, Column("id", Integer, primary_key=True), Column("b_id", Integer, ForeignKey("b.id")))
+    b = Table("b", metadata, Column("id", Integer, primary_key=True), Column("a_id", Integer, ForeignKey("a.id")))
+    a.c.b_id.nullable = False
+
+    with pytest.raises(ConfigError, match=r"a.b_id closes a foreign-key cycle and is NOT NULL"):
+        cycles.holdbacks([a, b])
+    assert cycles.holdbacks([b, a]).keys() == {"b"}
