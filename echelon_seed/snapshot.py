@@ -238,6 +238,22 @@ class _Plan:
     ordered_by_key: bool
 
 
+# Declared kinds whose storage reflection names differently on some engine: SQLite keeps a zoned
+# DateTime as naive DATETIME text, a Uuid as CHAR(32), an Interval as DATETIME. The declared type
+# still reads such a column exactly, so it is ours, not loose.
+_REFLECTED_AS: dict[str, frozenset[str]] = {
+    "timestamp": frozenset({"naive_timestamp"}),
+    "uuid": frozenset({"text"}),
+    "interval": frozenset({"naive_timestamp"}),
+}
+
+
+def _stored_as_declared(declared: TypeEngine[Any], reflected: TypeEngine[Any], dialect: Dialect) -> bool:
+    """Whether a reflected column still holds what the declared type writes (so the declared type reads it)."""
+    mine, found = _storage_kind(declared, dialect), canonical.kind_of(reflected).name
+    return mine == found or found in _REFLECTED_AS.get(mine, frozenset())
+
+
 def _storage_kind(type_: TypeEngine[Any], dialect: Dialect) -> str:
     """The kind the engine stores a declared type as: what reflection of it gives back."""
     while isinstance(type_, TypeDecorator) and not isinstance(type_.impl_instance, TypeDecorator):
@@ -275,7 +291,7 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
             if col.name not in pk_names and ignored(ignore, name, col.name):
                 continue
             mine = declared.columns.get(col.name) if declared is not None else None
-            if mine is not None and _storage_kind(mine.type, dialect) == canonical.kind_of(col.type).name:
+            if mine is not None and _stored_as_declared(mine.type, col.type, dialect):
                 type_: TypeEngine[Any] = mine.type
             else:
                 type_ = col.type
