@@ -33,8 +33,10 @@ its name (a project's own `seed_runs` or `alembic_version` included).
 
 A column is read with the project's declared type only when the seed record
 says the database was seeded into this project's schema (same project name,
-same metadata fingerprint); otherwise every table is reflected, as for any
-foreign database.
+same metadata fingerprint), or when echelon-seed's own version table says the
+project's migrations built it; otherwise every table is reflected, as for any
+foreign database. Provenance (fixtures, scale, the anchor) comes from the
+record alone.
 
 The body is streamed through a spooled temporary file while it is hashed, so
 memory stays flat however many rows there are; the header, which needs the
@@ -429,7 +431,10 @@ async def capture(
     project = project or projects.echelon()
     revision, record = await _provenance(conn, project)
     anchor = None if record is None else record.anchor
-    ours = None if record is None else project.metadata
+    # The declared types read the tables when the record says this is the project's schema, or when
+    # echelon-seed's own version table says its migrations built it (a seed record deleted by hand).
+    built_here = project.migrations is not None and revision is not None and revision == migrate.head_revision(project)
+    ours = project.metadata if record is not None or built_here else None
     patterns = sorted(set(ignore))
     plans = await conn.run_sync(lambda sync: _plans(sync, anchor, ours, patterns))
     summaries: dict[str, TableSummary] = {}
