@@ -338,3 +338,17 @@ def test_a_cycle_that_cannot_be_filled_in_later_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match=r"a.b_id closes a foreign-key cycle and is NOT NULL"):
         cycles.holdbacks([a, b])
     assert cycles.holdbacks([b, a]).keys() == {"b"}
+
+
+async def test_the_ignore_key_leaves_columns_out_of_the_golden_file(tmp_path: Path) -> None:
+    directory = make_project(tmp_path, ignore='["categories.name"]')
+    cats = project.resolve(directory)
+
+    written = await commands.verify(update=True, fresh=True, project=cats)
+    checked = await commands.verify(fresh=True, project=cats)
+
+    header, *rows = written.golden.read_text().splitlines()
+    assert written.golden == directory / "snapshots" / "cats.snapshot.jsonl"
+    assert '"ignore":["categories.name"]' in header
+    assert rows == ['["categories",{"id":1,"parent_id":null}]', '["categories",{"id":2,"parent_id":1}]']
+    assert checked.matches
