@@ -355,7 +355,7 @@ async def _check(args: argparse.Namespace) -> int:
     if args.schema:
         return await _check_schema(args)
     if args.database_url is not None:
-        raise ConfigError("check reads no database: --database-url is used only with --schema")
+        raise ConfigError("check takes no --database-url")  # only check --schema reads a database
     problems = commands.check(args.fixtures, project=_project(args))
     for problem in problems:
         print(problem, file=sys.stderr)

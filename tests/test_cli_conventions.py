@@ -289,10 +289,12 @@ def test_fixtures_that_is_a_file_is_said_to_be_no_directory() -> None:
 
 
 async def test_another_applications_alembic_version_is_named_as_a_possibility(sqlite_url: str) -> None:
+    # echelon-seed's own version table at a revision its migrations do not know (a user's plain
+    # alembic_version is an ordinary table of theirs, see test_example_project).
     await dbtools.execute(
         sqlite_url,
-        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-        "INSERT INTO alembic_version VALUES ('9f1c2e7a0b3d')",
+        "CREATE TABLE echelon_seed_alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        "INSERT INTO echelon_seed_alembic_version VALUES ('9f1c2e7a0b3d')",
     )
 
     done = dbtools.run_cli("apply", "--database-url", sqlite_url)
