@@ -30,7 +30,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-from sqlalchemy.schema import AddConstraint, DropConstraint, Table
+from sqlalchemy.schema import Table
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
@@ -61,8 +61,6 @@ _DATABASE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
 )
-# Rows from which a table's foreign keys are checked once after COPY instead of per row.
-_DEFER_FKS_FROM = 5_000
 
 # Every password seen in a URL, so that any text leaving the process can be scrubbed.
 _SECRETS: set[str] = set()
@@ -338,17 +336,14 @@ class PostgresBackend(Backend):
         # COPY outside our transaction would commit on its own: never let it.
         if not driver.is_in_transaction():
             raise DatabaseError("internal: COPY attempted outside the seeding transaction")
-        # Checking foreign keys row by row (a trigger per row and key) costs more than
-        # the COPY itself; like pg_restore, add them back after the load, validated in
-        # one pass each, still inside the transaction.
-        deferred = list(table.foreign_key_constraints) if expected >= _DEFER_FKS_FROM else []
-        for fk in deferred:
-            await conn.execute(DropConstraint(fk))
+        # Foreign keys stay in place and are checked row by row. Dropping and re-adding
+        # them (as pg_restore does) is faster, but ALTER TABLE takes an AccessExclusive
+        # lock that deadlocked with readers holding AccessShare on tables they had
+        # already read, and it needs table ownership. COPY takes only RowExclusive,
+        # which no reader's lock conflicts with.
         await driver.copy_records_to_table(
             table.name, records=rows, columns=[c.name for c in table.columns], schema_name=table.schema
         )
-        for fk in deferred:
-            await conn.execute(AddConstraint(fk))
 
     async def stream(
         self, conn: AsyncConnection, query: Select[Any], batch: int
