@@ -148,7 +148,7 @@ async def test_a_role_that_owns_no_table_reseeds_at_scale_1000(pg_url: str, pg_s
         assert done.returncode == 0, done.stderr
         counts = await dbtools.row_counts(pg_url)
         assert counts["wing_flaps"] == 75 * 1000
-        assert (await dbtools.table_rows(pg_url, "seed_runs"))[0][3] == 1000
+        assert (await dbtools.table_rows(pg_url, "echelon_seed_runs"))[0][3] == 1000
     finally:
         pg_server.drop_database(database)
         admin = await asyncpg.connect(**pgserver.connect_kwargs(pg_server.admin_url))
