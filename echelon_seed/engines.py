@@ -378,6 +378,51 @@ def describe_error(exc: BaseException) -> str:
     return scrub(message)
 
 
+# The server ended the session (terminated, shut down, timed out) or the socket went away.
+_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionResetError,
+    BrokenPipeError,
+)
+_INTERFACE: tuple[type[BaseException], ...] = (asyncpg.InterfaceError,)
+_CLOSED = re.compile(r"connection (is|was) closed|underlying connection is closed|connection does not exist", re.I)
+
+
+def _connection_lost(exc: BaseException) -> str | None:
+    """What to say when `exc` (or an error it arose from) means the server went away, else None.
+
+    The error that surfaces is often the failed rollback after the loss
+    ("cannot call Transaction.rollback(): the underlying connection is
+    closed"); the server's own reason, when it sent one, is further down the
+    chain, and is what we show.
+    """
+    lost = False
+    seen: BaseException | None = exc
+    while seen is not None:
+        orig: BaseException = seen.orig if isinstance(seen, DBAPIError) and seen.orig is not None else seen
+        if isinstance(orig, _LOST):
+            return describe_error(orig) or type(orig).__name__
+        if (isinstance(seen, DBAPIError) and seen.connection_invalidated) or (
+            isinstance(orig, _INTERFACE) and _CLOSED.search(str(orig))
+        ):
+            lost = True
+        seen = seen.__cause__ or seen.__context__
+    return "no reason received" if lost else None
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the driver refused the call because the connection was already closed (nothing reached the server)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if "cannot call" in str(seen) and "connection is closed" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @dataclass
 class Database:
     """An engine for one target, with its backend; commands own its lifetime."""
@@ -386,6 +431,7 @@ class Database:
     engine: AsyncEngine
     backend: Backend
     read_only: bool = False
+    _committing: bool = False
 
     @property
     def display(self) -> str:
@@ -409,8 +455,12 @@ class Database:
             with anyio.CancelScope(shield=True):
                 await manager.__aexit__(type(exc), exc, exc.__traceback__)
             raise
-        with anyio.CancelScope(shield=True):
-            await manager.__aexit__(None, None, None)
+        self._committing = True
+        try:
+            with anyio.CancelScope(shield=True):
+                await manager.__aexit__(None, None, None)
+        finally:
+            self._committing = False
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -424,7 +474,17 @@ class Database:
         except (EchelonSeedError, BrokenPipeError):  # a closed stdout is the reader's business, not the database's
             raise
         except _DATABASE_ERRORS as exc:
-            raise DatabaseError(f"{self.display}: {describe_error(exc)}") from None
+            detail = _connection_lost(exc)
+            if detail is None:
+                raise DatabaseError(f"{self.display}: {describe_error(exc)}") from None
+            # Only a COMMIT that reached the server and got no answer may have committed.
+            unknown = self._committing and not self.read_only and not _never_sent(exc)
+            outcome = (
+                "the commit's outcome is unknown: run 'echelon-seed verify' or 'apply' again"
+                if unknown
+                else "nothing was committed"
+            )
+            raise DatabaseError(f"{self.display}: the server closed the connection ({detail}); {outcome}") from None
 
     async def dispose(self) -> None:
         """Close the engine, even when a signal has cancelled the work (see `transaction`)."""

@@ -1,0 +1,54 @@
+"""A connection the server ends is reported as such, and the database is as it was (PostgreSQL).
+
+`apply --force` is held at a pause point inside its transaction (the
+ECHELON_SEED_TEST_PAUSE hook, which says "paused at <point>" on stderr), the
+test ends its server process with pg_terminate_backend, and the apply must
+fail in one line that says the server closed the connection and that nothing
+was committed, never a driver's internal state ("cannot call
+Transaction.rollback(): the underlying connection is closed").
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from echelon_seed import commands
+from tests import dbtools, pgserver
+from tests.test_reliability_kill import NEW_TEXT, OLD, PausedApply, cleanup
+
+__all__ = ["cleanup"]  # a fixture, imported so that pytest finds it here
+
+
+async def _terminate(url: str, child_pid: int) -> int:
+    admin = await asyncpg.connect(**pgserver.connect_kwargs(url))
+    try:
+        rows = await admin.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            f"echelon-seed apply pid={child_pid}",
+        )
+    finally:
+        await admin.close()
+    return len(rows)
+
+
+@pytest.mark.parametrize("point", ["locked", "cleared", "table:agents", "before-commit"])
+async def test_a_terminated_backend_is_reported_as_a_closed_connection(
+    pg_url: str, point: str, cleanup: list[PausedApply]
+) -> None:
+    await commands.apply(pg_url, anchor=OLD)
+    before = await dbtools.dump(pg_url)
+    writer = PausedApply(pg_url, "--force", "--anchor", NEW_TEXT, pause=point, seconds=3)
+    cleanup.append(writer)
+    writer.wait_paused()
+
+    assert await _terminate(pg_url, writer.pid) == 1
+    code, _, stderr = writer.finish()
+
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0] == f"paused at {point}", stderr
+    assert lines[1].startswith("echelon-seed: error: postgresql://postgres:***@"), stderr
+    assert "the server closed the connection (" in lines[1] and lines[1].endswith("; nothing was committed"), stderr
+    assert "cannot call" not in lines[1] and "internal error" not in lines[1], stderr
+    assert await dbtools.dump(pg_url) == before
