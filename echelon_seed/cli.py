@@ -32,7 +32,7 @@ from . import __version__
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from . import commands
+    from . import commands, diff
     from . import snapshot as snapshots
 
 __all__ = ["build_parser", "main"]
@@ -215,7 +215,31 @@ def _configure_verify(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
     parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
+    _report_options(parser)
+
+
+def _report_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by verify and diff: where and how the report goes."""
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="report as text (default) or JSON on stdout"
+    )
+    parser.add_argument(
+        "--junit-xml", type=_path, metavar="PATH", help="also write a JUnit XML report (a case per table)"
+    )
     parser.add_argument("--save-actual", type=_path, metavar="PATH", help="also write the actual snapshot here")
+
+
+def _configure_diff(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="A", help="database URL or snapshot file (the golden side)")
+    parser.add_argument("b", metavar="B", help="database URL or snapshot file")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        metavar="PATTERN",
+        help="leave matching columns out of a database's snapshot (default: the file side's recorded list)",
+    )
+    parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
+    _report_options(parser)
 
 
 def _configure_check(parser: argparse.ArgumentParser) -> None:
@@ -416,7 +440,7 @@ async def _verify(args: argparse.Namespace) -> int:
         fixtures_dir=args.fixtures,
         scale=args.scale,
         update=args.update,
-        limit=None if args.full else diff.DEFAULT_LIMIT,
+        limit=None if args.full or args.format == "json" else diff.DEFAULT_LIMIT,
         ignore=args.ignore,
         fresh=args.fresh,
         save_actual=args.save_actual,
@@ -429,12 +453,42 @@ async def _verify(args: argparse.Namespace) -> int:
             print(f"wrote {project.display(result.golden)}: {_summary(result.header)}")
         return 0
     assert result.report is not None
-    if result.matches:
-        if not args.quiet:
-            print(f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}")
-        return 0
-    print(result.report.render(result.regenerate))
-    return 1
+    ok = f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}"
+    return _report(args, result.report, actual=result.database, ok=ok, regenerate=result.regenerate)
+
+
+def _report(args: argparse.Namespace, report: diff.Report, *, actual: str, ok: str, regenerate: str | None) -> int:
+    """Print the report as asked (text or JSON), write the JUnit file if asked; 0 when equal, else 1."""
+    import json
+
+    from . import project, reports
+
+    if args.junit_xml is not None:
+        with project.replaced(args.junit_xml) as out:
+            out.write(reports.to_junit(report))
+    if args.format == "json":
+        print(json.dumps(reports.to_json(report, actual_source=actual), ensure_ascii=False, indent=2))
+    elif not report.matches:
+        print(report.render(regenerate))
+    elif not args.quiet:
+        print(ok)
+    return 0 if report.matches else 1
+
+
+async def _diff(args: argparse.Namespace) -> int:
+    from . import commands, diff
+
+    result = await commands.diff_sources(
+        args.a,
+        args.b,
+        ignore=args.ignore,
+        limit=None if args.full or args.format == "json" else diff.DEFAULT_LIMIT,
+        save_actual=args.save_actual,
+        reporter=_reporter(args),
+    )
+    _end_progress()
+    ok = f"OK: {_summary(result.report.actual_header, verb='match ' + result.golden)}"
+    return _report(args, result.report, actual=result.actual, ok=ok, regenerate=None)
 
 
 class _Command(NamedTuple):
@@ -482,6 +536,15 @@ _COMMANDS: dict[str, _Command] = {
         fixtures=True,
         epilog=_VERIFY_EPILOG,
         database_help="database to verify (default: $DATABASE_URL, else a fresh seed)",
+    ),
+    "diff": _Command(
+        help="compare two snapshots: each a database URL or a snapshot file",
+        description="Compare A (the golden side) with B, each a database URL (read-only) or a snapshot file, "
+        "with verify's report and exit codes (0 equal digests, 1 differs, 2 error).",
+        configure=_configure_diff,
+        run=_diff,
+        database=False,
+        epilog=_VERIFY_EPILOG,
     ),
     "check": _Command(
         help="validate the fixtures against the schema, without a database",

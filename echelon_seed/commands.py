@@ -38,8 +38,10 @@ __all__ = [
     "Project",
     "VerifyResult",
     "apply",
+    "DiffResult",
     "check",
     "check_schema",
+    "diff_sources",
     "golden_path",
     "regenerate_command",
     "resolve_url",
@@ -440,3 +442,82 @@ def _check_default_golden_source(
         f"at scale {scale} ({has}; the fixtures are {wanted[:19]}…); to write it anyway, name it: "
         f"--golden {projects.display(golden_file)}"
     )
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The report of `diff_sources`, with how each side was named."""
+
+    report: diff.Report
+    golden: str
+    actual: str
+
+    @property
+    def matches(self) -> bool:
+        return self.report.matches
+
+
+def is_url(text: str) -> bool:
+    """Whether a `diff` argument names a database (a URL) rather than a snapshot file."""
+    return "://" in text or text.startswith("sqlite:")
+
+
+def _file_side(text: str) -> tuple[Path, snapshots.Header, bool]:
+    """A snapshot file given to `diff`: checked against its own digests; (path, header, is a manifest)."""
+    path = Path(text)
+    if not path.is_file():
+        raise SnapshotError(f"no snapshot file at {text} (a database needs a URL: sqlite:///path or postgresql://...)")
+    with path.open("rb") as raw:
+        header = snapshots.check_consistent(text, raw)
+    with path.open("rb") as raw:
+        raw.readline()
+        manifest = not raw.readline()
+    return path, header, manifest
+
+
+async def diff_sources(
+    a: str,
+    b: str,
+    *,
+    ignore: Sequence[str] | None = None,
+    limit: int | None = diff.DEFAULT_LIMIT,
+    save_actual: Path | None = None,
+    reporter: progress.Reporter | None = None,
+) -> DiffResult:
+    """Compare A (taken as the golden side) with B; each a database URL or a snapshot file.
+
+    The comparison is `verify`'s (`diff.compare`, the same report and exit
+    codes). A database is snapshotted read-only with the `ignore` patterns,
+    else with those recorded in the file on the other side; against a
+    manifest it is summarised into a manifest too.
+    """
+    files = {text: _file_side(text) for text in (a, b) if not is_url(text)}
+    recorded = next((header.ignore for _, header, _ in files.values()), [])
+    patterns = list(ignore) if ignore is not None else recorded
+    manifest = any(is_manifest for _, _, is_manifest in files.values())
+    labels = {text: engines.redact(text) if is_url(text) else text for text in (a, b)}
+    with tempfile.TemporaryDirectory(prefix="echelon-seed-diff-") as scratch:
+        paths: list[Path] = []
+        for index, text in enumerate((a, b)):
+            if text in files:
+                paths.append(files[text][0])
+                continue
+            path = Path(scratch) / f"side-{index}.snapshot"
+            with path.open("wb") as out:
+                header = await snapshot(text, out, blocks=manifest, ignore=patterns, reporter=reporter)
+            if manifest:
+                path.write_text(header.to_line(blocks=True) + "\n", encoding="utf-8")
+            paths.append(path)
+        if save_actual is not None:
+            with projects.replaced(save_actual) as out, paths[1].open("rb") as source:
+                shutil.copyfileobj(source, out)
+        report = diff.compare(
+            paths[0],
+            paths[1],
+            limit=limit,
+            golden_label=labels[a],
+            actual_label=labels[b],
+            golden_side=labels[a],
+            actual_side=labels[b],
+        )
+    return DiffResult(report=report, golden=labels[a], actual=labels[b])

@@ -82,13 +82,14 @@ class Difference:
     actual: Any = None
     note: str = ""
     actual_side: str = "the database"
+    golden_side: str = GOLDEN
 
     def __str__(self) -> str:
         where = f"{self.table}[{','.join(literal(k) for k in self.key)}]"
         if self.kind == "changed":
             return f"{where}.{self.column}: golden {literal(self.golden)}, actual {literal(self.actual)}"
         if self.kind == "missing":
-            return f"{where}: only in {GOLDEN}"
+            return f"{where}: only in {self.golden_side}"
         if self.kind == "extra":
             return f"{where}: only in {self.actual_side}"
         return f"{self.table}: {self.note}"
@@ -111,7 +112,7 @@ class Group:
     def total(self) -> int:
         return self.changed + self.missing + self.extra + (1 if self.note else 0)
 
-    def describe(self, actual_side: str) -> str:
+    def describe(self, actual_side: str, golden_side: str = GOLDEN) -> str:
         if self.note:
             return f"{self.table}: {self.note}"
         if self.column is not None:
@@ -120,7 +121,9 @@ class Group:
         if self.extra:
             parts.append(f"{_rows(self.extra)} only in {actual_side}")
         if self.missing:
-            parts.append(f"{self.missing:,} only in {GOLDEN}" if parts else f"{_rows(self.missing)} only in {GOLDEN}")
+            parts.append(
+                f"{self.missing:,} only in {golden_side}" if parts else f"{_rows(self.missing)} only in {golden_side}"
+            )
         return f"{self.table}: {', '.join(parts)}"
 
 
@@ -132,6 +135,7 @@ class Report:
     golden_header: Header
     actual_header: Header
     actual_side: str = "the database"
+    golden_side: str = GOLDEN
     provenance: list[str] = field(default_factory=list)
     schema: list[str] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
@@ -176,7 +180,7 @@ class Report:
     def unexplained(self) -> bool:
         return self.golden_digest != self.actual_digest and not self.schema and not self.groups
 
-    def render(self, regenerate: str) -> str:
+    def render(self, regenerate: str | None = None) -> str:
         if self.matches:
             return f"matches {self.golden}"
         lines: list[str] = list(self.provenance)
@@ -185,7 +189,7 @@ class Report:
             lines += [f"  {line}" for line in self.schema]
         if self.groups:
             lines.append("rows:")
-            lines += [f"  {g.describe(self.actual_side)}" for g in self.groups]
+            lines += [f"  {g.describe(self.actual_side, self.golden_side)}" for g in self.groups]
             examples = self.differences
             shown = [e for e in examples if e.kind != "table"]
             if shown:
@@ -201,17 +205,15 @@ class Report:
             if self.golden_digest != self.actual_digest
             else f"same rows and schema, {self.actual_digest[:19]}…, another provenance"
         )
-        lines.append(
-            f"{self.actual_side} differs from {self.golden} ({digests}); "
-            f"if the change is intended, regenerate it: {regenerate}"
-        )
+        hint = f"; if the change is intended, regenerate it: {regenerate}" if regenerate else ""
+        lines.append(f"{self.actual_side} differs from {self.golden} ({digests}){hint}")
         return "\n".join(lines)
 
 
 # --- provenance and schema -----------------------------------------------------------------------
 
 
-def _provenance(golden: Header, actual: Header, actual_side: str) -> list[str]:
+def _provenance(golden: Header, actual: Header, actual_side: str, golden_side: str = GOLDEN) -> list[str]:
     fields = [("schema revision", "schema_revision"), ("fixtures", "fixtures"), ("scale", "scale")]
     changed = [(label, getattr(golden, attr), getattr(actual, attr)) for label, attr in fields]
     changed = [c for c in changed if c[1] != c[2]]
@@ -219,10 +221,10 @@ def _provenance(golden: Header, actual: Header, actual_side: str) -> list[str]:
     if changed:
         said = ", ".join(f"{label} {literal(g)}" for label, g, _ in changed)
         has = ", ".join(f"{label} {literal(a)}" for label, _, a in changed)
-        lines.append(f"{GOLDEN} was made for {said}; {actual_side} has {has}")
+        lines.append(f"{golden_side} was made for {said}; {actual_side} has {has}")
     if golden.ignore != actual.ignore:
         lines.append(
-            f"{GOLDEN} was made ignoring {_patterns(golden.ignore)}; {actual_side} was read ignoring "
+            f"{golden_side} was made ignoring {_patterns(golden.ignore)}; {actual_side} was read ignoring "
             f"{_patterns(actual.ignore)} (give the same --ignore options, or regenerate the golden file)"
         )
     return lines
@@ -232,12 +234,12 @@ def _patterns(patterns: list[str]) -> str:
     return " ".join(f"--ignore {p}" for p in patterns) if patterns else "no columns"
 
 
-def _schema(golden: Header, actual: Header, actual_side: str) -> list[str]:
+def _schema(golden: Header, actual: Header, actual_side: str, golden_side: str = GOLDEN) -> list[str]:
     lines: list[str] = []
     for name in sorted(set(golden.tables) | set(actual.tables)):
         g, a = golden.tables.get(name), actual.tables.get(name)
         if g is None or a is None:
-            only, where = (a, actual_side) if g is None else (g, GOLDEN)
+            only, where = (a, actual_side) if g is None else (g, golden_side)
             assert only is not None
             lines.append(f"{name}: table only in {where} ({_rows(only.rows)})")
             continue
@@ -245,7 +247,7 @@ def _schema(golden: Header, actual: Header, actual_side: str) -> list[str]:
         a_cols = {c.name: c for c in a.columns}
         for col in g.columns:
             if col.name not in a_cols:
-                lines.append(f"{name}: column {col.name} ({col.describe()}) only in {GOLDEN}")
+                lines.append(f"{name}: column {col.name} ({col.describe()}) only in {golden_side}")
         for col in a.columns:
             if col.name not in g_cols:
                 lines.append(f"{name}: column {col.name} ({col.describe()}) only in {actual_side}")
@@ -254,20 +256,20 @@ def _schema(golden: Header, actual: Header, actual_side: str) -> list[str]:
             if other is None:
                 continue
             if other.kind != col.kind:
-                lines.append(f"{name}.{col.name}: {col.kind} in {GOLDEN}, {other.kind} in {actual_side}")
+                lines.append(f"{name}.{col.name}: {col.kind} in {golden_side}, {other.kind} in {actual_side}")
             if other.nullable != col.nullable:
                 lines.append(
-                    f"{name}.{col.name}: {'nullable' if col.nullable else 'not null'} in {GOLDEN}, "
+                    f"{name}.{col.name}: {'nullable' if col.nullable else 'not null'} in {golden_side}, "
                     f"{'nullable' if other.nullable else 'not null'} in {actual_side}"
                 )
         g_order = [c for c in g.column_names if c in a_cols]
         a_order = [c for c in a.column_names if c in g_cols]
         if g_order != a_order:
             lines.append(
-                f"{name}: columns in another order ({GOLDEN}: {', '.join(g_order)}; {actual_side}: {', '.join(a_order)})"
+                f"{name}: columns in another order ({golden_side}: {', '.join(g_order)}; {actual_side}: {', '.join(a_order)})"
             )
         if g.key != a.key:
-            lines.append(f"{name}: key ({', '.join(g.key)}) in {GOLDEN}, ({', '.join(a.key)}) in {actual_side}")
+            lines.append(f"{name}: key ({', '.join(g.key)}) in {golden_side}, ({', '.join(a.key)}) in {actual_side}")
     return lines
 
 
@@ -286,9 +288,10 @@ def _same(x: Any, y: Any) -> bool:
 class _Collector:
     """Groups differences by table and column as they are found, keeping at most `limit` examples each."""
 
-    def __init__(self, limit: int | None, actual_side: str) -> None:
+    def __init__(self, limit: int | None, actual_side: str, golden_side: str = GOLDEN) -> None:
         self.limit = limit
         self.actual_side = actual_side
+        self.golden_side = golden_side
         self.groups: dict[tuple[str, str | None], Group] = {}
 
     def group(self, table: str, column: str | None) -> Group:
@@ -335,16 +338,24 @@ def _compare_rows(
         k = key_of(row)
         before = expected.pop(canonical.dumps(list(k)), None)
         if before is None:
-            out.add(Difference(table, k, "extra", actual_side=out.actual_side))
+            out.add(Difference(table, k, "extra", actual=row, actual_side=out.actual_side, golden_side=out.golden_side))
             continue
         compared += 1
         for column in columns:
             old, new = before.get(column), row.get(column)
             if not _same(old, new):
                 counts[column] += 1
-                out.add(Difference(table, k, "changed", column, old, new, actual_side=out.actual_side))
+                out.add(
+                    Difference(
+                        table, k, "changed", column, old, new, actual_side=out.actual_side, golden_side=out.golden_side
+                    )
+                )
     for row in expected.values():
-        out.add(Difference(table, key_of(row), "missing", actual_side=out.actual_side))
+        out.add(
+            Difference(
+                table, key_of(row), "missing", golden=row, actual_side=out.actual_side, golden_side=out.golden_side
+            )
+        )
     for column in counts:
         out.group(table, column).compared = compared
 
@@ -397,7 +408,7 @@ def _compare_manifest(golden: Header, actual: Header, differing: list[str], out:
             continue  # the same rows: the schema lines explain the digest
         where = f"; first differing block starts at key {literal(first.first)}" if first else ""
         note = f"{a.rows:,} rows (golden {g.rows:,}), digest differs{where}"
-        out.add(Difference(table, (), "table", note=note, actual_side=out.actual_side))
+        out.add(Difference(table, (), "table", note=note, actual_side=out.actual_side, golden_side=out.golden_side))
 
 
 # --- the comparison ---------------------------------------------------------------------------------
@@ -441,6 +452,7 @@ def compare(
     golden_label: str | None = None,
     actual_label: str = "the database",
     actual_side: str = "the database",
+    golden_side: str = GOLDEN,
     check_actual: bool = False,
 ) -> Report:
     """Compare two snapshot files (either may be a manifest: a header alone); the golden one is checked first.
@@ -464,13 +476,14 @@ def compare(
             golden_header=golden,
             actual_header=actual,
             actual_side=actual_side,
-            provenance=_provenance(golden, actual, actual_side),
+            golden_side=golden_side,
+            provenance=_provenance(golden, actual, actual_side, golden_side),
             limit=limit,
         )
         if golden.digest == actual.digest:
             return report
-        report.schema = _schema(golden, actual, actual_side)
-        out = _Collector(limit, actual_side)
+        report.schema = _schema(golden, actual, actual_side, golden_side)
+        out = _Collector(limit, actual_side, golden_side)
         differing = sorted(
             name
             for name in set(golden.tables) & set(actual.tables)
