@@ -109,6 +109,7 @@ async def apply(
     lock_timeout: float = 30.0,
     reporter: progress.Reporter | None = None,
     project: Project | None = None,
+    allow_large: bool = False,
 ) -> ApplyResult:
     """Migrate to head and seed the fixtures, or do nothing if this exact seed is already there.
 
@@ -118,8 +119,11 @@ async def apply(
     if scale < 1:
         raise ValueError("scale must be at least 1")
     project = project or projects.echelon()
-    fixture_set = fixtures.load(fixtures_dir or project.fixtures, project)
     anchor = anchor or clock.now()
+    # Everything either engine would refuse is found here, before connecting.
+    fixture_set = fixtures.load(
+        fixtures_dir or project.fixtures, project, anchor=anchor, scale=scale, allow_large=allow_large
+    )
     if reporter is not None:
         total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
         reporter.phase("seeding", total)
@@ -242,10 +246,21 @@ async def _refuse_foreign_references(conn: AsyncConnection, database: engines.Da
         )
 
 
-def check(fixtures_dir: Path | None = None, *, project: Project | None = None) -> list[FixtureProblem]:
-    """Every problem in the fixtures (the project's, unless `fixtures_dir`), found without a database."""
+def check(
+    fixtures_dir: Path | None = None, *, project: Project | None = None, allow_large: bool = False
+) -> list[FixtureProblem]:
+    """Every problem in the fixtures (the project's, unless `fixtures_dir`), found without a database.
+
+    Without a database, but for a private in-memory SQLite that judges the
+    schema's constraints (see `constraints`).
+    """
     project = project or projects.echelon()
-    return fixtures.check(fixtures_dir or project.fixtures, project)
+    return fixtures.check(fixtures_dir or project.fixtures, project, allow_large=allow_large)
+
+
+def unchecked(project: Project | None = None) -> list[str]:
+    """What of the project's schema `check` cannot evaluate (PostgreSQL-only types and SQL)."""
+    return fixtures.unchecked(project or projects.echelon())
 
 
 class _RollBack(Exception):
@@ -368,6 +383,7 @@ async def verify(
     save_actual: Path | None = None,
     reporter: progress.Reporter | None = None,
     project: Project | None = None,
+    allow_large: bool = False,
 ) -> VerifyResult:
     """Compare a database with the golden file (or rewrite the golden file with `update`).
 
@@ -400,7 +416,9 @@ async def verify(
         seeded_here = url is None
         if url is None:
             url = f"sqlite:///{Path(scratch) / 'verify.db'}"
-            await apply(url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter, project=project)
+            await apply(
+                url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter, project=project, allow_large=allow_large
+            )
             database = f"a fresh database seeded from {projects.display(fixtures_dir or project.fixtures)}"
         else:
             database = engines.redact(url)
@@ -433,7 +451,8 @@ def _check_default_golden_source(
     project: Project,
 ) -> None:
     """The project's golden file describes its fixtures: only a database seeded from them may rewrite it."""
-    wanted = fixtures.load(fixtures_dir or project.fixtures, project).digest
+    # Only the digest is wanted: the size limit is apply's business, not this comparison's.
+    wanted = fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True).digest
     if header.fixtures == wanted and header.scale == scale:
         return
     has = "no seed record" if header.fixtures is None else f"fixtures {header.fixtures[:19]}…, scale {header.scale}"

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
 import math
+import os
+import stat
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +48,29 @@ from sqlalchemy import (
     Uuid,
 )
 
-from . import clock, generate, project
+from . import clock, constraints, generate, project
 from .errors import ConfigError, FixtureError, FixtureProblem
 from .project import Project
 from .types import Money, UTCDateTime, quantize
 
-__all__ = ["FixtureSet", "TableFixture", "check", "load"]
+__all__ = ["LARGE_ROWS", "MAX_JSON_DEPTH", "MAX_OFFSET", "FixtureSet", "TableFixture", "check", "load", "unchecked"]
+
+#: Rows a generator may yield at scale 1 (count, times the timelines for price history) without --allow-large.
+LARGE_ROWS = 1_000_000
+#: How far from the anchor a relative time may lie: any anchor in the years 1000..9000 resolves it.
+MAX_OFFSET = timedelta(days=365_000)
+#: How deeply a JSON document in a fixture may nest (PostgreSQL's parser gives up at a stack limit).
+MAX_JSON_DEPTH = 100
 
 _INT_RANGES = {SmallInteger: 2**15, Integer: 2**31, BigInteger: 2**63}
+# Beyond this magnitude a JSON number is not exact as a double, and the engines print it differently.
+_JSON_INT_LIMIT = 2**53 - 1
+# Longer integer literals are kept as text: int() refuses more than 4300 digits, and none fits a column.
+_MAX_DIGITS = 400
+# `check` has no anchor: times resolve against this one, which every allowed offset fits.
+_CHECK_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
+# Generated rows per table that the constraint trial inserts: enough to run the generator on its inputs.
+_TRIAL_SAMPLE = 1_000
 
 
 class _Invalid(ValueError):
@@ -147,9 +166,74 @@ class _NotFinite:
         return self.name
 
 
-def _read_json(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
-    return json.loads(text, object_pairs_hook=_object, parse_float=Decimal, parse_constant=_NotFinite)
+class _LongNumber:
+    """An integer literal too long for any column, kept as its digit count so the cell is still located."""
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+    def __repr__(self) -> str:
+        return f"a {self.digits}-digit number"
+
+
+def _parse_int(text: str) -> int | _LongNumber:
+    return int(text) if len(text) <= _MAX_DIGITS else _LongNumber(text)
+
+
+def _parse(data: bytes) -> Any:
+    return json.loads(
+        data.decode("utf-8"),
+        object_pairs_hook=_object,
+        parse_float=Decimal,
+        parse_int=_parse_int,
+        parse_constant=_NotFinite,
+    )
+
+
+class _Unreadable(Exception):
+    """A fixture path that is not a readable regular file; the message says what it is."""
+
+
+def _kind_of_file(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _os_reason(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "a symbolic link loop"
+    if exc.errno == errno.ENOENT and path.is_symlink():
+        return f"a symbolic link to {os.readlink(path)}, which does not exist"
+    return f"cannot be read ({exc.strerror or exc})"
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a fixture file; anything but a regular file is refused before it is opened.
+
+    Opening a FIFO blocks until a writer comes, and a device may never end,
+    so the type is checked first (through symbolic links, which are allowed),
+    and again on the open descriptor in case the path changed in between.
+    """
+    try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise _Unreadable(f"{_kind_of_file(mode)}, not a regular file")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as stream:
+            mode = os.fstat(stream.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise _Unreadable(f"{_kind_of_file(mode)}, not a regular file")
+            return stream.read()
+    except OSError as exc:
+        raise _Unreadable(_os_reason(path, exc)) from None
 
 
 # --- converting one value ------------------------------------------------------------------------------
@@ -160,6 +244,8 @@ def _convert(column: Column[Any], value: Any) -> Any:
     type_ = column.type
     if isinstance(value, _NotFinite):
         raise _Invalid(f"{value.name} is not a finite number")
+    if isinstance(value, _LongNumber):
+        raise _Invalid(f"{value!r} is out of range for every column type")
     if value is None:
         if not column.nullable:
             raise _Invalid("null in a required column")
@@ -177,10 +263,19 @@ def _convert(column: Column[Any], value: Any) -> Any:
     if _is_moment(column):
         if not isinstance(value, str):
             raise _Invalid(f'expected a relative time such as "now-4h", got {value!r}')
+        _check_text(value, "a time")
         try:
-            return clock.to_offset(value)
+            offset = clock.to_offset(value)
         except ValueError as exc:
             raise _Invalid(str(exc)) from None
+        except OverflowError:
+            offset = timedelta.max
+        if abs(offset) > MAX_OFFSET:
+            raise _Invalid(
+                f"{_short(value)} is more than {MAX_OFFSET.days:,} days from now, outside the calendar"
+                " that both engines (and every anchor) share"
+            )
+        return offset
     if isinstance(type_, Enum):
         if value not in type_.enums:
             raise _Invalid(f"{value!r} is not one of {', '.join(type_.enums)}")
@@ -192,7 +287,10 @@ def _convert(column: Column[Any], value: Any) -> Any:
     if isinstance(type_, Float):
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise _Invalid(f"expected a number, got {value!r}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
         if not math.isfinite(number):
             raise _Invalid(f"{value!r} is not a finite number")
         return number
@@ -204,12 +302,17 @@ def _convert(column: Column[Any], value: Any) -> Any:
             raise _Invalid(f"{value} is out of range for {type(type_).__name__}")
         return value
     if isinstance(type_, JSON):
-        return _json_document(value)
+        if isinstance(value, str):
+            # One rule on both engines: the cell holds the document itself, never its text.
+            raise _Invalid(
+                f"a JSON column takes the document itself, not a string ({_short(repr(value))}); "
+                "write the object, array, number or boolean without quotes"
+            )
+        return _json_document(value, 1)
     if isinstance(type_, String):
         if not isinstance(value, str):
             raise _Invalid(f"expected a string, got {value!r}")
-        if "\x00" in value:
-            raise _Invalid("text may not contain a NUL character (PostgreSQL rejects it)")
+        _check_text(value, "text")
         if type_.length is not None and len(value) > type_.length:
             raise _Invalid(f"{len(value)} characters; the column holds at most {type_.length}")
         return value
@@ -254,21 +357,75 @@ def _convert_more(type_: Any, value: Any) -> Any:
     raise _Invalid(f"unsupported column type {type_!r}; echelon-seed cannot seed this column from fixtures")
 
 
-def _json_document(value: Any) -> Any:
-    """Fixture JSON parsed with Decimal, back to plain JSON values (floats for fractions)."""
-    if isinstance(value, Decimal):
-        return float(value)
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:30]}… ({len(text):,} characters)"
+
+
+def _check_text(value: str, what: str) -> None:
+    """Refuse what PostgreSQL cannot store and UTF-8 cannot encode: NUL and lone surrogates."""
+    if "\x00" in value:
+        raise _Invalid(f"{what} may not contain a NUL character (PostgreSQL rejects it)")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise _Invalid(
+                f"{what} holds a lone surrogate ({value[exc.start]!r} at character {exc.start + 1}), "
+                "which is not a character and has no UTF-8 form"
+            ) from None
+
+
+def _json_number(value: int | Decimal) -> int | float:
+    """One canonical form for both engines: a double that both print the same way, or an error.
+
+    jsonb keeps numbers as exact decimals and prints 1e20 as 100000000000000000000,
+    where SQLite keeps our text (1e+20); below 2**53 every integer is exact as a
+    double and the two agree once read back, so that is the range allowed.
+    """
+    if isinstance(value, int):
+        if abs(value) > _JSON_INT_LIMIT:
+            raise _Invalid(
+                f"{_short(str(value))} in a JSON document is beyond ±{_JSON_INT_LIMIT} (2**53 - 1), "
+                "where JSON numbers stop being exact; store it as a string"
+            )
+        return value
+    number = float(value)
+    if math.isinf(number):
+        raise _Invalid(f"{_short(str(value))} in a JSON document is out of the range of a double")
+    if abs(value) > _JSON_INT_LIMIT:
+        raise _Invalid(
+            f"{_short(str(value))} in a JSON document is beyond ±{_JSON_INT_LIMIT} (2**53 - 1), "
+            "where JSON numbers stop being exact; store it as a string"
+        )
+    if number == 0 and value != 0:
+        raise _Invalid(f"{_short(str(value))} in a JSON document is too small for a double (it would become 0)")
+    return number
+
+
+def _json_document(value: Any, depth: int) -> Any:
+    """Fixture JSON parsed with Decimal, back to plain JSON values (floats for fractions), checked."""
+    if depth > MAX_JSON_DEPTH:
+        raise _Invalid(f"the JSON document nests more than {MAX_JSON_DEPTH} levels deep")
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | Decimal):
+        return _json_number(value)
+    if isinstance(value, str):
+        _check_text(value, "JSON text")
+        return value
     if isinstance(value, _NotFinite):
         raise _Invalid(f"{value.name} in a JSON document is not a finite number")
+    if isinstance(value, _LongNumber):
+        raise _Invalid(f"{value!r} in a JSON document is beyond ±{_JSON_INT_LIMIT} (2**53 - 1)")
     if isinstance(value, list):
-        return [_json_document(v) for v in value]
+        return [_json_document(v, depth + 1) for v in value]
     if isinstance(value, dict):
         if isinstance(value, _Object) and value.duplicates:
             raise _Invalid(f"duplicate key {value.duplicates[0]!r} in a JSON document")
-        return {k: _json_document(v) for k, v in value.items()}
-    if isinstance(value, str) and "\x00" in value:
-        raise _Invalid("JSON text may not contain a NUL character (PostgreSQL rejects it)")
-    return value
+        for key in value:
+            _check_text(key, "a JSON key")
+        return {k: _json_document(v, depth + 1) for k, v in value.items()}
+    raise _Invalid(f"internal: no JSON conversion for {type(value).__name__}")
 
 
 # --- loading one file ----------------------------------------------------------------------------------
@@ -281,14 +438,19 @@ def _row_label(table: Table, row: Mapping[str, Any]) -> str | None:
     return ", ".join(str(k) for k in keys)
 
 
-def _load_file(table: Table, path: Path, shown: str, problems: list[FixtureProblem]) -> TableFixture | None:
+def _load_file(
+    table: Table, path: Path, data: bytes, shown: str, problems: list[FixtureProblem]
+) -> TableFixture | None:
     try:
-        document = _read_json(path)
+        document = _parse(data)
     except UnicodeDecodeError as exc:
         problems.append(FixtureProblem(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
         return None
     except json.JSONDecodeError as exc:
         problems.append(FixtureProblem(shown, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"))
+        return None
+    except RecursionError:
+        problems.append(FixtureProblem(shown, f"JSON nested too deeply to read (at most {MAX_JSON_DEPTH} levels)"))
         return None
     if getattr(document, "duplicates", ()):
         problems.append(FixtureProblem(shown, f"duplicate key {document.duplicates[0]!r} at the top level"))
@@ -406,56 +568,226 @@ def _check_foreign_keys(
                     )
 
 
-def _digest(files: Sequence[Path]) -> str:
+def _digest(contents: Mapping[str, bytes]) -> str:
     hasher = hashlib.sha256()
     hasher.update(f"generators={generate.GENERATOR_VERSION}\n".encode())
-    for path in files:
-        hasher.update(path.name.encode() + b"\x00" + path.read_bytes() + b"\x00")
+    for name, data in sorted(contents.items()):
+        hasher.update(name.encode("utf-8", "surrogateescape") + b"\x00" + data + b"\x00")
     return "sha256:" + hasher.hexdigest()
 
 
-def _collect(directory: Path, owner: Project) -> tuple[FixtureSet | None, list[FixtureProblem]]:
-    known = {t.name: t for t in owner.tables}
-    if not directory.is_dir():
-        raise ConfigError(f"fixture directory {directory} does not exist (--fixtures)")
+def _display(directory: Path) -> str:
+    """The directory as the user knows it; a path that cannot be resolved (a link loop) as given."""
+    try:
+        return project.display(directory)
+    except (OSError, RuntimeError):
+        return str(directory)
+
+
+def _json_files(directory: Path) -> list[Path]:
+    """The *.json entries of the fixture directory, which must be a readable directory."""
+    shown = _display(directory)
+    try:
+        mode = directory.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"fixture directory {shown} does not exist (--fixtures)") from None
+    except OSError as exc:
+        raise ConfigError(f"fixture directory {shown}: {_os_reason(directory, exc)} (--fixtures)") from None
+    if not stat.S_ISDIR(mode):
+        raise ConfigError(
+            f"{shown} is {_kind_of_file(mode) if not stat.S_ISREG(mode) else 'a file'}, not a directory; "
+            "--fixtures takes the directory that holds one <table>.json per table"
+        )
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise ConfigError(f"fixture directory {shown}: {_os_reason(directory, exc)} (--fixtures)") from None
+    return sorted(directory / name for name in names if name.endswith(".json"))
+
+
+def _check_generators(
+    fixtures: Mapping[str, TableFixture],
+    shown: Mapping[str, str],
+    problems: list[FixtureProblem],
+    *,
+    failed: set[str],
+    allow_large: bool,
+) -> None:
+    """A generator's input tables are listed rows of this set, and its size is within the limit."""
+    listed = FixtureSet(Path(), "", tuple(f for f in fixtures.values() if f.spec is None))
+    for fixture in fixtures.values():
+        if fixture.spec is None:
+            continue
+        name = fixture.table.name
+        needs = generate.INPUTS.get(str(fixture.spec["generator"]), ())
+        missing = [t for t in needs if t not in fixtures and t not in failed]
+        generated = [t for t in needs if t in fixtures and fixtures[t].spec is not None]
+        for table in missing:
+            problems.append(
+                FixtureProblem(
+                    shown[name],
+                    f"generator {fixture.spec['generator']!r} draws from the rows of {table}, "
+                    f"and there is no {table}.json in this directory",
+                )
+            )
+        for table in generated:
+            problems.append(
+                FixtureProblem(shown[name], f"generator {fixture.spec['generator']!r} needs {table}.json to list rows")
+            )
+        if missing or generated or any(t in failed for t in needs):
+            continue
+        try:
+            count = listed.row_count(fixture, anchor=_CHECK_ANCHOR, scale=1)
+        except generate.GeneratorError as exc:
+            problems.append(FixtureProblem(shown[name], str(exc)))
+            continue
+        if count > LARGE_ROWS and not allow_large:
+            problems.append(
+                FixtureProblem(
+                    shown[name],
+                    f"the generator yields {count:,} rows at scale 1, more than {LARGE_ROWS:,}; "
+                    "pass --allow-large if that many is meant",
+                )
+            )
+
+
+def _check_times(
+    fixture_set: FixtureSet, shown: Mapping[str, str], anchor: datetime, scale: int
+) -> list[FixtureProblem]:
+    """Every time resolves to a date both engines (and Python) hold, at this anchor and scale."""
     problems: list[FixtureProblem] = []
-    files = sorted(directory.glob("*.json"))
+    lowest, highest = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+    def outside(offset: timedelta) -> bool:
+        try:
+            return not lowest <= anchor + offset <= highest
+        except OverflowError:
+            return True
+
+    for fixture in fixture_set.tables:
+        table = fixture.table
+        if fixture.spec is not None:
+            # A project's own generator is judged by running it (the trial), not by a formula.
+            built_in = fixture.spec["generator"] in generate.GENERATORS
+            if built_in and outside(generate.earliest_offset(table.name, fixture.spec, scale=scale)):
+                problems.append(
+                    FixtureProblem(
+                        shown[table.name],
+                        f"at scale {scale} the oldest generated time falls before the year 1 "
+                        f"(anchor {anchor.isoformat()})",
+                    )
+                )
+            continue
+        names = table.columns.keys()
+        times = [i for i, c in enumerate(table.columns) if _is_moment(c)]
+        for number, row in enumerate(fixture.rows, start=1):
+            for i in times:
+                if row[i] is not None and outside(row[i]):
+                    problems.append(
+                        FixtureProblem(
+                            shown[table.name],
+                            f"{clock.describe_offset(row[i])} falls outside the years 1..9999 "
+                            f"at anchor {anchor.isoformat()}",
+                            row=number,
+                            row_id=_row_label(table, dict(zip(names, row, strict=True))),
+                            column=names[i],
+                        )
+                    )
+    return problems
+
+
+def _trial(fixture_set: FixtureSet, owner: Project, shown: Mapping[str, str], anchor: datetime) -> list[FixtureProblem]:
+    """Let a real database judge the rows: CHECK constraints, keys (see `constraints`)."""
+    batches: list[constraints.Batch] = []
+    problems: list[FixtureProblem] = []
+    for fixture in fixture_set.tables:
+        file = shown[fixture.table.name]
+        try:
+            rows = list(islice(fixture_set.rows(fixture, anchor=anchor, scale=1), _TRIAL_SAMPLE))
+        except generate.GeneratorError as exc:
+            problems.append(FixtureProblem(file, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a project's generator failing is a finding about its fixture
+            generator = fixture.spec["generator"] if fixture.spec is not None else "?"
+            problems.append(FixtureProblem(file, f"generator {generator!r} failed: {type(exc).__name__}: {exc}"))
+            continue
+        batches.append(constraints.Batch(fixture.table, file, rows))
+    return problems or constraints.trial(owner.tables, batches)
+
+
+def unchecked(owner: Project) -> list[str]:
+    """What of the project's schema the constraint trial cannot evaluate; PostgreSQL judges it at apply."""
+    return constraints.gaps(owner.tables)
+
+
+def _collect(
+    directory: Path, owner: Project, *, anchor: datetime | None = None, scale: int = 1, allow_large: bool = False
+) -> tuple[FixtureSet | None, list[FixtureProblem]]:
+    known = {t.name: t for t in owner.tables}
+    files = _json_files(directory)
+    problems: list[FixtureProblem] = []
     by_name: dict[str, TableFixture] = {}
     shown: dict[str, str] = {}
     failed: set[str] = set()
+    contents: dict[str, bytes] = {}
+    # Named inside the directory as given: resolving the file itself would follow its link.
+    where = _display(directory)
     for path in files:
-        name = project.display(path)
+        name = path.name if where == "." else os.path.join(where, path.name)
         table = known.get(path.stem)
         if table is None:
             problems.append(FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(known)}"))
             continue
         shown[table.name] = name
-        fixture = _load_file(table, path, name, problems)
+        try:
+            data = contents[path.name] = _read_regular(path)
+        except _Unreadable as exc:
+            problems.append(FixtureProblem(name, str(exc)))
+            failed.add(table.name)
+            continue
+        fixture = _load_file(table, path, data, name, problems)
         if fixture is None:
             failed.add(table.name)
         else:
             by_name[table.name] = fixture
             _check_unique(fixture, name, problems)
     if not files:
-        problems.append(FixtureProblem(project.display(directory), "no *.json fixture files"))
+        problems.append(FixtureProblem(where, "no *.json fixture files"))
     # A table whose file could not be read says nothing about which keys exist.
     _check_foreign_keys(by_name, shown, problems, skip=failed)
-    if problems:
-        # File by file, row by row: the order a person fixes them in.
-        problems.sort(key=lambda p: (p.file, p.row or 0))
-        return None, problems
-    tables = tuple(by_name[t.name] for t in owner.tables if t.name in by_name)
-    return FixtureSet(directory=directory, digest=_digest(files), tables=tables), problems
+    _check_generators(by_name, shown, problems, failed=failed, allow_large=allow_large)
+    if not problems:
+        tables = tuple(by_name[t.name] for t in owner.tables if t.name in by_name)
+        fixture_set = FixtureSet(directory=directory, digest=_digest(contents), tables=tables)
+        problems = _check_times(fixture_set, shown, anchor, scale) if anchor is not None else []
+        problems = problems or _trial(fixture_set, owner, shown, anchor or _CHECK_ANCHOR)
+        if not problems:
+            return fixture_set, []
+    # File by file, row by row: the order a person fixes them in.
+    problems.sort(key=lambda p: (p.file, p.row or 0))
+    return None, problems
 
 
-def check(directory: Path, owner: Project | None = None) -> list[FixtureProblem]:
-    """Every problem in the fixtures of `directory` for the project's tables; empty when they can be seeded."""
-    return _collect(directory, owner or project.echelon())[1]
+def check(directory: Path, owner: Project | None = None, *, allow_large: bool = False) -> list[FixtureProblem]:
+    """Every problem in the fixtures of `directory` for the project's tables; empty when either engine seeds them."""
+    return _collect(directory, owner or project.echelon(), allow_large=allow_large)[1]
 
 
-def load(directory: Path, owner: Project | None = None) -> FixtureSet:
-    """Load and validate `directory` for the project's tables; raise FixtureError naming every problem."""
-    fixture_set, problems = _collect(directory, owner or project.echelon())
+def load(
+    directory: Path,
+    owner: Project | None = None,
+    *,
+    anchor: datetime | None = None,
+    scale: int = 1,
+    allow_large: bool = False,
+) -> FixtureSet:
+    """Load and validate `directory` for the project's tables (for this anchor and scale, when given).
+
+    Raises FixtureError naming every problem.
+    """
+    fixture_set, problems = _collect(
+        directory, owner or project.echelon(), anchor=anchor, scale=scale, allow_large=allow_large
+    )
     if fixture_set is None:
         raise FixtureError(problems)
     return fixture_set

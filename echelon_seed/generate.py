@@ -62,12 +62,14 @@ __all__ = [
     "GENERATORS",
     "GENERATOR_VERSION",
     "GeneratorError",
+    "INPUTS",
     "JITTER_SECONDS",
     "PRICE_BOUNDS",
     "PRICE_SPREAD_MAX",
     "PRICE_VOLUME_CENTS",
     "RIPPLE_THRESHOLD",
     "VOLUME_CENTS",
+    "earliest_offset",
     "row_count",
     "rows",
     "validate",
@@ -78,6 +80,9 @@ GENERATOR_VERSION = "1"
 
 #: Generator name -> the table it fills.
 GENERATORS: Mapping[str, str] = {"wing_flaps": "wing_flaps", "price_history": "price_history"}
+
+#: Generator name -> the fixture tables whose rows it draws from (each needs a "rows" file).
+INPUTS: Mapping[str, tuple[str, ...]] = {"wing_flaps": ("timelines", "agents"), "price_history": ("timelines",)}
 
 _SPEC_KEYS = frozenset({"generator", "seed", "count"})
 _DOMAIN = b"echelon-seed.generate\x00"
@@ -181,7 +186,17 @@ def validate(table: str, spec: Mapping[str, object]) -> list[str]:
     seed = spec.get("seed")
     if not isinstance(seed, str) or not seed:
         problems.append(f"{table}: seed must be a non-empty string, got {seed!r}")
+    elif not seed.isascii() and not _is_utf8(seed):
+        problems.append(f"{table}: seed {seed!r} holds a lone surrogate, which has no UTF-8 bytes to hash")
     return problems
+
+
+def earliest_offset(table: str, spec: Mapping[str, object], *, scale: int) -> timedelta:
+    """The oldest time any row of this spec has, as an offset from the anchor (zero or negative)."""
+    name, _seed, total = _checked(table, spec, scale)
+    if name == "price_history":
+        return -timedelta(hours=total - 1)
+    return -timedelta(seconds=FLAP_SPACING_SECONDS * (total - 1) + JITTER_SECONDS)
 
 
 def row_count(
@@ -444,6 +459,14 @@ def _units(row: Mapping[str, object], key: str, per_unit: int, lo: int, hi: int,
 
 def _is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _field(text: str) -> bytes:
