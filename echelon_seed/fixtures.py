@@ -696,23 +696,36 @@ def _check_times(
     return problems
 
 
-def _trial(fixture_set: FixtureSet, owner: Project, shown: Mapping[str, str], anchor: datetime) -> list[FixtureProblem]:
-    """Let a real database judge the rows: CHECK constraints, keys (see `constraints`)."""
+def _trial(
+    fixture_set: FixtureSet, owner: Project, shown: Mapping[str, str], anchor: datetime, known: list[FixtureProblem]
+) -> list[FixtureProblem]:
+    """Let a real database judge the rows: CHECK constraints, keys (see `constraints`).
+
+    With problems already `known`, their rows are left out and the rest still
+    judged, so that a CHECK violation is listed with everything else; only
+    the cross-row checks (foreign keys, generators) wait for a clean set.
+    """
+    skip = {(p.file, p.row) for p in known}
     batches: list[constraints.Batch] = []
     problems: list[FixtureProblem] = []
     for fixture in fixture_set.tables:
         file = shown[fixture.table.name]
+        if fixture.spec is None:
+            rows = enumerate(_resolved(fixture, anchor), start=1)
+            batches.append(constraints.Batch(fixture.table, file, [r for r in rows if (file, r[0]) not in skip]))
+            continue
+        if known:
+            continue
         try:
-            rows = list(islice(fixture_set.rows(fixture, anchor=anchor, scale=1), _TRIAL_SAMPLE))
+            sample = list(islice(fixture_set.rows(fixture, anchor=anchor, scale=1), _TRIAL_SAMPLE))
         except generate.GeneratorError as exc:
             problems.append(FixtureProblem(file, str(exc)))
             continue
         except Exception as exc:  # noqa: BLE001 - a project's generator failing is a finding about its fixture
-            generator = fixture.spec["generator"] if fixture.spec is not None else "?"
-            problems.append(FixtureProblem(file, f"generator {generator!r} failed: {type(exc).__name__}: {exc}"))
+            problems.append(FixtureProblem(file, f"generator {fixture.spec['generator']!r} failed: {exc!r}"))
             continue
-        batches.append(constraints.Batch(fixture.table, file, rows))
-    return problems or constraints.trial(owner.tables, batches)
+        batches.append(constraints.Batch(fixture.table, file, list(enumerate(sample, start=1))))
+    return problems or constraints.trial(owner.tables, batches, foreign_keys=not known)
 
 
 def unchecked(owner: Project) -> list[str]:
@@ -756,13 +769,14 @@ def _collect(
     # A table whose file could not be read says nothing about which keys exist.
     _check_foreign_keys(by_name, shown, problems, skip=failed)
     _check_generators(by_name, shown, problems, failed=failed, allow_large=allow_large)
+    tables = tuple(by_name[t.name] for t in owner.tables if t.name in by_name)
+    fixture_set = FixtureSet(directory=directory, digest=_digest(contents), tables=tables)
+    if anchor is not None and not problems:
+        problems = _check_times(fixture_set, shown, anchor, scale)
+    if not problems or anchor is None:
+        problems += _trial(fixture_set, owner, shown, anchor or _CHECK_ANCHOR, problems)
     if not problems:
-        tables = tuple(by_name[t.name] for t in owner.tables if t.name in by_name)
-        fixture_set = FixtureSet(directory=directory, digest=_digest(contents), tables=tables)
-        problems = _check_times(fixture_set, shown, anchor, scale) if anchor is not None else []
-        problems = problems or _trial(fixture_set, owner, shown, anchor or _CHECK_ANCHOR)
-        if not problems:
-            return fixture_set, []
+        return fixture_set, []
     # File by file, row by row: the order a person fixes them in.
     problems.sort(key=lambda p: (p.file, p.row or 0))
     return None, problems

@@ -170,3 +170,19 @@ def test_check_needs_no_database(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "dev.db").exists()
+
+
+def test_a_check_constraint_violation_is_listed_with_the_other_problems(tmp_path: Path) -> None:
+    """CHECK constraints are judged by a real database (in-memory SQLite), even beside other problems."""
+    directory = tmp_path / "mixed"
+    shutil.copytree(project.data_dir(), directory)
+    path = directory / "agents.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+    rows[0]["sanity"] = rows[0]["max_sanity"] + 1
+    rows[1]["level"] = "ten"
+    path.write_text(json.dumps({"rows": rows}), encoding="utf-8")
+
+    problems = commands.check(directory)
+
+    assert [(p.row, p.column) for p in problems] == [(1, "sanity, max_sanity"), (2, "level")]
+    assert "ck_agents_sanity_range" in problems[0].message
