@@ -19,8 +19,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -253,7 +256,7 @@ async def test_force_goes_ahead_when_the_referencing_rows_point_nowhere(db_url: 
 
 
 def _insane_agents(tmp_path: Path) -> Path:
-    """Fixtures the loader accepts but the database refuses: an agent above its max sanity (a CHECK)."""
+    """An agent above its max sanity (a CHECK): `check` finds it, and so does the database."""
     directory = tmp_path / "insane"
     shutil.copytree(project.data_dir(), directory)
     path = directory / "agents.json"
@@ -263,11 +266,35 @@ def _insane_agents(tmp_path: Path) -> Path:
     return directory
 
 
+# The database is the last line: `check` judges CHECK constraints in an in-memory SQLite
+# (echelon_seed.constraints), so to reach the real database with a row it refuses, the
+# child process runs the CLI with that trial switched off. Everything else is real.
+_PAST_THE_LOADER = (
+    "import sys\n"
+    "from echelon_seed import cli, constraints\n"
+    "constraints.trial = lambda batches, **options: []\n"
+    "sys.exit(cli.main(sys.argv[1:]))\n"
+)
+
+
+def _apply_past_the_loader(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _PAST_THE_LOADER, "apply", *args],
+        cwd=dbtools.REPO,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 async def test_a_failure_after_migrating_leaves_no_table_behind(db_url: str, engine_name: str, tmp_path: Path) -> None:
     fixtures = _insane_agents(tmp_path)
-    assert commands.check(fixtures) == [], "the loader now catches this: pick a failure only the database sees"
+    assert [p.column for p in commands.check(fixtures)] == ["sanity, max_sanity"]
 
-    done = dbtools.run_cli("apply", "--fixtures", str(fixtures), "--database-url", db_url)
+    done = _apply_past_the_loader("--fixtures", str(fixtures), "--database-url", db_url)
 
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "sanity_range" in done.stderr, done.stderr
@@ -283,7 +310,7 @@ async def test_a_failure_after_migrating_leaves_no_table_behind(db_url: str, eng
 async def test_a_constraint_the_database_catches_is_a_database_error_not_an_internal_error(
     db_url: str, tmp_path: Path
 ) -> None:
-    done = dbtools.run_cli("apply", "--fixtures", str(_insane_agents(tmp_path)), "--database-url", db_url)
+    done = _apply_past_the_loader("--fixtures", str(_insane_agents(tmp_path)), "--database-url", db_url)
 
     assert done.stderr.startswith("echelon-seed: error: "), done.stderr
 
@@ -292,9 +319,10 @@ async def test_a_failure_after_migrating_an_old_seed_leaves_it_as_it_was(db_url:
     await commands.apply(db_url, anchor=OLD)
     before = await dbtools.dump(db_url)
 
-    done = dbtools.run_cli("apply", "--force", "--fixtures", str(_insane_agents(tmp_path)), "--database-url", db_url)
+    done = _apply_past_the_loader("--force", "--fixtures", str(_insane_agents(tmp_path)), "--database-url", db_url)
 
     assert done.returncode == 2, done.stderr
+    assert "sanity_range" in done.stderr, done.stderr
     assert await dbtools.dump(db_url) == before
 
 
