@@ -272,7 +272,7 @@ def _insane_agents(tmp_path: Path) -> Path:
 _PAST_THE_LOADER = (
     "import sys\n"
     "from echelon_seed import cli, constraints\n"
-    "constraints.trial = lambda batches, **options: []\n"
+    "constraints.trial = lambda tables, batches, **options: []\n"
     "sys.exit(cli.main(sys.argv[1:]))\n"
 )
 
