@@ -34,6 +34,12 @@ arrive as. The rules, decided once:
 - naive_timestamp: "YYYY-MM-DDTHH:MM:SS.ffffff", never shifted; an aware value
   is refused. date: "YYYY-MM-DD". time: "HH:MM:SS.ffffff", plus "+HH:MM" when
   the value carries an offset.
+- PostgreSQL's infinite timestamps and dates are "infinity" and "-infinity"
+  (never a relative time, never a date, so never equal to 9999-12-31); a year
+  outside 1..9999 (BC dates, year 12345) is written like any other value of
+  its kind, with an ISO 8601 expanded year where the text is absolute
+  ("-0043-03-15", astronomical numbering: 1 BC is year 0) and as an offset
+  from the anchor where it is relative (`moments`).
 - bytes: "\\x" followed by lowercase hex, PostgreSQL's bytea text form.
 - uuid: lowercase, hyphenated.
 - interval: "[-]P{days}DT{seconds}.{micro:06d}S" over the absolute duration,
@@ -41,6 +47,12 @@ arrive as. The rules, decided once:
 - array: a list of the element kind's values, nested for more dimensions, with
   NULL elements kept.
 - other: `str(value)`.
+
+A cell whose stored value does not fit its column's kind (SQLite lets any
+value into any column) is an error naming the table, row and column; in a
+foreign database, read leniently, it is written as it is stored, and a BLOB
+there is tagged, `{"blob":"\\x6869"}`, so that it can never read as the text
+"\\x6869" (`_stored`).
 
 `RowEncoder` applies these to whole rows: one converter per column, chosen once,
 so the per-value cost on a million rows is a type check, not a dispatch.
@@ -78,6 +90,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from . import clock
+from .moments import Far, Infinite, far_date_text, far_timestamp_text
 from .types import Money, UTCDateTime
 
 __all__ = ["KIND_NAMES", "JSONValue", "Kind", "RowEncoder", "canonical_value", "dumps", "kind_of", "label"]
@@ -303,6 +316,11 @@ def _to_text(value: Any) -> JSONValue:
     if isinstance(value, str):
         # str.__str__ on a subclass (asyncpg enum labels, ...) copies out a plain str.
         return str.__str__(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        raise ValueError(
+            f"a BLOB ({len(value):,} bytes, \\x{bytes(value[:16]).hex()}{'…' if len(value) > 16 else ''}) is stored in this text column "
+            "(SQLite keeps any value in any column; PostgreSQL would refuse it); store it as text"
+        )
     raise _refuse("text", value)
 
 
@@ -357,6 +375,13 @@ def _utc_text(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
+_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _far_utc_text(value: Far) -> str:
+    return far_timestamp_text(value.since_2000) + "Z"
+
+
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -375,6 +400,10 @@ def _timestamp_converter(anchor: datetime | None) -> Converter:
     if anchor is None:
 
         def absolute(value: Any) -> JSONValue:
+            if isinstance(value, Infinite):
+                return str(value)
+            if isinstance(value, Far):
+                return _far_utc_text(value)
             return None if value is None else _utc_text(_as_utc(value))
 
         return absolute
@@ -393,6 +422,10 @@ def _timestamp_converter(anchor: datetime | None) -> Converter:
             moment = parse(value)
             if moment.tzinfo is None:
                 return describe_offset(moment - naive_anchor)
+        if isinstance(value, Infinite):
+            return str(value)
+        if isinstance(value, Far):  # a timedelta spans every year PostgreSQL has
+            return describe_offset(value.offset() + (_EPOCH_UTC - utc_anchor))
         return None if value is None else describe(_as_utc(value), utc_anchor)
 
     return relative
@@ -401,6 +434,10 @@ def _timestamp_converter(anchor: datetime | None) -> Converter:
 def _to_naive_timestamp(value: Any) -> JSONValue:
     if value is None:
         return None
+    if isinstance(value, Infinite):
+        return str(value)
+    if isinstance(value, Far):
+        return far_timestamp_text(value.since_2000)
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime) or value.tzinfo is not None:
@@ -411,6 +448,10 @@ def _to_naive_timestamp(value: Any) -> JSONValue:
 def _to_date(value: Any) -> JSONValue:
     if value is None:
         return None
+    if isinstance(value, Infinite):
+        return str(value)
+    if isinstance(value, Far):
+        return far_date_text(value.since_2000)
     if isinstance(value, str):
         value = date.fromisoformat(value)
     # A datetime is a date too; taking its date part would hide a time.
@@ -576,7 +617,8 @@ def _stored(value: Any) -> JSONValue:
     if isinstance(value, float):
         return _to_float(value)
     if isinstance(value, bytes | bytearray | memoryview):
-        return _to_bytes(value)
+        # Tagged: as a plain string it would be the same line as text that spells its hex.
+        return {"blob": _to_bytes(value)}
     return str(value)
 
 
@@ -595,7 +637,7 @@ def _lenient(emit: Emitter) -> Emitter:
 class RowEncoder:
     """Encode rows of one table as canonical lines: `["table",{"col":value,...}]`."""
 
-    __slots__ = ("_key_columns", "columns", "encode", "table")
+    __slots__ = ("_checks", "_key_columns", "columns", "encode", "table")
 
     def __init__(
         self,
@@ -619,12 +661,15 @@ class RowEncoder:
         order = sorted(range(len(columns)), key=lambda i: names[i])
         # `loose` columns (not in the declared schema) are read as stored, without the anchor.
         emitters = []
+        checks = []
         for i in order:
             name, kind = columns[i]
             fast_type, fast, emit = _emitter(kind, None if name in loose else anchor)
             if lenient or name in loose:
                 fast, emit = _lenient(fast), _lenient(emit)
             emitters.append((fast_type, fast, emit))
+            checks.append((i, name, emit))
+        self._checks = tuple(checks)
         self._key_columns = tuple((index, _converter(columns[index][1], anchor)) for index in key)
         self.encode: Callable[[Sequence[Any]], str] = _compile_encoder(
             table, [names[i] for i in order], order, emitters
@@ -636,6 +681,20 @@ class RowEncoder:
         columns = list(table.columns)
         key = [columns.index(column) for column in table.primary_key.columns]
         return cls(table.name, [(c.name, kind_of(c.type)) for c in columns], anchor, key)
+
+    def locate(self, values: Sequence[Any]) -> tuple[str, str] | None:
+        """(column, why) of the first cell `encode` refuses in this row; None when it takes them all.
+
+        Only called once `encode` has failed: the error then names the cell.
+        """
+        for index, name, emit in self._checks:
+            if values[index] is None:
+                continue
+            try:
+                emit(values[index])
+            except (ValueError, TypeError, OverflowError) as exc:
+                return name, str(exc)
+        return None
 
     def key(self, values: Sequence[Any]) -> tuple[JSONValue, ...]:
         """Return the canonical primary-key values of one row, for matching rows in a diff."""

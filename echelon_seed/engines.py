@@ -16,6 +16,7 @@ import re
 import socket
 import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import Table
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import moments
 from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
 
 __all__ = [
@@ -350,10 +352,28 @@ class PostgresBackend(Backend):
     ) -> AsyncIterator[Sequence[Sequence[Any]]]:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
+        await _read_every_moment(driver)
         # A server-side cursor (we are inside the read transaction): memory stays flat.
         cursor = await driver.cursor(_sql(conn, query))
         while rows := await cursor.fetch(batch):
             yield rows
+
+
+_MOMENT_CODECS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+async def _read_every_moment(driver: Any) -> None:
+    """Decode timestamps and dates so that infinity and years outside 1..9999 survive (`moments`).
+
+    asyncpg's own decoders read 'infinity' as 9999-12-31 and fail on a BC date;
+    these take the server's integers instead. Set once per connection, on the
+    connections that stream snapshots.
+    """
+    if driver in _MOMENT_CODECS:
+        return
+    for name, (encoder, decoder) in moments.decoders().items():
+        await driver.set_type_codec(name, schema="pg_catalog", encoder=encoder, decoder=decoder, format="tuple")
+    _MOMENT_CODECS.add(driver)
 
 
 def _sql(conn: AsyncConnection, query: Select[Any]) -> str:

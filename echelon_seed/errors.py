@@ -90,9 +90,11 @@ class FixtureProblem:
 class FixtureError(EchelonSeedError):
     """The fixtures are wrong; raised before anything is written."""
 
-    def __init__(self, problems: Sequence[FixtureProblem]) -> None:
+    def __init__(self, problems: Sequence[FixtureProblem], check_command: str = "echelon-seed check") -> None:
+        # `check_command` lists them all: it names the same fixture directory (--fixtures) when
+        # that was not the project's own, so that the hint checks what apply was given.
         self.problems = tuple(problems)
         count = len(self.problems)
         head = str(self.problems[0]) if self.problems else "invalid fixtures"
-        more = f" (+{count - 1} more problem{'s' if count > 2 else ''}; run 'echelon-seed check' to list them)"
+        more = f" (+{count - 1} more problem{'s' if count > 2 else ''}; run '{check_command}' to list them)"
         super().__init__(head + (more if count > 1 else ""))

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import os
+import shlex
 import stat
 import uuid
 from collections.abc import Iterator, Mapping
@@ -799,9 +800,23 @@ def load(
 
     Raises FixtureError naming every problem.
     """
-    fixture_set, problems = _collect(
-        directory, owner or project.echelon(), anchor=anchor, scale=scale, allow_large=allow_large
-    )
+    owner = owner or project.echelon()
+    fixture_set, problems = _collect(directory, owner, anchor=anchor, scale=scale, allow_large=allow_large)
     if fixture_set is None:
-        raise FixtureError(problems)
+        raise FixtureError(problems, _check_command(directory, owner))
     return fixture_set
+
+
+def _check_command(directory: Path, owner: Project) -> str:
+    """The `check` that lists these problems: with --fixtures unless they are the project's own."""
+    words = ["echelon-seed", "check"]
+    if _resolved_path(directory) != _resolved_path(owner.fixtures):
+        words += ["--fixtures", _display(directory)]
+    return shlex.join(words)
+
+
+def _resolved_path(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()

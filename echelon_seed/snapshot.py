@@ -462,6 +462,21 @@ async def capture(
     return header
 
 
+def _cell_error(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> SnapshotError:
+    """The error for a batch `encode` refused, naming the table, the row's key and the column."""
+    for row in rows:
+        found = plan.encoder.locate(row)
+        if found is not None:
+            column, why = found
+            try:
+                key = ", ".join(canonical.dumps(v) for v in plan.encoder.key(row))
+            except (ValueError, TypeError, OverflowError):
+                key = "?"
+            where = f"row ({key})" if plan.ordered_by_key else "a row"
+            return SnapshotError(f"table {plan.table.name}, {where}, column {column!r}: {why}")
+    return SnapshotError(f"table {plan.table.name}: a value does not fit its column type ({exc})")
+
+
 async def _read_table(
     conn: AsyncConnection, backend: Backend, plan: _Plan, reporter: progress.Reporter
 ) -> AsyncIterator[list[str]]:
@@ -474,8 +489,8 @@ async def _read_table(
     async for rows in backend.stream(conn, query, _FETCH):
         try:
             lines = [encode(row) for row in rows]
-        except ValueError as exc:
-            raise SnapshotError(f"table {table.name}: a value does not fit its column type ({exc})") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _cell_error(plan, rows, exc) from None
         reporter.advance(len(lines))
         if spill is None:
             yield lines

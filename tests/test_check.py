@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from echelon_seed import commands, project
+from echelon_seed.errors import FixtureError, FixtureProblem
 from tests import dbtools
 
 
@@ -126,6 +128,30 @@ def test_cli_check_prints_every_problem_then_a_count_and_exits_2(broken: Path) -
     for planted in EVERY:
         pattern = rf"{planted.table}\.json row \d+ \({planted.row_id}\) column '{planted.column}': "
         assert sum(bool(re.search(pattern, line)) for line in lines[:-1]) == 1, (planted, done.stderr)
+
+
+def test_apply_of_broken_fixtures_hints_the_check_of_those_fixtures_and_the_hint_lists_them(
+    broken: Path, tmp_path: Path
+) -> None:
+    """Issue 9, finding 4: the hint once said `echelon-seed check`, which checks data/ and says OK."""
+    shutil.copytree(broken, tmp_path / "broken")
+    url = f"sqlite:///{tmp_path / 'never.db'}"
+
+    done = dbtools.run_cli("apply", "--fixtures", "broken", "--database-url", url, cwd=tmp_path)
+    hint = re.search(r"run '([^']+)' to list them", done.stderr)
+
+    assert done.returncode == 2 and hint is not None, done.stderr
+    assert hint[1] == "echelon-seed check --fixtures broken"
+    pasted = dbtools.run_cli(*shlex.split(hint[1])[1:], cwd=tmp_path)
+    assert pasted.returncode == 2
+    assert pasted.stderr.strip().splitlines()[-1] == f"{len(EVERY)} problems in the fixtures"
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_the_hint_for_the_projects_own_fixtures_needs_no_option() -> None:
+    assert "run 'echelon-seed check' to list them" in str(
+        FixtureError([FixtureProblem("a.json", "x"), FixtureProblem("b.json", "y")])
+    )
 
 
 def test_cli_check_of_a_clean_copy_exits_0(tmp_path: Path) -> None:
