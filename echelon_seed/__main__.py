@@ -13,15 +13,20 @@ committed and whose output was printed (exit 130/143 for a success).
 
 import os
 import signal
-import sys
-from types import FrameType
-from typing import NoReturn
 
 
-def _interrupted_while_starting(signum: int, _frame: FrameType | None) -> None:
+def _interrupted_while_starting(signum: int, _frame: object) -> None:
     # Nothing has been touched yet; os.write and os._exit, because an import is half done.
     os.write(2, b"echelon-seed: interrupted\n")
     os._exit(128 + signum)
+
+
+# At import, before anything else: this module is imported only to start the command.
+signal.signal(signal.SIGINT, _interrupted_while_starting)
+signal.signal(signal.SIGTERM, _interrupted_while_starting)
+
+import sys  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 
 def main() -> NoReturn:
