@@ -14,11 +14,13 @@ does not pay for SQLAlchemy and the drivers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
+# Not `from typing import TYPE_CHECKING`: typing alone costs a noticeable part of `--version`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     # The verbs stay in `commands`: exporting `snapshot` here would hide the `snapshot` module.
     from . import commands
     from .commands import ApplyResult, VerifyResult

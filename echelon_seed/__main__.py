@@ -11,6 +11,8 @@ default signal handlers, so a signal would kill a process whose seed was
 committed and whose output was printed (exit 130/143 for a success).
 """
 
+from __future__ import annotations
+
 import os
 import signal
 
@@ -26,7 +28,10 @@ signal.signal(signal.SIGINT, _interrupted_while_starting)
 signal.signal(signal.SIGTERM, _interrupted_while_starting)
 
 import sys  # noqa: E402
-from typing import NoReturn  # noqa: E402
+
+TYPE_CHECKING = False  # typing is for the type checker only: it would slow every start-up
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def main() -> NoReturn:

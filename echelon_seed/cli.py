@@ -24,13 +24,15 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from types import FrameType
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from . import __version__
 
+# typing costs a few milliseconds of every start-up and is needed only by type checkers.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import FrameType
+    from typing import Any, NoReturn
 
     from . import commands, diff
     from . import snapshot as snapshots
@@ -91,7 +93,25 @@ def _scrub(text: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with its error line scrubbed of passwords."""
+    """argparse, with its error line scrubbed of passwords and a description made when first read.
+
+    The top-level description names the project, which means finding and
+    reading its configuration: only --help needs that, so --version and
+    argument errors do not pay for it.
+    """
+
+    describe: Callable[[], str] | None = None
+
+    @property
+    def description(self) -> str | None:
+        if self.describe is not None:
+            self._description: str | None = self.describe()
+            self.describe = None
+        return self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -507,21 +527,27 @@ async def _diff(args: argparse.Namespace) -> int:
     return _report(args, result.report, actual=result.actual, ok=ok, regenerate=None)
 
 
-class _Command(NamedTuple):
+class _Command:
     """One subcommand: its help, its options, and the coroutine that runs it.
 
     Adding a command is one function that adds its options, one that runs it,
-    and one entry in `_COMMANDS`.
+    and one entry in `_COMMANDS`. (A plain class: NamedTuple would import typing at start-up.)
     """
 
-    help: str
-    description: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], Awaitable[int]]
-    database: bool = True
-    fixtures: bool = False
-    epilog: str = _EPILOG
-    database_help: str = _DATABASE_HELP
+    def __init__(
+        self,
+        *,
+        help: str,  # noqa: A002 - argparse's own word
+        description: str,
+        configure: Callable[[argparse.ArgumentParser], None],
+        run: Callable[[argparse.Namespace], Awaitable[int]],
+        database: bool = True,
+        fixtures: bool = False,
+        epilog: str = _EPILOG,
+        database_help: str = _DATABASE_HELP,
+    ) -> None:
+        self.help, self.description, self.configure, self.run = help, description, configure, run
+        self.database, self.fixtures, self.epilog, self.database_help = database, fixtures, epilog, database_help
 
 
 _COMMANDS: dict[str, _Command] = {
@@ -599,12 +625,10 @@ def _the_database(name: str | None) -> str:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="echelon-seed",
-        description=f"Seed {_the_database(_project_name(argv))} deterministically, snapshot it canonically, "
-        "verify it against a golden file.",
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = _Parser(prog="echelon-seed", epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.describe = lambda: (
+        f"Seed {_the_database(_project_name(argv))} deterministically, snapshot it canonically, "
+        "verify it against a golden file."
     )
     parser.add_argument("--version", action="version", version=f"echelon-seed {__version__}")
     _global_options(parser, database=True, fixtures=True)

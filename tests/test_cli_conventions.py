@@ -69,6 +69,38 @@ def test_help_version_and_argument_errors_import_nothing_heavy(argv: list[str]) 
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
 
 
+# What `--version` and argument errors must not pay for either: typing (a few milliseconds by
+# itself), and finding and reading the project's configuration (only --help's description names it).
+NOT_AT_START = ("typing", "tomllib", "dataclasses", "hashlib", "echelon_seed.project")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["apply", "--scale", "0"], ["no-such-command"], ["--database-url", "", "apply"]],
+    ids=lambda argv: " ".join(argv),
+)
+def test_version_and_argument_errors_import_no_typing_and_read_no_project(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_BY.replace("m.split('.')[0] for m", "m for m"), json.dumps(argv)],
+        cwd=dbtools.REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    imported = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "echelon_seed.cli" in imported
+    assert imported.isdisjoint(NOT_AT_START), sorted(imported & set(NOT_AT_START))
+
+
+def test_the_help_still_names_the_project_it_would_seed() -> None:
+    done = dbtools.run_cli("--help", cwd=dbtools.REPO / "examples" / "shop")
+
+    assert done.returncode == 0, done.stderr
+    assert "Seed the shop database deterministically" in " ".join(done.stdout.split())
+
+
 def test_the_library_api_is_still_there_when_first_used() -> None:
     done = subprocess.run(
         [
