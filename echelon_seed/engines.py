@@ -191,6 +191,9 @@ class Backend:
     async def check_integrity(self, conn: AsyncConnection) -> None:
         """Fail before commit if the transaction broke a constraint the engine defers."""
 
+    def recover(self, url: URL) -> None:
+        """After a failed write transaction (its connection closed): finish what the engine left to its next opener."""
+
 
 class SQLiteBackend(Backend):
     name = "sqlite"
@@ -232,6 +235,28 @@ class SQLiteBackend(Backend):
         path = Path(url.database or "")
         if not path.is_file():
             raise DatabaseError(f"no SQLite database at {path}; seed it first with 'echelon-seed apply'")
+
+    def recover(self, url: URL) -> None:
+        """Roll back a hot journal now rather than leave it to the next opener.
+
+        A write that fails inside SQLite's pager (disk full, a file size limit,
+        an I/O error) ends the transaction but leaves the pager in its error
+        state: closing that connection keeps `<db>-journal` beside the file, and
+        the database is whole again only once someone opens it. A fresh
+        connection that reads plays the journal back and deletes it. Best effort:
+        if another process holds the file, that process is the next opener.
+        """
+        database = url.database or ""
+        if database in ("", ":memory:") or not Path(f"{database}-journal").exists():
+            return
+        try:
+            opener = sqlite3.connect(database, timeout=1.0)
+            try:
+                opener.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            finally:
+                opener.close()
+        except sqlite3.Error:
+            pass
 
     def is_disposable(self, url: URL) -> bool:
         return True
@@ -473,12 +498,20 @@ class Database:
             yield conn
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
-                await manager.__aexit__(type(exc), exc, exc.__traceback__)
+                try:
+                    await manager.__aexit__(type(exc), exc, exc.__traceback__)
+                finally:
+                    if not self.read_only:
+                        self.backend.recover(self.url)
             raise
         self._committing = True
         try:
             with anyio.CancelScope(shield=True):
                 await manager.__aexit__(None, None, None)
+        except BaseException:
+            if not self.read_only:  # a COMMIT that failed writing the file (disk full)
+                self.backend.recover(self.url)
+            raise
         finally:
             self._committing = False
 

@@ -33,10 +33,12 @@ engine (`pytest -m slow tests/test_signals.py`).
 from __future__ import annotations
 
 import hashlib
+import resource
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,4 +157,43 @@ async def test_a_failed_sqlite_write_rolls_back_before_the_exit_and_leaves_no_jo
     assert done.returncode == 2, done.stderr
     assert "refused by a trigger" in done.stderr
     assert not Path(f"{sqlite_file(sqlite_url)}-journal").exists()
+    assert await dbtools.dump(sqlite_url) == before
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """A full disk for one child: writes past `limit` bytes fail (EFBIG), as on a disk with no space left."""
+
+    def apply_limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer instead of failing its write
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply_limit
+
+
+# Against a 1 MiB limit: scale 100 fits in SQLite's page cache and fails at the COMMIT; scale 300
+# spills the cache and fails in the middle of the bulk write.
+@pytest.mark.parametrize("scale", [100, 300], ids=["fails-at-commit", "fails-mid-write"])
+async def test_a_full_disk_rolls_back_before_the_exit_and_leaves_no_journal(sqlite_url: str, scale: int) -> None:
+    await commands.apply(sqlite_url, anchor=OLD)
+    before = await dbtools.dump(sqlite_url)
+    database = Path(sqlite_file(sqlite_url))
+    assert database.stat().st_size < 2**20
+
+    done = subprocess.run(
+        [sys.executable, "-m", "echelon_seed", "apply", "--database-url", sqlite_url, "--force", "--scale", str(scale)],
+        cwd=dbtools.REPO,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_file_size_limit(2**20),  # noqa: PLW1509 - no threads of ours in the child before exec
+        check=False,
+    )
+
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"echelon-seed: error: {sqlite_url}: "), done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert not Path(f"{database}-journal").exists(), "a hot journal was left behind"
     assert await dbtools.dump(sqlite_url) == before
