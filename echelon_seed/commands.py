@@ -300,8 +300,6 @@ async def snapshot(
 ) -> snapshots.Header:
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
     database = engines.open_database(resolve_url(database_url), write=False)
-    if reporter is not None:
-        reporter.phase("reading", None)
     try:
         async with database.transaction() as conn:
             return await snapshots.capture(

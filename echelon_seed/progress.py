@@ -5,6 +5,9 @@ move, while CI logs should not fill with carriage returns. A reporter is
 told which phase runs (`seeding`, `reading`) and its total when known, when
 each table starts, how many rows are done, when a table ends, and `close`d
 when the command ends (or fails) so that the next line starts clean.
+
+A reporter that draws live (`live`) is worth a count of each table before it
+is read, so that reading too shows a total and an ETA; the others are not.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ _EVERY = 2048  # rows between updates: cheap enough for a million-row table
 
 
 class Reporter(Protocol):
+    #: Drawn as it goes (a terminal): totals are worth counting for it before reading.
+    live: bool
+
     def phase(self, name: str, total: int | None) -> None: ...
     def start(self, table: str, total: int | None) -> None: ...
     def advance(self, rows: int) -> None: ...
@@ -31,6 +37,8 @@ class Reporter(Protocol):
 
 class NullReporter:
     """Says nothing (--quiet, and library use)."""
+
+    live = False
 
     def phase(self, name: str, total: int | None) -> None:
         pass
@@ -50,6 +58,8 @@ class NullReporter:
 
 class LineReporter:
     """One line per table that took long enough to matter, for logs that are not terminals."""
+
+    live = False
 
     def __init__(self, stream: TextIO, *, min_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self._stream, self._min, self._clock = stream, min_seconds, clock
@@ -87,6 +97,8 @@ class BarReporter:
     `close` ends the drawing on a fresh line, so that whatever is printed next
     (an error, the result) starts on its own line.
     """
+
+    live = True
 
     def __init__(self, stream: TextIO, *, delay: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self._stream, self._delay, self._clock = stream, delay, clock
@@ -184,6 +196,7 @@ class Stoppable:
 
     def __init__(self, reporter: Reporter, stop: threading.Event, error: Callable[[], BaseException]) -> None:
         self._reporter, self._stop, self._error = reporter, stop, error
+        self.live = reporter.live
 
     def phase(self, name: str, total: int | None) -> None:
         self._reporter.phase(name, total)

@@ -57,7 +57,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Column as SAColumn
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import MetaData, Table, func, inspect, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -437,10 +437,12 @@ async def capture(
     ours = project.metadata if record is not None or built_here else None
     patterns = sorted(set(ignore))
     plans = await conn.run_sync(lambda sync: _plans(sync, anchor, ours, patterns))
+    totals = await _counts(conn, plans) if reporter.live else {}
+    reporter.phase("reading", sum(totals.values()) if totals else None)
     summaries: dict[str, TableSummary] = {}
     with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
         for plan in plans:
-            reporter.start(plan.table.name, None)
+            reporter.start(plan.table.name, totals.get(plan.table.name))
             digester = _Digester(plan, body if out is not None else None)
             async for lines in _read_table(conn, backend, plan, reporter):
                 digester.add(lines)
@@ -475,6 +477,14 @@ def _cell_error(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> S
             where = f"row ({key})" if plan.ordered_by_key else "a row"
             return SnapshotError(f"table {plan.table.name}, {where}, column {column!r}: {why}")
     return SnapshotError(f"table {plan.table.name}: a value does not fit its column type ({exc})")
+
+
+async def _counts(conn: AsyncConnection, plans: Sequence[_Plan]) -> dict[str, int]:
+    """Each table's rows, in the snapshot's own transaction: the totals a live progress bar shows."""
+    counts = {}
+    for plan in plans:
+        counts[plan.table.name] = int((await conn.execute(select(func.count()).select_from(plan.table))).scalar_one())
+    return counts
 
 
 async def _read_table(

@@ -6,9 +6,16 @@ instead of sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import pty
+import re
+import select
+import signal
 import subprocess
 import sys
+import time
 
 from echelon_seed import progress
 from tests import dbtools
@@ -262,3 +269,122 @@ def test_cli_apply_progress_without_a_terminal_is_plain_lines(sqlite_url: str) -
         "timeline_links",
         "wing_flaps",
     ]
+
+
+# --- on a real terminal (a pseudo-terminal), both engines ----------------------------------------------
+
+# The bar's one-second delay set to zero, so that even the small canonical seed draws it; then the
+# real entry point, signal handling and all.
+_BAR_AT_ONCE = """
+import sys
+from echelon_seed import progress
+progress.BarReporter.__init__.__kwdefaults__["delay"] = 0.0
+from echelon_seed.__main__ import main
+main()
+"""
+_OVERALL = re.compile(r"(seeding|reading) +[\d,]+/(?P<total>[\d,]+) rows +[\d,]+ rows/s ETA \d+ s\x1b\[K\r\n")
+_TABLE_BAR = re.compile(r"\r\n(?P<table>\w+) +\[[# ]{30}\] [\d,]+/[\d,]+ [\d,]+ rows/s ETA \d+ s\x1b\[K")
+
+
+def on_terminal(*args: str, env: dict[str, str] | None = None, signal_when: str | None = None) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal: its exit code and everything it drew (\\n is \\r\\n there).
+
+    With `signal_when`, SIGINT is sent once that text has appeared: a readiness line, not a sleep.
+    """
+    child_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
+    child_env.update(env or {})
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec at once
+        os.chdir(dbtools.REPO)
+        os.execve(sys.executable, [sys.executable, "-c", _BAR_AT_ONCE, *args], child_env)
+    drawn, signalled = b"", False
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+            if signal_when is not None and not signalled and signal_when.encode() in drawn:
+                os.kill(pid, signal.SIGINT)
+                signalled = True
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), drawn.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_apply_draws_the_overall_line_above_each_table_bar_and_the_result_on_its_own_line(
+    db_url: str,
+) -> None:
+    code, drawn = on_terminal("apply", "--database-url", db_url, "--anchor", "2026-01-15T12:00:00Z")
+
+    assert code == 0, drawn
+    overall = [m for m in _OVERALL.finditer(drawn) if m[1] == "seeding"]
+    assert overall, drawn
+    assert {m["total"] for m in overall} == {"176"}, drawn
+    # Each overall line is followed directly by the table's bar: overall above, table below.
+    assert all(_TABLE_BAR.match(drawn, m.end() - 2) for m in overall), drawn
+    assert {m["table"] for m in _TABLE_BAR.finditer(drawn)} >= {"users", "wing_flaps"}
+    assert "\x1b[K\r\nseeded " in drawn, drawn  # the result starts on a fresh line below the bar
+
+
+def test_on_a_terminal_verify_names_the_seeding_and_the_reading_phase_each_with_its_total(db_url: str) -> None:
+    assert dbtools.run_cli("apply", "--database-url", db_url, "-q").returncode == 0
+
+    code, fresh = on_terminal("verify", "--fresh")
+    code_db, given = on_terminal("verify", "--database-url", db_url)
+
+    assert (code, code_db) == (0, 0), fresh + given
+    assert [m[1] for m in _OVERALL.finditer(fresh)][0] == "seeding", fresh
+    assert [m[1] for m in _OVERALL.finditer(fresh)][-1] == "reading", fresh
+    assert {m["total"] for m in _OVERALL.finditer(fresh)} == {"176"}, fresh
+    assert {(m[1], m["total"]) for m in _OVERALL.finditer(given)} == {("reading", "176")}, given
+    assert "\x1b[K\r\nOK: 176 rows in 8 tables match " in given, given
+
+
+def test_on_a_terminal_an_error_after_the_bar_starts_on_its_own_line(db_url: str, engine_name: str) -> None:
+    # A real failure in the middle of the write: the database refuses one wing flap.
+    refuse = {
+        "sqlite": "CREATE TRIGGER refuse_one BEFORE INSERT ON wing_flaps WHEN NEW.id = 'FLAP_00042' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        "postgresql": "ALTER TABLE wing_flaps ADD CONSTRAINT refused_by_the_test CHECK (id <> 'FLAP_00042') NOT VALID",
+    }[engine_name]
+    assert dbtools.run_cli("apply", "--database-url", db_url, "-q").returncode == 0
+    asyncio.run(dbtools.execute(db_url, refuse))
+
+    code, drawn = on_terminal("apply", "--database-url", db_url, "--force")
+
+    assert code == 2, drawn
+    assert _TABLE_BAR.search(drawn), drawn  # the bar was on screen when the error came
+    error = drawn[drawn.index("echelon-seed: error: ") :]
+    assert drawn[: -len(error)].endswith("\x1b[K\r\n"), drawn  # the bar's line was ended first
+    assert error.endswith("\r\n") and error.count("\r\n") == 1, error
+    assert "refused" in error
+
+
+def test_on_a_terminal_an_interrupt_after_the_bar_starts_on_its_own_line(db_url: str) -> None:
+    assert dbtools.run_cli("apply", "--database-url", db_url, "-q").returncode == 0
+
+    code, drawn = on_terminal(
+        "apply",
+        "--database-url",
+        db_url,
+        "--force",
+        "--anchor",
+        "2026-03-01T08:30:00Z",
+        env={"ECHELON_SEED_TEST_PAUSE": "table:positions=60"},
+        signal_when="paused at table:positions",
+    )
+
+    assert code == 130, drawn
+    assert _TABLE_BAR.search(drawn), drawn
+    assert drawn.endswith("\r\nechelon-seed: interrupted; rolled back\r\n"), drawn
