@@ -513,6 +513,12 @@ def _report(args: argparse.Namespace, report: diff.Report, *, actual: str, ok: s
 
 async def _diff(args: argparse.Namespace) -> int:
     from . import commands, diff
+    from .errors import ConfigError
+
+    for name, source in (("A", args.a), ("B", args.b)):
+        if not source.strip():
+            raise ConfigError(f"{name} is empty; give a database URL or a snapshot file")
+        _check_sqlite_path(source, must_exist=True)
 
     result = await commands.diff_sources(
         args.a,

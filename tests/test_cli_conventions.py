@@ -154,6 +154,24 @@ def test_verify_quiet_prints_no_ok_line_but_still_shows_differences(db_url: str)
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
+def test_diff_and_check_schema_print_nothing_when_quiet_and_their_result_otherwise(db_url: str, tmp_path: Path) -> None:
+    assert dbtools.run_cli("apply", "--database-url", db_url, "--anchor", ANCHOR, "-q").returncode == 0
+    golden = str(dbtools.REPO / "snapshots" / "echelon.snapshot.jsonl")
+
+    loud = dbtools.run_cli("diff", golden, db_url)
+    quiet = dbtools.run_cli("diff", golden, db_url, "-q")
+    before = dbtools.run_cli("-q", "diff", golden, db_url)
+    schema = dbtools.run_cli("check", "--schema", cwd=tmp_path)
+    schema_quiet = dbtools.run_cli("check", "--schema", "-q", cwd=tmp_path)
+
+    assert (loud.returncode, loud.stderr) == (0, ""), loud.stderr
+    assert loud.stdout.startswith("OK: 176 rows in 8 tables match "), loud.stdout
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert (before.returncode, before.stdout, before.stderr) == (0, "", "")
+    assert (schema.returncode, schema.stdout) == (0, "schema OK: the models match what the migrations build\n")
+    assert (schema_quiet.returncode, schema_quiet.stdout, schema_quiet.stderr) == (0, "", "")
+
+
 def test_check_accepts_quiet_and_then_prints_nothing() -> None:
     loud = dbtools.run_cli("check")
     quiet = dbtools.run_cli("check", "-q")
@@ -280,6 +298,22 @@ def test_a_relative_sqlite_path_in_a_missing_directory_says_how_to_write_an_abso
     assert list(tmp_path.iterdir()) == []
 
 
+def test_diff_says_the_same_about_a_relative_sqlite_path_and_an_empty_side(tmp_path: Path) -> None:
+    golden = str(dbtools.REPO / "snapshots" / "echelon.snapshot.jsonl")
+
+    relative = dbtools.run_cli("diff", "sqlite:///tmp/x.db", golden, cwd=tmp_path)
+    empty = dbtools.run_cli("diff", golden, "", cwd=tmp_path)
+
+    assert relative.returncode == 2 and relative.stderr.endswith(
+        "sqlite:///tmp/x.db is relative to the current directory; for an absolute path write sqlite:////tmp/x.db\n"
+    ), relative.stderr
+    assert (empty.returncode, empty.stderr) == (
+        2,
+        "echelon-seed: error: B is empty; give a database URL or a snapshot file\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_absolute_sqlite_path_in_a_missing_directory_is_an_error(tmp_path: Path) -> None:
     target = tmp_path / "missing" / "x.db"
 
@@ -320,27 +354,25 @@ def test_fixtures_that_is_a_file_is_said_to_be_no_directory() -> None:
     )
 
 
-async def test_another_applications_alembic_version_is_named_as_a_possibility(sqlite_url: str) -> None:
+async def test_another_applications_alembic_version_is_named_as_a_possibility(db_url: str) -> None:
     # echelon-seed's own version table at a revision its migrations do not know (a user's plain
     # alembic_version is an ordinary table of theirs, see test_example_project).
     await dbtools.execute(
-        sqlite_url,
+        db_url,
         "CREATE TABLE echelon_seed_alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
         "INSERT INTO echelon_seed_alembic_version VALUES ('9f1c2e7a0b3d')",
     )
 
-    done = dbtools.run_cli("apply", "--database-url", sqlite_url)
+    done = dbtools.run_cli("apply", "--database-url", db_url)
 
     assert done.returncode == 2
     assert "or is this another application's database?" in done.stderr
     assert done.stderr.count("\n") == 1
 
 
-def test_alembic_upgrade_head_logs_each_migration_it_runs(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'alembic.db'}"
-
-    first = dbtools.run_cli("upgrade", "head", module="alembic", database_url=url)
-    again = dbtools.run_cli("upgrade", "head", module="alembic", database_url=url)
+def test_alembic_upgrade_head_logs_each_migration_it_runs(db_url: str) -> None:
+    first = dbtools.run_cli("upgrade", "head", module="alembic", database_url=db_url)
+    again = dbtools.run_cli("upgrade", "head", module="alembic", database_url=db_url)
 
     assert first.returncode == 0, first.stderr
     assert "Running upgrade  -> 0001, " in first.stderr, first.stderr
