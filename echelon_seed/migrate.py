@@ -12,15 +12,12 @@ no half-built schema, no `_alembic_tmp_*` table on SQLite.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from sqlalchemy import inspect
+from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +25,13 @@ from . import bookkeeping
 from . import project as projects
 from .errors import ConfigError, DatabaseError
 from .project import Project
+
+if TYPE_CHECKING:
+    # Alembic is imported where it is used: a no-op `apply` (the schema already at head)
+    # never needs it, and importing it is a quarter of that command's time.
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
 __all__ = [
     "FROM_METADATA",
@@ -66,6 +70,8 @@ class MigrationResult:
 
 def alembic_config(connection: Connection | None = None, project: Project | None = None) -> Config:
     """An Alembic config for the project's script directory that needs no alembic.ini."""
+    from alembic.config import Config
+
     project = project or projects.echelon()
     if project.migrations is None:
         raise ConfigError(f"project {project.name!r} has no migrations")
@@ -77,7 +83,49 @@ def alembic_config(connection: Connection | None = None, project: Project | None
 
 
 def _script(project: Project) -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(project=project))
+
+
+def _stated_head(migrations: Path) -> str | None:
+    """The head revision as the revision files state it in plain literals; None when unsure.
+
+    Alembic imports every revision file to learn its `revision` and
+    `down_revision`; reading those literals is all a no-op `apply` needs.
+    Whatever this does not understand (a computed value, a file without a
+    revision, `depends_on`, several heads, a file that does not parse) is
+    None, and Alembic decides as usual. Files are those Alembic loads: the
+    `*.py` directly in versions/, but `__init__` and editor lock files.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((migrations / "versions").glob("*.py")):
+        if path.name.startswith(("__init__", ".#")):
+            continue
+        stated: dict[str, Any] = {}
+        try:
+            body = ast.parse(path.read_bytes(), str(path)).body
+            for node in body:
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                    stated[node.target.id] = ast.literal_eval(node.value)
+                elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    if node.targets[0].id in ("revision", "down_revision", "depends_on"):
+                        stated[node.targets[0].id] = ast.literal_eval(node.value)
+        except (OSError, SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+            return None
+        revision, down = stated.get("revision"), stated.get("down_revision")
+        if not isinstance(revision, str) or revision in revisions or stated.get("depends_on") is not None:
+            return None
+        revisions.add(revision)
+        if isinstance(down, str):
+            parents.add(down)
+        elif isinstance(down, tuple | list) and all(isinstance(d, str) for d in down):
+            parents.update(down)
+        elif down is not None:
+            return None
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
 
 
 def head_revision(project: Project | None = None) -> str:
@@ -93,6 +141,13 @@ def head_revision(project: Project | None = None) -> str:
 def _current(connection: Connection) -> str | None:
     if not inspect(connection).has_table(VERSION_TABLE):
         return None
+    versions: list[Any] = list(
+        connection.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).scalars()
+    )
+    if len(versions) <= 1:
+        return str(versions[0]) if versions else None
+    from alembic.runtime.migration import MigrationContext  # several rows: Alembic's own word on them
+
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
     return context.get_current_revision()
 
@@ -111,6 +166,8 @@ def _from_metadata(connection: Connection, project: Project) -> MigrationResult:
 
 
 def _run_scripts(connection: Connection, project: Project, script: ScriptDirectory, before: str | None) -> None:
+    from alembic.runtime.environment import EnvironmentContext
+
     def steps(revision: Any, _context: MigrationContext) -> Any:
         return script._upgrade_revs("head", revision)
 
@@ -144,6 +201,10 @@ def _upgrade(connection: Connection, project: Project) -> MigrationResult:
     if project.migrations is None:
         return _from_metadata(connection, project)
     before = _current(connection)
+    if before is not None and before == _stated_head(project.migrations):
+        return MigrationResult(before=before, after=before, applied=0)  # at head: Alembic not even imported
+    from alembic.script.revision import RevisionError
+
     script = _script(project)
     head = head_revision(project)
     try:
@@ -178,6 +239,7 @@ def _describe(difference: Any) -> str:
 
 def _differences(connection: Connection, project: Project) -> list[str]:
     from alembic.autogenerate import compare_metadata  # only `check --schema` needs it: kept off start-up
+    from alembic.runtime.migration import MigrationContext
 
     def ours(name: str | None, type_: str, _parent: Any) -> bool:
         return not (type_ == "table" and name in bookkeeping.TOOL_TABLES)

@@ -10,15 +10,21 @@ PostgreSQL the enum types too.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, String
 from sqlalchemy.engine import Connection
 
 from echelon_seed import bookkeeping, commands, engines, migrate, schema
+from echelon_seed import project as projects
 from tests import dbtools
 
 SCHEMA_TABLES = {t.name for t in schema.metadata.sorted_tables}
@@ -147,3 +153,79 @@ def test_alembic_cli_never_prints_the_password(pg_url: str) -> None:
     for done in runs:
         for secret in (password, unquote(password)):
             assert secret not in done.stdout + done.stderr
+
+
+# --- the schema already at head: a no-op apply needs no Alembic -------------------------------------------
+
+_MODULES_AFTER = """
+import json, sys
+from echelon_seed import cli
+code = cli.main(sys.argv[1:])
+print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] == 'alembic')]), file=sys.__stderr__)
+"""
+
+
+def test_a_no_op_apply_does_not_import_alembic_but_a_real_one_does(db_url: str) -> None:
+    def apply() -> tuple[int, list[str]]:
+        done = subprocess.run(
+            [sys.executable, "-c", _MODULES_AFTER, "apply", "--database-url", db_url, "-q"],
+            cwd=dbtools.REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        code, modules = json.loads(done.stderr.strip().splitlines()[-1])
+        return code, modules
+
+    first, again = apply(), apply()
+
+    assert first[0] == 0 and "alembic.runtime.migration" in first[1]  # it migrated: Alembic ran
+    assert again == (0, [])  # already seeded: the revision files were read, Alembic never imported
+
+
+def _revision(directory: Path, name: str, text: str) -> None:
+    (directory / "versions").mkdir(parents=True, exist_ok=True)
+    (directory / "versions" / name).write_text(text, encoding="utf-8")
+
+
+def _alembic_head(directory: Path) -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(directory))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_the_stated_head_is_alembics_head_for_plain_revision_files(tmp_path: Path) -> None:
+    (tmp_path / "script.py.mako").write_text("", encoding="utf-8")
+    _revision(tmp_path, "a.py", 'revision = "aaa"\ndown_revision = None\n')
+    _revision(tmp_path, "b.py", 'revision: str = "bbb"\ndown_revision: str | None = "aaa"\n')
+    _revision(tmp_path, "c.py", "revision = 'ccc'\ndown_revision = ('bbb',)\nbranch_labels = None\n")
+    _revision(tmp_path, "__init__.py", 'revision = "not a revision file"\n')
+
+    assert migrate._stated_head(tmp_path) == _alembic_head(tmp_path) == "ccc"  # noqa: SLF001
+    for project in (projects.echelon(), projects.load(projects.find(dbtools.REPO / "examples" / "shop"))):
+        assert project.migrations is not None
+        assert migrate._stated_head(project.migrations) == migrate.head_revision(project)  # noqa: SLF001
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        'revision = "b" + "b"\ndown_revision = "aaa"\n',  # computed: only importing it tells
+        'revision = "bbb"\ndown_revision = "aaa"\ndepends_on = "xyz"\n',  # dependencies: Alembic's rules
+        'revision = "bbb"\ndown_revision = None\n',  # two heads
+        'revision = "aaa"\ndown_revision = None\n',  # the same revision twice
+        'down_revision = "aaa"\n',  # no revision
+        'revision = "bbb"\ndown_revision = "zzz"\n',  # a parent no file states
+        "revision = 'bbb\n",  # not Python
+    ],
+    ids=["computed", "depends-on", "two-heads", "duplicate", "no-revision", "unknown-parent", "syntax-error"],
+)
+def test_whatever_the_stated_head_does_not_understand_is_left_to_alembic(tmp_path: Path, second: str) -> None:
+    _revision(tmp_path, "a.py", 'revision = "aaa"\ndown_revision = None\n')
+    _revision(tmp_path, "b.py", second)
+
+    assert migrate._stated_head(tmp_path) is None  # noqa: SLF001
