@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import sqlite3
+import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -25,7 +26,6 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import asyncpg
 from sqlalchemy import Enum, Select, String, Text, cast, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
@@ -53,16 +53,25 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "p
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
 _LOCK_KEYS = (0x45434853, 1)
 _CONNECT_TIMEOUT_S = 10
-# What the database side can raise, the drivers' own errors included: we call them directly
-# for COPY, executemany and cursors.
-_DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    DBAPIError,
-    OSError,
-    SQLAlchemyError,
-    sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
+
+
+def _asyncpg() -> Any:
+    """asyncpg if this process has loaded it (SQLAlchemy does, for a PostgreSQL URL), else None.
+
+    Its errors exist only once it is loaded, so the error tuples below are
+    built when needed: a SQLite command never imports asyncpg (a tenth of an
+    already-seeded `apply`).
+    """
+    return sys.modules.get("asyncpg")
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """What the database side can raise, the drivers' own errors included: we call them directly
+    for COPY, executemany and cursors."""
+    driver = _asyncpg()
+    loaded = (driver.PostgresError, driver.InterfaceError) if driver is not None else ()
+    return (DBAPIError, OSError, SQLAlchemyError, sqlite3.Error, *loaded)
+
 
 # Every password seen in a URL, so that any text leaving the process can be scrubbed.
 _SECRETS: set[str] = set()
@@ -423,16 +432,23 @@ def describe_error(exc: BaseException) -> str:
     return scrub(message)
 
 
-# The server ended the session (terminated, shut down, timed out) or the socket went away.
-_LOST: tuple[type[BaseException], ...] = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
-    asyncpg.exceptions.CannotConnectNowError,
-    ConnectionResetError,
-    BrokenPipeError,
-)
-_INTERFACE: tuple[type[BaseException], ...] = (asyncpg.InterfaceError,)
+def _lost_and_interface() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """The errors that mean the server ended the session (terminated, shut down, timed out) or the
+    socket went away; and the driver's interface errors, which say so only in their text."""
+    driver = _asyncpg()
+    if driver is None:
+        return (ConnectionResetError, BrokenPipeError), ()
+    lost = (
+        driver.ConnectionDoesNotExistError,
+        driver.exceptions.AdminShutdownError,
+        driver.exceptions.IdleInTransactionSessionTimeoutError,
+        driver.exceptions.CannotConnectNowError,
+        ConnectionResetError,
+        BrokenPipeError,
+    )
+    return lost, (driver.InterfaceError,)
+
+
 _CLOSED = re.compile(r"connection (is|was) closed|underlying connection is closed|connection does not exist", re.I)
 
 
@@ -445,13 +461,14 @@ def _connection_lost(exc: BaseException) -> str | None:
     chain, and is what we show.
     """
     lost = False
+    lost_errors, interface_errors = _lost_and_interface()
     seen: BaseException | None = exc
     while seen is not None:
         orig: BaseException = seen.orig if isinstance(seen, DBAPIError) and seen.orig is not None else seen
-        if isinstance(orig, _LOST):
+        if isinstance(orig, lost_errors):
             return describe_error(orig) or type(orig).__name__
         if (isinstance(seen, DBAPIError) and seen.connection_invalidated) or (
-            isinstance(orig, _INTERFACE) and _CLOSED.search(str(orig))
+            isinstance(orig, interface_errors) and _CLOSED.search(str(orig))
         ):
             lost = True
         seen = seen.__cause__ or seen.__context__
@@ -526,7 +543,7 @@ class Database:
                     yield conn
         except (EchelonSeedError, BrokenPipeError):  # a closed stdout is the reader's business, not the database's
             raise
-        except _DATABASE_ERRORS as exc:
+        except _database_errors() as exc:
             detail = _connection_lost(exc)
             if detail is None:
                 raise DatabaseError(f"{self.display}: {describe_error(exc)}") from None
