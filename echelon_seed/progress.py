@@ -114,6 +114,7 @@ class BarReporter:
         self.close()
         self._phase, self._phase_total, self._phase_done = name, total, 0
         self._phase_started = self._clock()
+        self._drawn = 0.0  # a new phase draws at its first advance, however soon after the last one's draw
 
     def start(self, table: str, total: int | None) -> None:
         self._table, self._total, self._done = table, total, 0
