@@ -67,29 +67,17 @@ _DIFF_LIMIT = 20
 
 # --- secrets in argparse's messages ---------------------------------------------------------------------
 
-_URL = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s'\"]*)")
-_QUERY_PASSWORD = re.compile(r"(?i)(password=)[^&\s'\"]*")
-
 
 def _scrub(text: str) -> str:
-    """Hide every URL's password and `password=` value in `text`, by structure alone.
+    """Hide every URL's password and `password=` value in `text`, by structure alone (`urls.scrub`).
 
     argparse echoes what it could not use (`--databse-url URL`, a stray URL);
-    its message is scrubbed before it is printed. The password runs from the
-    first ':' of the userinfo to its last '@', since an unencoded password may
-    itself hold '@', ':' or '/'; a user name cannot hold ':'.
+    its message is scrubbed before it is printed. `urls` is standard library
+    only, so this costs start-up nothing.
     """
+    from . import urls
 
-    def hide(m: re.Match[str]) -> str:
-        rest = _QUERY_PASSWORD.sub(r"\1***", m["rest"])
-        if "@" in rest:
-            userinfo, host = rest.rsplit("@", 1)
-            user, colon, password = userinfo.partition(":")
-            if password not in ("***", "PASSWORD"):  # already hidden, or our own example
-                rest = f"{user}{':***' if colon else ''}@{host}"
-        return m["scheme"] + rest
-
-    return _QUERY_PASSWORD.sub(r"\1***", _URL.sub(hide, text))
+    return urls.scrub(text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -808,8 +796,7 @@ def _threadsafe_cancel(scope: Any) -> Callable[[], None]:
 
 def _one_line(message: str) -> str:
     """The first line of `message`, scrubbed: drivers append DETAIL lines (with row values) to theirs."""
-    engines = sys.modules.get("echelon_seed.engines")
-    message = engines.scrub(message) if engines is not None else _scrub(message)
+    message = _scrub(message)
     lines = message.strip().splitlines()
     return lines[0] if lines else ""
 
@@ -878,6 +865,4 @@ def _main(args: argparse.Namespace) -> int:
 
 def _scrubbed_traceback(lines: list[str]) -> str:
     """A whole traceback, scrubbed like a one-line error."""
-    text = "".join(lines)
-    engines = sys.modules.get("echelon_seed.engines")
-    return _scrub(engines.scrub(text) if engines is not None else text)
+    return _scrub("".join(lines))

@@ -88,14 +88,24 @@ class ApplyResult:
 
 
 def _describe_occupied(state: seeder.DatabaseState) -> str:
+    """The other data a database holds: rows of the project's tables no seed of ours accounts for, or
+    another seed, and tables that are not the project's or echelon-seed's and hold rows."""
+    parts = []
     tables = ", ".join(f"{name}: {count:,} row{'s' if count != 1 else ''}" for name, count in state.occupied.items())
-    if state.record is None:
-        return f"it holds data that echelon-seed did not seed ({tables})"
-    r = state.record
-    return (
-        f"it holds another seed (fixtures {r.fixture_digest[:19]}…, scale {r.scale}, "
-        f"schema {r.schema_revision}): {tables}"
-    )
+    if state.record is not None:
+        r = state.record
+        parts.append(
+            f"it holds another seed (fixtures {r.fixture_digest[:19]}…, scale {r.scale}, "
+            f"schema {r.schema_revision}): {tables}"
+        )
+    elif tables:
+        parts.append(f"it holds data that echelon-seed did not seed ({tables})")
+    if state.others:
+        others = ", ".join(
+            f"{name}: {'rows' if has else 'not readable by this role'}" for name, has in state.others.items()
+        )
+        parts.append(f"{'and ' if parts else 'it holds '}tables that are not the project's ({others})")
+    return " ".join(parts)
 
 
 async def apply(
@@ -128,11 +138,13 @@ async def apply(
         total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
         reporter.phase("seeding", total)
     started = time.perf_counter()
-    database = engines.open_database(resolve_url(database_url), write=True, lock_timeout=lock_timeout)
+    database = engines.open_database(
+        resolve_url(database_url), write=True, lock_timeout=lock_timeout, schema=project.schema
+    )
     try:
         await _pause("connecting")  # next: the connection and the writer lock (SQLite's BEGIN IMMEDIATE)
         async with database.transaction() as conn:
-            await database.backend.lock(conn, lock_timeout, project.lock_key)
+            await database.lock(conn, lock_timeout, project.lock_key)
             await _pause("locked")
             migration = await migrate.upgrade(conn, project)
             await _pause("migrated")
@@ -145,10 +157,10 @@ async def apply(
                 schema_fingerprint=project.fingerprint,
                 project=project.name,
             )
-            state = await seeder.read_state(conn, project)
+            state = await seeder.read_state(conn, database.backend, project)
             if migration.created and state.record is not None:
                 # A record left behind by a schema that was dropped (alembic downgrade base) describes no rows.
-                state = seeder.DatabaseState(record=None, counts=state.counts)
+                state = seeder.DatabaseState(record=None, counts=state.counts, others=state.others)
             if not force and state.record is not None and state.record.same_seed(wanted):
                 return ApplyResult(
                     database=database.display,
@@ -160,12 +172,13 @@ async def apply(
                     seconds=time.perf_counter() - started,
                 )
             replacing = bool(state.occupied) or state.record is not None
-            if replacing and not force:
+            if (replacing or state.others) and not force:
                 raise RefusedError(
                     f"refusing to seed {database.display}: {_describe_occupied(state)}; "
-                    "'echelon-seed apply --force' clears the echelon-seed tables and reseeds"
+                    "'echelon-seed apply --force' clears the project's tables and reseeds "
+                    "(other tables are never touched)"
                 )
-            if replacing:
+            if replacing or state.others:
                 _check_force_target(database, state, confirm)
                 await _refuse_foreign_references(conn, database, project)
                 await seeder.clear(conn, database.backend, project)
@@ -198,9 +211,9 @@ async def apply(
 
 def _check_force_target(database: engines.Database, state: seeder.DatabaseState, confirm: str | None) -> None:
     """--force wipes only what is plainly ours or plainly disposable, unless the name is repeated."""
-    if state.record is not None or database.backend.is_disposable(database.url):
+    if state.record is not None or database.backend.is_disposable(database.target):
         return
-    name = database.url.database or ""
+    name = database.target.database
     if confirm != name:
         raise RefusedError(
             f"refusing --force on {database.display}: it is not a local database and echelon-seed did not seed it "
@@ -211,8 +224,9 @@ def _check_force_target(database: engines.Database, state: seeder.DatabaseState,
 def _foreign_references(connection: Connection, project: Project) -> list[tuple[str, str, str]]:
     """(table, foreign key, our table) for each table we do not own whose rows point into ours."""
     owned = {t.name for t in project.tables} | {seed_runs.name}
+    schema = engines.schema_of(connection)
     found: list[tuple[str, str, str]] = []
-    for (_schema, name), keys in sorted(inspect(connection).get_multi_foreign_keys().items()):
+    for (_schema, name), keys in sorted(inspect(connection).get_multi_foreign_keys(schema=schema).items()):
         if name in owned:
             continue
         for key in keys:
@@ -221,7 +235,7 @@ def _foreign_references(connection: Connection, project: Project) -> list[tuple[
             columns = key["constrained_columns"]
             pointing = (
                 select(literal(1))
-                .select_from(table(name, *(column(c) for c in columns)))
+                .select_from(table(name, *(column(c) for c in columns), schema=schema))
                 .where(and_(*(column(c).is_not(None) for c in columns)))
                 .limit(1)
             )
@@ -278,7 +292,9 @@ async def check_schema(database_url: str | None = None, *, project: Project | No
     """
     project = project or projects.echelon()
     with tempfile.TemporaryDirectory(prefix="echelon-seed-schema-") as scratch:
-        database = engines.open_database(database_url or f"sqlite:///{Path(scratch) / 'schema.db'}", write=True)
+        database = engines.open_database(
+            database_url or f"sqlite:///{Path(scratch) / 'schema.db'}", write=True, schema=project.schema
+        )
         try:
             async with database.transaction() as conn:
                 await migrate.upgrade(conn, project)
@@ -299,7 +315,8 @@ async def snapshot(
     project: Project | None = None,
 ) -> snapshots.Header:
     """Write the canonical snapshot of a database to `out`, reading in one read-only transaction."""
-    database = engines.open_database(resolve_url(database_url), write=False)
+    project = project or projects.echelon()
+    database = engines.open_database(resolve_url(database_url), write=False, schema=project.schema)
     try:
         async with database.transaction() as conn:
             return await snapshots.capture(

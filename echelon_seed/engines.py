@@ -1,7 +1,8 @@
 """Everything that differs between SQLite and PostgreSQL, in one place.
 
-Users write `sqlite:///./dev.db` and `postgresql://user:pass@host/db`; this
-module maps them to the async drivers, opens connections configured so that
+Users write `sqlite:///./dev.db` and `postgresql://user:pass@host/db`; `urls`
+parses them once into a `Target`, and this module hands exactly that target to
+the async drivers, opens connections configured so that
 both engines behave alike (UTC sessions, foreign keys on, one writer at a
 time) and provides the few operations whose SQL differs: the writer lock,
 bulk insert (binary COPY or executemany), clearing tables and the integrity
@@ -23,36 +24,35 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 from sqlalchemy import Enum, Select, String, Text, cast, event, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import Table
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import TableClause
 
-from . import moments
-from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
+from . import moments, urls
+from .errors import DatabaseError, EchelonSeedError, LockTimeout
 
 __all__ = [
     "DEFAULT_URL",
     "Backend",
     "Database",
-    "forget_secrets",
     "open_database",
     "parse_url",
+    "qualified",
     "redact",
+    "schema_of",
     "scrub",
 ]
 
 DEFAULT_URL = "sqlite:///./dev.db"
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
 _LOCK_KEYS = (0x45434853, 1)
-_CONNECT_TIMEOUT_S = 10
 
 
 def _asyncpg() -> Any:
@@ -73,84 +73,32 @@ def _database_errors() -> tuple[type[BaseException], ...]:
     return (DBAPIError, OSError, SQLAlchemyError, sqlite3.Error, *loaded)
 
 
-# Every password seen in a URL, so that any text leaving the process can be scrubbed.
-_SECRETS: set[str] = set()
-_UNENCODED_AT = re.compile(r"^[a-z][a-z0-9+.-]*://[^@\s?]*@[^@\s?]*@", re.IGNORECASE)
-_PLACEHOLDER = "PASSWORD"  # the one password slot text our own examples may show
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@\s]*)(?P<at>@)", re.IGNORECASE)
+def parse_url(raw: str) -> urls.Target:
+    """The connection target of a URL as users write it (see `urls.parse`)."""
+    return urls.parse(raw)
 
 
-def _remember(password: str | None) -> None:
-    if password:
-        _SECRETS.update({password, quote(password, safe=""), quote(password)})
+def redact(url: urls.Target | str) -> str:
+    """A URL for people: the password, if any, is `***`; the rest as the driver uses it (or as written)."""
+    return url.display if isinstance(url, urls.Target) else urls.scrub(url)
 
 
-def forget_secrets() -> None:
-    """Drop the remembered passwords (for tests that start from a clean slate)."""
-    _SECRETS.clear()
-
-
-def scrub(message: str) -> str:
-    """Remove every known password, and anything in a URL's password slot, from `message`."""
-    cleaned = _URL_PASSWORD.sub(
-        lambda m: m[0] if m["pw"] in ("***", _PLACEHOLDER) else f"{m['head']}***{m['at']}", message
-    )
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        cleaned = cleaned.replace(secret, "***")
-    return cleaned
-
-
-def parse_url(raw: str) -> URL:
-    """Map a URL as users write it to its async driver; refuse other engines clearly."""
-    if _UNENCODED_AT.match(raw):
-        # Parsed, such a URL splits the password into host and path, and any error would echo a piece of it.
-        raise ConfigError(
-            f"cannot parse database URL {raw.split(':', 1)[0]}://***: it has more than one '@' before the host; "
-            "write '@' as %40, '/' as %2F, '%' as %25 and ':' as %3A in the user name and password"
-        )
-    password = _URL_PASSWORD.search(raw)
-    if password:
-        _remember(password["pw"])
-    try:
-        url = make_url(raw)
-    except (ArgumentError, ValueError):
-        raise ConfigError(
-            f"cannot parse database URL {scrub(raw)!r}; expected sqlite:///path/to/file.db "
-            f"or postgresql://user:{_PLACEHOLDER}@host:5432/dbname"
-        ) from None
-    _remember(url.password if isinstance(url.password, str) else None)
-    backend = url.get_backend_name()
-    if backend not in _DRIVERS:
-        raise ConfigError(
-            f"unsupported database {backend!r} in {redact(url)}; echelon-seed supports sqlite:/// and postgresql://"
-        )
-    drivername = _DRIVERS[backend]
-    if url.drivername not in (backend, drivername) and backend != "postgres":
-        raise ConfigError(
-            f"unsupported driver {url.drivername!r} in {redact(url)}; use {backend}:// or {drivername}://"
-        )
-    if drivername == "sqlite+aiosqlite" and url.database in (None, "", ":memory:"):
-        raise ConfigError(
-            "an in-memory SQLite database cannot be seeded and read back; give a file: sqlite:///./dev.db"
-        )
-    return url.set(drivername=drivername)
-
-
-def redact(url: URL | str) -> str:
-    """Render a URL for people: the password, if any, is always `***`."""
-    if isinstance(url, str):
-        return scrub(url)
-    # Shown as the user wrote it (postgresql://, not postgresql+asyncpg://).
-    return scrub(url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True))
+#: Hide the password of every URL in a message, by structure (see `urls.scrub`).
+scrub = urls.scrub
 
 
 class Backend:
     """The operations whose SQL differs between engines; one subclass per engine."""
 
     name = ""
+    #: Whether tables live in named schemas (PostgreSQL) or one namespace per database (SQLite).
+    has_schemas = False
 
-    def engine_options(self, url: URL, *, write: bool, lock_timeout: float) -> dict[str, Any]:
-        return {}
+    def engine_options(
+        self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
+    ) -> dict[str, Any]:
+        """`create_async_engine` arguments: the URL, and how to connect to `target`."""
+        raise NotImplementedError
 
     def configure(self, engine: AsyncEngine, *, write: bool, lock_timeout: float) -> None:
         """Install connection events (pragmas, BEGIN) on a new engine."""
@@ -159,19 +107,24 @@ class Backend:
         """Execution options of a consistent, read-only transaction."""
         return {}
 
-    def check_readable(self, url: URL) -> None:
+    def check_readable(self, target: urls.Target) -> None:
         """Refuse to read a database that does not exist, rather than create it."""
 
-    def is_disposable(self, url: URL) -> bool:
-        """Whether the target is plainly a developer's scratch database."""
-        return False
+    def is_disposable(self, target: urls.Target) -> bool:
+        """Whether the target is plainly a developer's scratch database (every host the driver may use is local)."""
+        return target.is_local
 
     def sort_key(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """`column` as an ORDER BY term that sorts text by code point."""
         return column
 
-    async def lock(self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1]) -> None:
-        """Make this transaction the only writer of project `key`, waiting up to `timeout` seconds."""
+    async def lock(
+        self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1], *, where: str = "this database"
+    ) -> None:
+        """Make this transaction the only writer of project `key`, waiting up to `timeout` seconds.
+
+        `where` names the database in the timeout message (the Database's display of its target).
+        """
 
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
@@ -193,22 +146,27 @@ class Backend:
         concurrent snapshot could see empty tables; with DELETE it sees the old
         rows until we commit. No CASCADE: other tables are never touched.
         """
-        preparer = conn.dialect.identifier_preparer
         for table in reversed(tables):
-            await conn.exec_driver_sql(f"DELETE FROM {preparer.format_table(table)}")
+            await conn.exec_driver_sql(f"DELETE FROM {qualified(conn, table)}")
 
     async def check_integrity(self, conn: AsyncConnection) -> None:
         """Fail before commit if the transaction broke a constraint the engine defers."""
 
-    def recover(self, url: URL) -> None:
+    def recover(self, target: urls.Target) -> None:
         """After a failed write transaction (its connection closed): finish what the engine left to its next opener."""
+
+    async def may_read(self, conn: AsyncConnection, table: TableClause) -> bool:
+        """Whether this role may SELECT from `table` (asking must not abort the transaction)."""
+        return True
 
 
 class SQLiteBackend(Backend):
     name = "sqlite"
 
-    def engine_options(self, url: URL, *, write: bool, lock_timeout: float) -> dict[str, Any]:
-        return {"connect_args": {"timeout": lock_timeout}}
+    def engine_options(
+        self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
+    ) -> dict[str, Any]:
+        return {"url": URL.create("sqlite+aiosqlite", database=target.path), "connect_args": {"timeout": lock_timeout}}
 
     def configure(self, engine: AsyncEngine, *, write: bool, lock_timeout: float) -> None:
         busy_ms = int(lock_timeout * 1000)
@@ -240,12 +198,12 @@ class SQLiteBackend(Backend):
                     ) from None
                 raise
 
-    def check_readable(self, url: URL) -> None:
-        path = Path(url.database or "")
+    def check_readable(self, target: urls.Target) -> None:
+        path = Path(target.path)
         if not path.is_file():
             raise DatabaseError(f"no SQLite database at {path}; seed it first with 'echelon-seed apply'")
 
-    def recover(self, url: URL) -> None:
+    def recover(self, target: urls.Target) -> None:
         """Roll back a hot journal now rather than leave it to the next opener.
 
         A write that fails inside SQLite's pager (disk full, a file size limit,
@@ -255,7 +213,7 @@ class SQLiteBackend(Backend):
         connection that reads plays the journal back and deletes it. Best effort:
         if another process holds the file, that process is the next opener.
         """
-        database = url.database or ""
+        database = target.path or ""
         if database in ("", ":memory:") or not Path(f"{database}-journal").exists():
             return
         try:
@@ -267,16 +225,13 @@ class SQLiteBackend(Backend):
         except sqlite3.Error:
             pass
 
-    def is_disposable(self, url: URL) -> bool:
-        return True
-
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
     ) -> None:
         preparer = conn.dialect.identifier_preparer
         columns = ", ".join(preparer.quote(c.name) for c in table.columns)
         marks = ", ".join("?" for _ in table.columns)
-        sql = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES ({marks})"
+        sql = f"INSERT INTO {qualified(conn, table)} ({columns}) VALUES ({marks})"
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         await driver.executemany(sql, rows)
@@ -305,16 +260,32 @@ class SQLiteBackend(Backend):
 
 class PostgresBackend(Backend):
     name = "postgresql"
+    has_schemas = True
 
-    def engine_options(self, url: URL, *, write: bool, lock_timeout: float) -> dict[str, Any]:
+    def engine_options(
+        self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
+    ) -> dict[str, Any]:
         role = "apply" if write else "read"
-        return {
-            "connect_args": {
-                "timeout": _CONNECT_TIMEOUT_S,
-                # Sessions in UTC whatever the server's default, so that no time zone leaks in.
-                "server_settings": {"timezone": "UTC", "application_name": f"echelon-seed {role} pid={os.getpid()}"},
-            }
+        settings = {
+            # Sessions in UTC whatever the server's default, so that no time zone leaks in.
+            "timezone": "UTC",
         }
+        if schema is not None:
+            # Our statements name their schema; pinning the session's path as well keeps what
+            # others write by bare name (a project's Alembic `op.alter_column`) in the same schema,
+            # whatever `ALTER DATABASE ... SET search_path` says.
+            settings["search_path"] = _quote_identifier(schema)
+        if "application_name" not in target.params:
+            settings["application_name"] = f"echelon-seed {role} pid={os.getpid()}"
+        kwargs = target.connect_kwargs(server_settings=settings)
+
+        async def connect() -> Any:
+            import asyncpg  # PostgreSQL only: a SQLite command never loads the driver
+
+            return await asyncpg.connect(**kwargs)
+
+        # The driver gets exactly the parsed target: nothing is read again from a URL string.
+        return {"url": "postgresql+asyncpg://", "async_creator": connect}
 
     def read_options(self) -> dict[str, Any]:
         return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
@@ -327,22 +298,18 @@ class PostgresBackend(Backend):
             return column.collate("C")
         return column
 
-    def is_disposable(self, url: URL) -> bool:
-        host = url.host or url.query.get("host") or ""
-        if isinstance(host, tuple):
-            host = host[0]
-        return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
-
-    async def lock(self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1]) -> None:
+    async def lock(
+        self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1], *, where: str = "this database"
+    ) -> None:
         # Polling a try-lock keeps the transaction usable after a timeout, so the
         # holder can be named; the xact lock dies with its holder's transaction.
         deadline = time.monotonic() + timeout
         delay = 0.05
-        query = text("SELECT pg_try_advisory_xact_lock(:a, :b)").bindparams(a=_LOCK_KEYS[0], b=key)
+        query = text("SELECT pg_catalog.pg_try_advisory_xact_lock(:a, :b)").bindparams(a=_LOCK_KEYS[0], b=key)
         while not (await conn.execute(query)).scalar_one():
             if time.monotonic() >= deadline:
                 raise LockTimeout(
-                    f"another writer holds the seed lock on this database ({await self._holder(conn, key)}); "
+                    f"another writer holds the seed lock on {where} ({await self._holder(conn, key)}); "
                     f"gave up after {timeout:g} s (--lock-timeout)"
                 )
             await anyio.sleep(delay)
@@ -353,7 +320,7 @@ class PostgresBackend(Backend):
             await conn.execute(
                 text(
                     "SELECT a.pid, a.application_name, a.client_addr::text, a.xact_start "
-                    "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :a AND l.objid = :b"
                 ).bindparams(a=_LOCK_KEYS[0], b=key)
             )
@@ -378,8 +345,14 @@ class PostgresBackend(Backend):
         # already read, and it needs table ownership. COPY takes only RowExclusive,
         # which no reader's lock conflicts with.
         await driver.copy_records_to_table(
-            table.name, records=rows, columns=[c.name for c in table.columns], schema_name=table.schema
+            table.name, records=rows, columns=[c.name for c in table.columns], schema_name=schema_of(conn, table)
         )
+
+    async def may_read(self, conn: AsyncConnection, table: TableClause) -> bool:
+        # A refused SELECT would abort the transaction: ask first.
+        name = f"{_quote_identifier(schema_of(conn, table) or 'public')}.{_quote_identifier(table.name)}"
+        query = text("SELECT pg_catalog.has_table_privilege(:name, 'SELECT')").bindparams(name=name)
+        return bool((await conn.execute(query)).scalar_one())
 
     async def stream(
         self, conn: AsyncConnection, query: Select[Any], batch: int
@@ -411,8 +384,43 @@ async def _read_every_moment(driver: Any) -> None:
 
 
 def _sql(conn: AsyncConnection, query: Select[Any]) -> str:
-    """A parameterless SELECT as the dialect's SQL text (it holds only names from the schema)."""
-    return str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    """A parameterless SELECT as the dialect's SQL text (it holds only names from the schema), schema-qualified."""
+    translate = _translate_map(conn)
+    compiled = query.compile(
+        dialect=conn.dialect,
+        schema_translate_map=translate,
+        render_schema_translate=bool(translate),
+        compile_kwargs={"literal_binds": True},
+    )
+    return str(compiled)
+
+
+def _translate_map(conn: AsyncConnection | Connection) -> dict[str | None, str | None]:
+    sync = conn.sync_connection if isinstance(conn, AsyncConnection) else conn
+    assert sync is not None
+    mapping: dict[str | None, str | None] = sync.get_execution_options().get("schema_translate_map") or {}
+    return mapping
+
+
+def schema_of(conn: AsyncConnection | Connection, table: TableClause | None = None) -> str | None:
+    """The schema `table` (else any table of the project) lives in on `conn`: the Database's schema for ours.
+
+    None on SQLite, which has one namespace per file.
+    """
+    default = None if table is None else table.schema
+    return _translate_map(conn).get(default, default)
+
+
+def qualified(conn: AsyncConnection | Connection, table: TableClause) -> str:
+    """`"schema"."table"` for the SQL text we write ourselves, so that no search_path is involved."""
+    preparer = conn.dialect.identifier_preparer
+    schema = schema_of(conn, table)
+    name = preparer.quote(table.name)
+    return f"{preparer.quote_schema(schema)}.{name}" if schema else name
+
+
+def _quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 _BACKENDS: dict[str, Backend] = {"sqlite": SQLiteBackend(), "postgresql": PostgresBackend()}
@@ -487,17 +495,31 @@ def _never_sent(exc: BaseException) -> bool:
 
 @dataclass
 class Database:
-    """An engine for one target, with its backend; commands own its lifetime."""
+    """An engine for one target, with its backend; commands own its lifetime.
 
-    url: URL
+    `target` is the parsed URL: the driver connects to it, `display` shows it,
+    and `--force` judges it, so no part of the URL can steer one elsewhere.
+    `schema` is where the project's tables live on PostgreSQL (None on
+    SQLite). Every statement names it: our tables through SQLAlchemy's schema
+    translation, our own SQL text through `qualified`, COPY through its schema
+    argument, reflection and Alembic's version table through their schema
+    arguments; the session's search_path is pinned to it as well.
+    """
+
+    target: urls.Target
     engine: AsyncEngine
     backend: Backend
     read_only: bool = False
+    schema: str | None = None
     _committing: bool = False
 
     @property
     def display(self) -> str:
-        return redact(self.url)
+        return self.target.display
+
+    async def lock(self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1]) -> None:
+        """The backend's writer lock, its timeout message naming this database."""
+        await self.backend.lock(conn, timeout, key, where=self.display)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -519,7 +541,7 @@ class Database:
                     await manager.__aexit__(type(exc), exc, exc.__traceback__)
                 finally:
                     if not self.read_only:
-                        self.backend.recover(self.url)
+                        self.backend.recover(self.target)
             raise
         self._committing = True
         try:
@@ -527,7 +549,7 @@ class Database:
                 await manager.__aexit__(None, None, None)
         except BaseException:
             if not self.read_only:  # a COMMIT that failed writing the file (disk full)
-                self.backend.recover(self.url)
+                self.backend.recover(self.target)
             raise
         finally:
             self._committing = False
@@ -537,6 +559,8 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 options = self.backend.read_options() if self.read_only else {}
+                if self.schema is not None:
+                    options["schema_translate_map"] = {None: self.schema}
                 if options:
                     conn = await conn.execution_options(**options)
                 async with conn.begin():
@@ -562,14 +586,18 @@ class Database:
             await self.engine.dispose()
 
 
-def open_database(raw_url: str, *, write: bool, lock_timeout: float = 30.0) -> Database:
-    """Create the engine for `raw_url`; nothing connects until a transaction starts."""
-    url = parse_url(raw_url)
-    backend = _BACKENDS[url.get_backend_name()]
+def open_database(raw_url: str, *, write: bool, lock_timeout: float = 30.0, schema: str = "public") -> Database:
+    """Create the engine for `raw_url`; nothing connects until a transaction starts.
+
+    `schema` is where the project's tables are on PostgreSQL (a Project's
+    `schema`); SQLite has one namespace per file and ignores it.
+    """
+    target = urls.parse(raw_url)
+    backend = _BACKENDS[target.engine]
     if not write:
-        backend.check_readable(url)
-    engine = create_async_engine(
-        url, poolclass=NullPool, **backend.engine_options(url, write=write, lock_timeout=lock_timeout)
-    )
+        backend.check_readable(target)
+    chosen = schema if backend.has_schemas else None
+    options = backend.engine_options(target, write=write, lock_timeout=lock_timeout, schema=chosen)
+    engine = create_async_engine(options.pop("url"), poolclass=NullPool, **options)
     backend.configure(engine, write=write, lock_timeout=lock_timeout)
-    return Database(url=url, engine=engine, backend=backend, read_only=not write)
+    return Database(target=target, engine=engine, backend=backend, read_only=not write, schema=chosen)

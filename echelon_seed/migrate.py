@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateSchema
 
 from . import bookkeeping
 from . import project as projects
+from .engines import schema_of
 from .errors import ConfigError, DatabaseError
 from .project import Project
 
@@ -138,17 +140,24 @@ def head_revision(project: Project | None = None) -> str:
     return head
 
 
+def _version_options(connection: Connection) -> dict[str, Any]:
+    """Where echelon-seed's version table is: its name, and the schema the caller's Database works in."""
+    return {"version_table": VERSION_TABLE, "version_table_schema": schema_of(connection)}
+
+
 def _current(connection: Connection) -> str | None:
-    if not inspect(connection).has_table(VERSION_TABLE):
+    if not inspect(connection).has_table(VERSION_TABLE, schema=schema_of(connection)):
         return None
     versions: list[Any] = list(
-        connection.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).scalars()
+        connection.execute(
+            select(column("version_num")).select_from(table(VERSION_TABLE, schema=schema_of(connection)))
+        ).scalars()
     )
     if len(versions) <= 1:
         return str(versions[0]) if versions else None
     from alembic.runtime.migration import MigrationContext  # several rows: Alembic's own word on them
 
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    context = MigrationContext.configure(connection, opts=_version_options(connection))
     return context.get_current_revision()
 
 
@@ -158,7 +167,7 @@ async def current_revision(conn: AsyncConnection) -> str | None:
 
 
 def _from_metadata(connection: Connection, project: Project) -> MigrationResult:
-    present = set(inspect(connection).get_table_names())
+    present = set(inspect(connection).get_table_names(schema=schema_of(connection)))
     missing = [t for t in project.tables if t.name not in present]
     project.metadata.create_all(connection, tables=missing)
     created = len(missing) == len(project.tables)
@@ -176,8 +185,8 @@ def _run_scripts(connection: Connection, project: Project, script: ScriptDirecto
         environment.configure(
             connection=connection,
             target_metadata=project.metadata,
-            version_table=VERSION_TABLE,
             transactional_ddl=True,
+            **_version_options(connection),
         )
         with environment.begin_transaction():
             environment.run_migrations()
@@ -185,18 +194,25 @@ def _run_scripts(connection: Connection, project: Project, script: ScriptDirecto
 
 def _refuse_unversioned_tables(connection: Connection, project: Project) -> None:
     """The project's tables without echelon-seed's version table: built by another tool, not ours to migrate."""
-    present = set(inspect(connection).get_table_names())
+    schema = schema_of(connection)
+    present = set(inspect(connection).get_table_names(schema=schema))
     found = [t.name for t in project.tables if t.name in present]
     if found:
+        where = f" (schema {schema})" if schema else ""
         raise DatabaseError(
-            f"the database already holds tables of project {project.name!r} ({', '.join(found[:3])}"
-            f"{', …' if len(found) > 3 else ''}) but no {VERSION_TABLE}: its schema was built by another tool "
-            "(its own Alembic, or an echelon-seed from before the version table was renamed); "
-            "seed an empty database, or drop those tables"
+            f"the database already holds tables of project {project.name!r} ({', '.join(found)}) "
+            f"but no {VERSION_TABLE}{where}: its schema was built by another "
+            "tool or belongs to another application (its own Alembic, or an echelon-seed from before the version "
+            "table was renamed); echelon-seed never drops or alters a table it did not create, with or without "
+            "--force: seed an empty database (or schema), or drop those tables"
         )
 
 
 def _upgrade(connection: Connection, project: Project) -> MigrationResult:
+    schema = schema_of(connection)
+    if schema is not None and not inspect(connection).has_schema(schema):
+        # A project's own schema (not `public`) is created with its tables, in the same transaction.
+        connection.execute(CreateSchema(schema))
     bookkeeping.metadata.create_all(connection, checkfirst=True)
     if project.migrations is None:
         return _from_metadata(connection, project)
@@ -245,7 +261,7 @@ def _differences(connection: Connection, project: Project) -> list[str]:
         return not (type_ == "table" and name in bookkeeping.TOOL_TABLES)
 
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "include_name": ours, "version_table": VERSION_TABLE}
+        connection, opts={"compare_type": True, "include_name": ours, **_version_options(connection)}
     )
     return [_describe(d) for d in compare_metadata(context, project.metadata)]
 

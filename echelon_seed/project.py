@@ -12,6 +12,7 @@ guesses a path. A project is declared in a `pyproject.toml`:
     snapshots = "seed/snapshots"            # golden files
     generators = ["shop.seed_generators"]   # optional: modules imported before seeding
     ignore = ["*.updated_at"]               # optional: columns left out of comparison
+    schema = "public"                       # optional: the PostgreSQL schema of the tables
 
 found through `--project PATH`, else `ECHELON_SEED_PROJECT`, else the first
 `pyproject.toml` holding that section from the working directory up (as
@@ -71,6 +72,7 @@ KEYS: Mapping[str, bool] = {
     "snapshots": True,
     "generators": False,
     "ignore": False,
+    "schema": False,
 }
 _SECTION = "echelon-seed"
 _PYPROJECT = "pyproject.toml"
@@ -90,7 +92,7 @@ class Project:
     ignore: tuple[str, ...] = ()
     #: Where the configuration came from (None: the built-in project).
     source: Path | None = None
-    #: The PostgreSQL schema of the tables; only the default one ("public") is supported so far.
+    #: The PostgreSQL schema of the tables: every statement names it (SQLite has none and ignores it).
     schema: str = "public"
 
     @property
@@ -344,6 +346,7 @@ def load(config: Config | None) -> Project:
         generators=generators,
         ignore=_strings(config, "ignore"),
         source=config.path,
+        schema=_text(config, "schema") if "schema" in config.values else "public",
     )
 
 

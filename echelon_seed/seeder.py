@@ -10,19 +10,19 @@ an ORM row are stored identically.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, Float, func, inspect, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Boolean, Enum, Float, func, inspect, literal, select, table
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
 from . import cycles, progress
 from . import project as projects
-from .bookkeeping import seed_runs
-from .engines import Backend
+from .bookkeeping import TOOL_TABLES, seed_runs
+from .engines import Backend, schema_of
 from .fixtures import FixtureSet
 from .project import Project
 
@@ -59,10 +59,17 @@ class SeedRecord:
 
 @dataclass(frozen=True)
 class DatabaseState:
-    """The seed record, if any, and the row count of every seeded table."""
+    """The seed record, if any, the row count of each of the project's tables, and the other tables holding data.
+
+    `others` names each table of the schema that is neither the project's nor
+    echelon-seed's and holds rows (True), or that this role may not read
+    (None: it counts as holding data, since we cannot tell). An empty table
+    is not data.
+    """
 
     record: SeedRecord | None
     counts: dict[str, int]
+    others: dict[str, bool | None] = field(default_factory=dict)
 
     @property
     def occupied(self) -> dict[str, int]:
@@ -71,7 +78,7 @@ class DatabaseState:
 
 async def read_record(conn: AsyncConnection) -> SeedRecord | None:
     """The seed record, or None when the database has none (or no record table at all)."""
-    if not await conn.run_sync(lambda sync: inspect(sync).has_table(seed_runs.name)):
+    if not await conn.run_sync(lambda sync: inspect(sync).has_table(seed_runs.name, schema=schema_of(sync))):
         return None
     row = (await conn.execute(select(seed_runs).order_by(seed_runs.c.id.desc()).limit(1))).first()
     if row is None:
@@ -87,10 +94,24 @@ async def read_record(conn: AsyncConnection) -> SeedRecord | None:
     )
 
 
-async def read_state(conn: AsyncConnection, project: Project | None = None) -> DatabaseState:
+def _other_tables(connection: Connection, ours: frozenset[str]) -> list[str]:
+    names = inspect(connection).get_table_names(schema=schema_of(connection))
+    return sorted(name for name in names if name not in ours)
+
+
+async def read_state(conn: AsyncConnection, backend: Backend, project: Project | None = None) -> DatabaseState:
+    """What the database holds, read in the caller's transaction (after the migrations)."""
     tables = (project or projects.echelon()).tables
     counts = {t.name: (await conn.execute(select(func.count()).select_from(t))).scalar_one() for t in tables}
-    return DatabaseState(record=await read_record(conn), counts=counts)
+    ours = frozenset(t.name for t in tables) | TOOL_TABLES
+    others: dict[str, bool | None] = {}
+    for name in await conn.run_sync(_other_tables, ours):
+        other = table(name, schema=schema_of(conn))
+        if not await backend.may_read(conn, other):
+            others[name] = None
+        elif (await conn.execute(select(literal(1)).select_from(other).limit(1))).first() is not None:
+            others[name] = True
+    return DatabaseState(record=await read_record(conn), counts=counts, others=others)
 
 
 async def clear(conn: AsyncConnection, backend: Backend, project: Project | None = None) -> None:

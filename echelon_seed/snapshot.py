@@ -65,7 +65,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from . import canonical, migrate, progress, seeder
 from . import project as projects
 from .bookkeeping import TOOL_TABLES
-from .engines import Backend
+from .engines import Backend, schema_of
 from .errors import SnapshotError
 from .project import Project
 
@@ -278,10 +278,13 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
     reflected = MetaData()
     dialect = sync.dialect
     plans = []
-    for name in sorted(inspect(sync).get_table_names()):
+    # The project's schema, named (never the session's search_path); the tables read below are
+    # built without one, and the connection's schema translation qualifies them.
+    schema = schema_of(sync)
+    for name in sorted(inspect(sync).get_table_names(schema=schema)):
         if name in TOOL_TABLES:
             continue
-        found = Table(name, reflected, autoload_with=sync)
+        found = Table(name, reflected, autoload_with=sync, schema=schema)
         declared = ours.tables.get(name) if ours is not None else None
         pk_names = [c.name for c in found.primary_key.columns]
         reading = MetaData()

@@ -328,19 +328,47 @@ def _check_params(params: Mapping[str, str]) -> None:
 
 # --- scrubbing ------------------------------------------------------------------------------------------
 
-_URL_TOKEN = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://[^\s'\"<>]*")
+# A scheme, then ':' and at least one more ':' or '/': malformed forms (`postgresql+asyncpg:://`,
+# `postgresql:/`) are URL-shaped too, since what follows may hold a password.
+_URL_TOKEN = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):[:/]+[^\s'\"<>]*")
+_QUERY_PASSWORD = re.compile(r"(?i)(?<![^?&])password=[^&]*")
+
+
+def _guarded(token: str, scheme: str) -> str:
+    """A token that does not parse, shown with everything that may be its password hidden.
+
+    For a database URL, that is everything from the first ':' of the userinfo
+    to the token's last '@': a user name holds no ':', and a password pasted
+    unencoded may hold '@', ':', '/', '?' or '#'. Another scheme's userinfo
+    ends where its authority does (RFC 3986). `password=` values are hidden
+    wherever they are.
+    """
+    head = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:[:/]*", token)
+    prefix = head[0] if head else f"{scheme}:"
+    # The query's password first: pasted unencoded, it may hold the '@' the userinfo is split at.
+    rest = _QUERY_PASSWORD.sub("password=***", token[len(prefix) :])
+    if scheme.lower() in _SCHEMES:
+        userinfo, at, after = rest.rpartition("@")
+    else:
+        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        userinfo, at, host = rest[:end].rpartition("@")
+        after = host + rest[end:]
+    if at:
+        user, colon, _ = userinfo.partition(":")
+        rest = (f"{user}:***" if colon else userinfo) + "@" + after
+    return prefix + rest
 
 
 def _hidden(token: str, scheme: str) -> str:
-    """A URL-shaped token as it may be shown: as written but for its password, or hidden whole."""
+    """A URL-shaped token as it may be shown: as written but for its password."""
     if ("@" not in token and "password" not in token.lower()) or token == _EXAMPLE_URL:
         return token
-    if scheme.lower() not in _SCHEMES:
-        return f"{scheme}://***"
+    if scheme.lower() not in _SCHEMES or not token.startswith(f"{scheme}://"):
+        return _guarded(token, scheme)
     try:
         parse(token, environ={})
     except ConfigError:
-        return f"{scheme}://***"
+        return _guarded(token, scheme)
     # It parses, so its structure is known: the userinfo ends at the '@' before the first '/'.
     rest = token.partition("://")[2]
     head, slash, tail = rest.partition("/")
@@ -371,10 +399,10 @@ def scrub(text: str) -> str:
     """`text` with every URL's password hidden: each URL-shaped token is rebuilt from its parsed parts.
 
     Key-value forms (`password=...`, `'password': '...'`) are hidden the same
-    way. Only these structures are touched, so a password that is also an ordinary word
-    (`postgres`) leaves the rest of the text intact; a token that does not
-    parse is replaced whole (`postgresql://***`), since any piece of it may be
-    a piece of the password.
+    way. Only these structures are touched, so a password that is also an
+    ordinary word (`postgres`) leaves the rest of the text intact; in a token
+    that does not parse, everything that may be part of a password is hidden
+    (see `_guarded`).
     """
     return _KEY_VALUE.sub(_hide_value, _URL_TOKEN.sub(lambda m: _hidden(m[0], m["scheme"]), text))
 

@@ -35,6 +35,8 @@ def run_on(connection: Connection) -> None:
         compare_type=True,
         transactional_ddl=True,
         version_table=bookkeeping.VERSION_TABLE,
+        # The schema the caller's Database names (PostgreSQL: public), never the session's search_path.
+        version_table_schema=engines.schema_of(connection),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -44,16 +46,19 @@ async def run_standalone(raw_url: str) -> None:
     database = engines.open_database(raw_url, write=True)
     try:
         async with database.transaction() as conn:
-            await database.backend.lock(conn, timeout=30.0)
+            await database.lock(conn, timeout=30.0)
             await conn.run_sync(run_on)
     finally:
         await database.dispose()
 
 
 if context.is_offline_mode():
-    url = engines.parse_url(os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
+    target = engines.parse_url(os.environ.get("DATABASE_URL") or engines.DEFAULT_URL)
     context.configure(
-        url=url, target_metadata=target_metadata, literal_binds=True, version_table=bookkeeping.VERSION_TABLE
+        dialect_name=target.engine,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        version_table=bookkeeping.VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()

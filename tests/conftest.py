@@ -130,17 +130,3 @@ def new_database(engine_name: str, request: pytest.FixtureRequest, tmp_path: Pat
     for name in created:
         assert server is not None
         server.drop_database(name)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave the full-count trials (`slow`) out unless a -m expression asks for them.
-
-    Deselected, not skipped: under CI=true a skip is a failure, and these are
-    meant to be run on purpose (`pytest -m slow`), not on every `make test`.
-    """
-    if config.getoption("markexpr"):
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -55,6 +55,11 @@ REMOTE = [
     "postgresql://u:p@127.1/prod",
     "postgresql://u:p@vm/prod",
     "postgresql://u:p@/prod?host=db.example.com",
+    # The driver connects to the query's host, whatever the authority says.
+    "postgresql://postgres@localhost/db?host=127.0.0.2:5432",
+    "postgresql://postgres@localhost/db?host=db.example.com",
+    "postgresql://u@/db?host=/var/run/postgresql,db.example.com",
+    "postgresql://u@localhost,db.example.com/db",
 ]
 LOCAL = [
     "postgresql://u:p@localhost/dev",
@@ -67,15 +72,27 @@ LOCAL = [
 
 
 @pytest.mark.parametrize("url", REMOTE)
-def test_a_remote_postgresql_host_is_not_disposable(url: str) -> None:
-    parsed = engines.parse_url(url)
-    assert not engines.open_database(url, write=True).backend.is_disposable(parsed)
+async def test_a_remote_postgresql_host_is_not_disposable(url: str) -> None:
+    database = engines.open_database(url, write=True)
+    try:
+        assert not database.backend.is_disposable(database.target)
+    finally:
+        await database.dispose()
 
 
 @pytest.mark.parametrize("url", LOCAL)
-def test_a_local_database_is_disposable(url: str) -> None:
-    parsed = engines.parse_url(url)
-    assert engines.open_database(url, write=True).backend.is_disposable(parsed)
+async def test_a_local_database_is_disposable(url: str) -> None:
+    database = engines.open_database(url, write=True)
+    try:
+        assert database.backend.is_disposable(database.target)
+    finally:
+        await database.dispose()
+
+
+def test_the_shown_url_names_the_host_the_driver_uses() -> None:
+    target = engines.parse_url("postgresql://postgres:pw@localhost/db?host=127.0.0.2:5433")
+    assert (target.hosts, target.ports) == (("127.0.0.2",), (5433,))
+    assert target.display == "postgresql://postgres:***@127.0.0.2:5433/db"
 
 
 def _state(record: bool) -> seeder.DatabaseState:
@@ -150,11 +167,23 @@ async def _seed_without_record(url: str) -> None:
     await dbtools.execute(url, "DELETE FROM echelon_seed_runs")
 
 
-@pytest.mark.parametrize("alias", _loopback_aliases())
+def _with_query_host(url: str, host: str) -> str:
+    """`url` saying localhost in its authority while its query sends the driver to `host`."""
+    parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    port = hostport.rsplit(":", 1)[1]
+    return urlunsplit((parts.scheme, f"{userinfo}@localhost", parts.path, f"host={host}:{port}", ""))
+
+
+@pytest.mark.parametrize("alias", [*_loopback_aliases(), "?host=127.1"])
 async def test_force_through_a_loopback_alias_needs_confirm_and_never_prompts(pg_url: str, alias: str) -> None:
     await _seed_without_record(pg_url)
     before = await dbtools.dump(pg_url)
-    remote = _with_host(pg_url, alias)
+    if alias.startswith("?host="):
+        alias = alias.removeprefix("?host=")
+        remote = _with_query_host(pg_url, alias)
+    else:
+        remote = _with_host(pg_url, alias)
     name = urlsplit(pg_url).path.lstrip("/")
 
     started = time.monotonic()

@@ -12,6 +12,7 @@ lock timeout) and `alembic upgrade head`.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -166,8 +167,12 @@ from echelon_seed import seeder
 
 
 async def crash(*args, **kwargs):
-    # A driver that puts the URL, decoded password and all, into its message.
-    raise RuntimeError("lost the connection to " + os.environ["DATABASE_URL"] + " as " + os.environ["CRASH_SECRET"])
+    # A driver that puts the URL and its connect arguments, decoded password and all, into its message.
+    secret = os.environ["CRASH_SECRET"]
+    raise RuntimeError(
+        "lost the connection to " + os.environ["DATABASE_URL"] + " with " + repr({"password": secret, "port": 1})
+        + " (dsn host=h password=" + secret + " dbname=d)"
+    )
 
 
 seeder.write = crash
@@ -183,6 +188,7 @@ def test_a_crash_traceback_is_scrubbed(pg_url: str, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" in done.stderr, "the simulated crash did not happen"
     assert "RuntimeError: lost the connection to postgresql://postgres:***@" in done.stderr
+    assert "with {'password': '***', 'port': 1} (dsn host=h password=*** dbname=d)" in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("echelon-seed: internal error: RuntimeError")
     assert_secret_free(done)
 
@@ -239,3 +245,126 @@ def test_alembic_with_an_unusable_url_never_shows_the_password(url: str) -> None
     assert done.returncode != 0
     assert_secret_free(done)
     assert "Traceback" not in done.stderr, done.stderr
+
+
+# --- every failure path over awkward and ordinary passwords ------------------------------------------------
+
+# Each is hidden by structure: a password that is also a common word, a letter or a digit must not
+# garble the rest of a message, and a half-parsed URL must not show a piece of one.
+AWKWARD = ["S3cr3t-p@ss/wo%rd", "p@ss:w/rd%20?#", "postgres", "e", "5"]
+REFERENCE = "Reference-Pw-9"
+
+
+def _in_process(argv: list[str], capsys: pytest.CaptureFixture[str], env: dict[str, str] | None = None) -> str:
+    """Run the CLI in this process; its exit code, stdout and stderr as one text."""
+    import os
+
+    from echelon_seed import cli
+
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        try:
+            code = cli.main(argv)
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    out, err = capsys.readouterr()
+    return f"exit {code}\n{out}{err}"
+
+
+def _failure_paths(pg_url: str, password: str, encode: bool) -> dict[str, list[str]]:
+    """Argument lists that fail, each with `password` in the URL (percent-encoded or as pasted).
+
+    The user `someone` does not exist, so no password is the right one. The
+    last four fail in argparse (which echoes what it could not use) or before
+    the scheme is even read.
+    """
+    pw = quote(password, safe="") if encode else password
+    parts = urlsplit(pg_url)
+    port, db = parts.port, parts.path
+    url = f"postgresql://someone:{pw}@127.0.0.1:{port}{db}"
+    return {
+        "wrong password": ["apply", "--database-url", url],
+        "wrong password, query": [
+            "snapshot",
+            "--database-url",
+            f"postgresql://someone@127.0.0.1:{port}{db}?password={pw}",
+        ],
+        "unreachable": ["verify", "--database-url", f"postgresql://someone:{pw}@127.0.0.1:1{db}"],
+        "unknown parameter": ["apply", "--database-url", f"{url}?sslmod=x"],
+        "no such database": ["snapshot", "--database-url", f"postgresql://someone:{pw}@127.0.0.1:{port}/nope_db"],
+        "bad sslmode": ["apply", "--database-url", f"{url}?sslmode=require"],
+        "misspelt option": ["apply", "--databse-url", url],
+        "stray positional": ["apply", "-q", url],
+        "bad command before": ["--database-url", url, "aply"],
+        "malformed scheme": ["apply", "--database-url", url.replace("postgresql://", "postgresql+asyncpg:://")],
+    }
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"pid=\d+|\d+\.\d+ s|[\d,]+ rows/s", "#", text)
+
+
+@pytest.mark.parametrize("encode", [True, False], ids=["encoded", "as-pasted"])
+@pytest.mark.parametrize("password", AWKWARD)
+def test_every_failure_path_hides_the_password_and_nothing_else(
+    pg_url: str, password: str, encode: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    forms = {password, quote(password, safe=""), quote(password)}
+    ambiguous = not encode and quote(password, safe="") != password
+    reference = {name: _in_process(argv, capsys) for name, argv in _failure_paths(pg_url, REFERENCE, True).items()}
+    for name, argv in _failure_paths(pg_url, password, encode).items():
+        text = _in_process(argv, capsys)
+        assert text.startswith("exit 2\n"), f"{name}: {text}"
+        lines = text.splitlines()[1:]
+        if lines[0].startswith("usage: "):  # argparse: its usage, then the one error line
+            lines = [line for line in lines if not line.startswith(" ")][1:]
+        assert len(lines) == 1 and lines[0].startswith("echelon-seed: error: "), f"{name}: {text}"
+        for form in forms:
+            # A form that the reference run's text holds anyway ('postgres' in 'postgresql://') proves nothing.
+            if form not in reference[name]:
+                assert form not in text, f"{name}: {form!r} leaked: {text}"
+        if not ambiguous or _normalised(text) == _normalised(reference[name]):
+            # Parsed (or echoed) like the reference: the same message, word for word, with only the password hidden.
+            assert _normalised(text) == _normalised(reference[name]), name
+        else:
+            # Pasted unencoded, '@', '/', '?' or '#' make it ambiguous: refused without echoing any of it.
+            assert "cannot parse database URL postgresql://…" in text, f"{name}: {text}"
+        if ambiguous:
+            for piece in ("p@ss", "w/rd", "rd%20", "ss:w", "ss/wo", "wo%rd"):
+                assert piece not in text, f"{name}: {piece!r} leaked: {text}"
+
+
+def test_a_success_line_shows_the_password_as_stars_and_the_rest_as_written(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parts = urlsplit(pg_url)
+    url = f"postgresql://postgres@127.0.0.1:{parts.port}{parts.path}?password={ENCODED}"
+
+    text = _in_process(["apply", "--database-url", url], capsys)
+
+    assert text.startswith("exit 0\n"), text
+    assert f"seeded postgresql://postgres:***@127.0.0.1:{parts.port}{parts.path}\n" in text
+    for form in FORMS:
+        assert form not in text
+
+
+@pytest.mark.parametrize("password", ["postgres", "e", "p@ss:w/rd%20?#"])
+def test_alembic_failed_line_hides_the_password_and_nothing_else(pg_url: str, password: str) -> None:
+    parts = urlsplit(pg_url)
+    url = f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{parts.port}{parts.path}"
+
+    done = dbtools.run_cli("upgrade", "head", module="alembic", database_url=url, timeout=60)
+
+    failed = [line for line in (done.stdout + done.stderr).splitlines() if line.startswith("FAILED:")]
+    assert done.returncode != 0 and len(failed) == 1, done.stdout + done.stderr
+    assert failed[0] == (
+        f"FAILED: postgresql://postgres:***@127.0.0.1:{parts.port}{parts.path}: "
+        'password authentication failed for user "postgres"'
+    )

@@ -1,17 +1,32 @@
-"""`urls.parse` and `urls.scrub`, without a database.
+"""A URL is parsed once into the target the driver uses; libpq's parameters are honoured or refused by name.
 
-Where hosts, ports, user, password and database come from (authority, query,
-libpq environment), the asyncpg arguments each libpq parameter becomes, the
-errors, and scrubbing by structure. (Wiring the target into `engines` is the
-next step; the real-server tests for each parameter come with it.)
+The first half checks `urls.parse` on its own (no database): where hosts,
+ports, user, password and database come from, the asyncpg arguments each
+parameter becomes, and the errors. The second half runs each parameter
+against the session's real server through the CLI: sslmode=disable, allow and
+prefer connect (the test server has no SSL), require/verify-* fail in one line
+that says so; connect_timeout bounds a connection to a server that never
+answers; application_name is what pg_stat_activity shows; options reach the
+server (`-c statement_timeout=1` cancels the migration); target_session_attrs
+is passed on; $PGHOST and $PGPORT fill in what the URL leaves out, and the
+local/remote decision follows them.
 """
 
 from __future__ import annotations
 
+import socket
+import time
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
 import pytest
 
 from echelon_seed import urls
 from echelon_seed.errors import ConfigError
+from tests import dbtools, pgserver
+from tests.test_reliability_kill import PausedApply, cleanup
+
+__all__ = ["cleanup"]  # a fixture, imported so that pytest finds it here
 
 # --- parsing, no database -------------------------------------------------------------------------------------
 
@@ -102,7 +117,12 @@ def test_an_unusable_parameter_is_refused_by_name(url: str, words: list[str]) ->
     [
         ("at postgresql://u:postgres@h/db: refused", "at postgresql://u:***@h/db: refused"),
         ("postgresql://u@h/db?password=5&sslmode=disable", "postgresql://u@h/db?password=***&sslmode=disable"),
-        ("error: postgresql://u:p@ss:w/rd%20?#@host/db", "error: postgresql://***"),
+        ("error: postgresql://u:p@ss:w/rd%20?#@host/db", "error: postgresql://u:***@host/db"),
+        (
+            "x postgresql+asyncpg:://user:S3cr3tPW9x@h/db?password=y y",
+            "x postgresql+asyncpg:://user:***@h/db?password=*** y",
+        ),
+        ("at mysql://u:e@h/db", "at mysql://u:***@h/db"),
         (
             "kw {'password': 'e', 'port': 1} dsn password=x dbname=d",
             "kw {'password': '***', 'port': 1} dsn password=*** dbname=d",
@@ -124,3 +144,102 @@ def test_scrub_args_hides_url_option_values() -> None:
         "--database-url=postgresql://u:***@h/d",
         "x",
     ]
+
+
+def test_the_documented_environment_variables_are_the_ones_honoured() -> None:
+    readme = (dbtools.REPO / "README.md").read_text(encoding="utf-8")
+    for name in urls.PG_ENVIRONMENT:
+        assert f"`{name}`" in readme, name
+
+
+# --- against the real server ------------------------------------------------------------------------------------
+
+
+def _with_query(url: str, query: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+@pytest.mark.parametrize("mode", ["disable", "allow", "prefer"])
+def test_sslmodes_that_allow_plain_connections_work(pg_url: str, mode: str) -> None:
+    done = dbtools.run_cli("apply", "-q", database_url=_with_query(pg_url, f"sslmode={mode}"))
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("mode", ["require", "verify-ca", "verify-full"])
+def test_sslmodes_that_need_ssl_fail_in_one_line_against_a_server_without_it(pg_url: str, mode: str) -> None:
+    done = dbtools.run_cli("apply", "-q", database_url=_with_query(pg_url, f"sslmode={mode}"), timeout=60)
+
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("echelon-seed: error: "), done.stderr
+    assert "SSL" in lines[0] or "ssl" in lines[0] or "certificate" in lines[0], lines[0]
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+def test_connect_timeout_bounds_a_server_that_never_answers(pg_url: str) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the TCP connection and never says a word
+    try:
+        parts = urlsplit(pg_url)
+        netloc = f"{parts.netloc.rpartition('@')[0]}@127.0.0.1:{silent.getsockname()[1]}"
+        url = urlunsplit((parts.scheme, netloc, parts.path, "connect_timeout=1", ""))
+        started = time.monotonic()
+        done = dbtools.run_cli("apply", "-q", database_url=url, timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    # Start-up of the interpreter included; the default timeout is 10 s.
+    assert elapsed < 8, f"gave up after {elapsed:.1f} s with connect_timeout=1"
+
+
+async def test_application_name_is_what_the_server_shows(pg_url: str, cleanup: list[PausedApply]) -> None:
+    holder = PausedApply(_with_query(pg_url, "application_name=nightly%20ci"), pause="locked", seconds=30)
+    cleanup.append(holder)
+    holder.wait_paused()
+    admin = await asyncpg.connect(**pgserver.connect_kwargs(pg_url))
+    try:
+        names = {r[0] for r in await admin.fetch("SELECT application_name FROM pg_stat_activity")}
+    finally:
+        await admin.close()
+    holder.proc.terminate()
+    holder.finish()
+
+    assert "nightly ci" in names, names
+
+
+def test_options_reach_the_server(pg_url: str) -> None:
+    options = quote("-c statement_timeout=1", safe="")
+    done = dbtools.run_cli("apply", "-q", "--scale", "20", database_url=_with_query(pg_url, f"options={options}"))
+
+    assert done.returncode == 2, done.stderr
+    assert "statement timeout" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(("attrs", "code"), [("read-write", 0), ("any", 0), ("standby", 2)])
+def test_target_session_attrs_are_passed_to_the_driver(pg_url: str, attrs: str, code: int) -> None:
+    done = dbtools.run_cli("apply", "-q", database_url=_with_query(pg_url, f"target_session_attrs={attrs}"))
+
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+async def test_pghost_and_pgport_fill_in_and_decide_locality(pg_url: str, pg_server: pgserver.PgServer) -> None:
+    parts = urlsplit(pg_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    bare = urlunsplit((parts.scheme, f"{userinfo}@", parts.path, "", ""))
+    env = {"PGHOST": "127.0.0.1", "PGPORT": str(pg_server.port)}
+
+    seeded = dbtools.run_cli("apply", "-q", database_url=bare, env=env)
+    await dbtools.execute(pg_url, "DELETE FROM echelon_seed_runs")  # rows, but no record: not plainly ours
+    # The same server through $PGHOST=127.1 is not plainly local: --force needs the name.
+    refused = dbtools.run_cli("apply", "--force", database_url=bare, env={**env, "PGHOST": "127.1"})
+    forced = dbtools.run_cli("apply", "--force", "-q", database_url=bare, env=env)
+
+    assert seeded.returncode == 0, seeded.stderr
+    assert refused.returncode == 2 and "--confirm" in refused.stderr and "@127.1:" in refused.stderr, refused.stderr
+    assert forced.returncode == 0, forced.stderr
