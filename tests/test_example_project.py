@@ -221,5 +221,5 @@ def test_a_schema_built_by_the_projects_own_alembic_is_refused_clearly(tmp_path:
     assert refused.returncode == 2
     assert refused.stderr.startswith(
         "echelon-seed: error: the database already holds tables of project 'shop' "
-        "(audit_log, customers, seed_runs, …) but no echelon_seed_alembic_version"
+        "(audit_log, customers, seed_runs, products, order_lines) but no echelon_seed_alembic_version"
     ), refused.stderr

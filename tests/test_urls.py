@@ -243,3 +243,37 @@ async def test_pghost_and_pgport_fill_in_and_decide_locality(pg_url: str, pg_ser
     assert seeded.returncode == 0, seeded.stderr
     assert refused.returncode == 2 and "--confirm" in refused.stderr and "@127.1:" in refused.stderr, refused.stderr
     assert forced.returncode == 0, forced.stderr
+
+
+def test_a_unix_socket_directory_in_the_query_connects_and_is_local(pg_url: str, pg_server: pgserver.PgServer) -> None:
+    assert pg_server.log_file is not None, "the suite's own server listens on a socket in its directory"
+    socket_dir = str(pg_server.log_file.parent)
+    parts = urlsplit(pg_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    url = urlunsplit((parts.scheme, f"{userinfo}@", parts.path, f"host={socket_dir}&port={pg_server.port}", ""))
+    target = urls.parse(url, environ={})
+
+    done = dbtools.run_cli("apply", database_url=url)
+
+    assert (target.hosts, target.ports, target.is_local) == ((socket_dir,), (pg_server.port,), True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"seeded {target.display}\n"), done.stdout
+    assert f"?host={socket_dir}&port={pg_server.port}" in target.display
+
+
+async def test_the_lock_timeout_names_the_target_the_driver_uses(pg_url: str, cleanup: list[PausedApply]) -> None:
+    holder = PausedApply(pg_url, pause="locked", seconds=60)
+    cleanup.append(holder)
+    holder.wait_paused()
+    parts = urlsplit(pg_url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    # The authority says localhost; the query sends the driver to 127.0.0.1, and the message says so.
+    url = urlunsplit((parts.scheme, f"{userinfo}@localhost", parts.path, f"host={hostport}", ""))
+
+    done = dbtools.run_cli("apply", "--force", "--lock-timeout", "1", database_url=url, timeout=60)
+    holder.proc.terminate()
+    holder.finish()
+
+    assert done.returncode == 2, done.stderr
+    shown = f"postgresql://{userinfo.partition(':')[0]}:***@{hostport}{parts.path}"
+    assert f"another writer holds the seed lock on {shown} (" in done.stderr, done.stderr
