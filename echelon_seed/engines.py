@@ -36,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import TableClause
 
 from . import moments, urls
-from .errors import DatabaseError, EchelonSeedError, LockTimeout
+from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
 
 __all__ = [
     "DEFAULT_URL",
@@ -79,8 +79,13 @@ def parse_url(raw: str) -> urls.Target:
 
 
 def redact(url: urls.Target | str) -> str:
-    """A URL for people: the password, if any, is `***`; the rest as the driver uses it (or as written)."""
-    return url.display if isinstance(url, urls.Target) else urls.scrub(url)
+    """A URL for people, as the driver uses it, with `***` for the password (scrubbed as written if unparseable)."""
+    if isinstance(url, urls.Target):
+        return url.display
+    try:
+        return urls.parse(url).display
+    except ConfigError:
+        return urls.scrub(url)
 
 
 #: Hide the password of every URL in a message, by structure (see `urls.scrub`).
