@@ -72,9 +72,13 @@ def _scrub(text: str) -> str:
     """Hide every URL's password and `password=` value in `text`, by structure alone (`urls.scrub`).
 
     argparse echoes what it could not use (`--databse-url URL`, a stray URL);
-    its message is scrubbed before it is printed. `urls` is standard library
-    only, so this costs start-up nothing.
+    its message is scrubbed before it is printed. A password is always in a
+    userinfo (before an '@') or a `password` pair, so text with neither is
+    returned as it is, without importing `urls` (its dataclasses and typing
+    cost start-up).
     """
+    if "@" not in text and "password" not in text.lower():
+        return text  # no userinfo and no password pair, so no secret: the parser's import is not needed
     from . import urls
 
     return urls.scrub(text)
