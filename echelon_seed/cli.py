@@ -26,6 +26,7 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 
 from . import __version__
+from . import cli_export as _io
 
 # typing costs a few milliseconds of every start-up and is needed only by type checkers.
 TYPE_CHECKING = False
@@ -595,6 +596,35 @@ _COMMANDS: dict[str, _Command] = {
         run=_check,
         fixtures=True,
         database_help="with --schema: the database to migrate and roll back (default: a scratch SQLite file)",
+    ),
+    "export": _Command(
+        help="write fixture files from an existing database (all of it, or a subset and what it references)",
+        description="Read a database in one read-only transaction and write the project's fixture files, so that "
+        "'apply' reproduces its snapshot byte for byte. --root and --tables export a subset closed over the "
+        "foreign keys. Written to a temporary directory, checked, then renamed into place.",
+        configure=_io.configure_export,
+        run=_io.export,
+        database_help="database to read (default: $DATABASE_URL or sqlite:///./dev.db)",
+    ),
+    "export-sql": _Command(
+        help="write a PostgreSQL script that psql loads in one transaction (the seed and its record)",
+        description="Write the seed as a psql script: BEGIN, a check of the schema revision (or, with "
+        "--with-schema, the migrations' DDL), COPY blocks in foreign-key order, the seed record, COMMIT. "
+        "Relative times resolve against one anchor: the moment the script runs, or psql -v anchor=ISO. "
+        'Load it with: psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f FILE',
+        configure=_io.configure_export_sql,
+        run=_io.export_sql,
+        database=False,
+        fixtures=True,
+    ),
+    "status": _Command(
+        help="what a database holds: schema revision, seed record, whether it is current, row counts",
+        description="Show the database's schema revision and the project's head, the seed record (fixtures, "
+        "scale, anchor, tool version), whether the seed is current for the fixtures on disk, and the rows "
+        "per table. Exit 0, or 2 when the database cannot be read.",
+        configure=_io.configure_status,
+        run=_io.status,
+        fixtures=True,
     ),
 }
 

@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import __version__, clock, diff, engines, fixtures, migrate, progress, seeder
 from . import project as projects
 from . import snapshot as snapshots
+from . import status as status_
 from .bookkeeping import seed_runs
-from .errors import FixtureProblem, RefusedError, SnapshotError
+from .errors import ConfigError, FixtureError, FixtureProblem, RefusedError, SnapshotError
 from .migrate import MigrationResult
 from .project import Project
 
@@ -39,13 +40,17 @@ __all__ = [
     "VerifyResult",
     "apply",
     "DiffResult",
+    "ExportResult",
     "check",
     "check_schema",
     "diff_sources",
+    "export",
+    "export_sql",
     "golden_path",
     "regenerate_command",
     "resolve_url",
     "snapshot",
+    "status",
     "verify",
     "verify_target",
 ]
@@ -555,3 +560,122 @@ async def diff_sources(
             actual_side=labels[b],
         )
     return DiffResult(report=report, golden=labels[a], actual=labels[b])
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What `export` wrote: rows per table, the tables added for foreign keys, the tables left out."""
+
+    database: str
+    directory: Path
+    anchor: datetime | None
+    rows: dict[str, int]
+    added: dict[str, int]
+    left_out: list[str]
+    seconds: float
+
+
+async def export(
+    database_url: str | None = None,
+    output: Path | None = None,
+    *,
+    tables: Sequence[str] = (),
+    roots: Sequence[str] = (),
+    anchor: datetime | None = None,
+    absolute: bool = False,
+    force: bool = False,
+    reporter: progress.Reporter | None = None,
+    project: Project | None = None,
+) -> ExportResult:
+    """Write the project's fixture files from a database (all of it, or the closure of `tables` and `roots`).
+
+    Times are relative to `anchor`, else to the seed record's anchor when the
+    database is a seed of this project, else absolute (always with `absolute`).
+    """
+    from . import export as exporting
+
+    project = project or projects.echelon()
+    if anchor is not None and absolute:
+        raise ConfigError("--anchor and --absolute exclude each other: times are relative to one anchor, or absolute")
+    known = [t.name for t in project.tables]
+    for name in tables:
+        if name not in known:
+            raise ConfigError(f"--tables: project {project.name!r} has no table {name!r}; known: {', '.join(known)}")
+    parsed = [exporting.parse_root(text, project) for text in roots]
+    target = output or project.fixtures
+    exporting.check_destination(target, force=force)
+    started = time.perf_counter()
+    database = engines.open_database(resolve_url(database_url), write=False)
+    if reporter is not None:
+        reporter.phase("exporting", None)
+    try:
+        async with database.transaction() as conn:
+            left_out = await exporting.check_target(conn, project)
+            if anchor is None and not absolute:
+                record = await seeder.read_record(conn)
+                anchor = record.anchor if record is not None and record.same_schema(project) else None
+            selection = (
+                await exporting.read_selection(conn, project, tables=tables, roots=parsed) if tables or parsed else None
+            )
+            with exporting.staged_directory(target, project) as staged:
+                rows = await exporting.write_tables(
+                    conn, database.backend, project, staged, anchor=anchor, selection=selection, reporter=reporter
+                )
+    finally:
+        await database.dispose()
+    added = {name: n for name, n in rows.items() if selection is not None and name not in selection.asked}
+    return ExportResult(
+        database=database.display,
+        directory=target,
+        anchor=anchor,
+        rows=rows,
+        added=added,
+        left_out=left_out,
+        seconds=time.perf_counter() - started,
+    )
+
+
+async def status(
+    database_url: str | None = None, *, fixtures_dir: Path | None = None, project: Project | None = None
+) -> status_.Status:
+    """What a database holds (schema revision, seed record, rows) and whether its seed is current."""
+    project = project or projects.echelon()
+    try:
+        digest, problem = fixtures.load(fixtures_dir or project.fixtures, project).digest, None
+    except FixtureError as exc:
+        digest, problem = None, f"{len(exc.problems)} problem(s); 'echelon-seed check' lists them"
+    database = engines.open_database(resolve_url(database_url), write=False)
+    try:
+        async with database.transaction() as conn:
+            return await status_.read(
+                conn, project, database=database.display, fixtures=digest, fixtures_problem=problem
+            )
+    finally:
+        await database.dispose()
+
+
+def export_sql(
+    out: IO[bytes],
+    *,
+    fixtures_dir: Path | None = None,
+    scale: int = 1,
+    with_schema: bool = False,
+    project: Project | None = None,
+) -> int:
+    """Write the seed as a psql script (see `export_sql`) to `out`; return its row count. No database is read."""
+    import io
+
+    from . import export_sql as scripts
+
+    if scale < 1:
+        raise ValueError("scale must be at least 1")
+    project = project or projects.echelon()
+    fixture_set = fixtures.load(fixtures_dir or project.fixtures, project)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)
+    try:
+        return scripts.write_script(
+            text, project, fixture_set, scale=scale, with_schema=with_schema, tool_version=__version__
+        )
+    finally:
+        text.flush()
+        text.detach()

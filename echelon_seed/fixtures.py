@@ -7,8 +7,10 @@ N}}`) that `generate` expands. Every problem is found before a database is
 touched, and each names its file, row and column, so that a bad fixture can
 never leave a half-seeded database behind.
 
-Times in fixtures are always relative ("now-4h"): they are kept as offsets
-and resolved against the anchor only when rows are produced.
+Times in fixtures are relative ("now-4h"): they are kept as offsets and
+resolved against the anchor only when rows are produced. An aware column also
+takes an absolute ISO-8601 time with a zone ("2026-11-24T12:00:00Z", what
+`export --absolute` writes), which no anchor moves.
 """
 
 from __future__ import annotations
@@ -54,7 +56,17 @@ from .errors import ConfigError, FixtureError, FixtureProblem
 from .project import Project
 from .types import Money, UTCDateTime, quantize
 
-__all__ = ["LARGE_ROWS", "MAX_JSON_DEPTH", "MAX_OFFSET", "FixtureSet", "TableFixture", "check", "load", "unchecked"]
+__all__ = [
+    "LARGE_ROWS",
+    "MAX_JSON_DEPTH",
+    "MAX_OFFSET",
+    "FixtureSet",
+    "TableFixture",
+    "check",
+    "is_moment",
+    "load",
+    "unchecked",
+]
 
 #: Rows a generator may yield at scale 1 (count, times the timelines for price history) without --allow-large.
 LARGE_ROWS = 1_000_000
@@ -125,17 +137,17 @@ class FixtureSet:
         )
 
 
-def _is_moment(column: Column[Any]) -> bool:
+def is_moment(column: Column[Any]) -> bool:
     """A column of moments (aware timestamps): fixtures give them relative to the anchor."""
     return isinstance(column.type, UTCDateTime) or (isinstance(column.type, DateTime) and column.type.timezone)
 
 
 def _resolved(fixture: TableFixture, anchor: datetime) -> Iterator[tuple[Any, ...]]:
-    times = [i for i, c in enumerate(fixture.table.columns) if _is_moment(c)]
+    times = [i for i, c in enumerate(fixture.table.columns) if is_moment(c)]
     for row in fixture.rows:
         values = list(row)
         for i in times:
-            if values[i] is not None:
+            if isinstance(values[i], timedelta):  # an absolute time (a datetime) stays as it is
                 values[i] = anchor + values[i]
         yield tuple(values)
 
@@ -261,10 +273,12 @@ def _convert(column: Column[Any], value: Any) -> Any:
         if len(amount.as_tuple().digits) > type_.precision:
             raise _Invalid(f"{value!r} has more than {type_.precision} digits")
         return amount
-    if _is_moment(column):
+    if is_moment(column):
         if not isinstance(value, str):
             raise _Invalid(f'expected a relative time such as "now-4h", got {value!r}')
         _check_text(value, "a time")
+        if not value.startswith("now"):
+            return _absolute_moment(value)
         try:
             offset = clock.to_offset(value)
         except ValueError as exc:
@@ -318,6 +332,19 @@ def _convert(column: Column[Any], value: Any) -> Any:
             raise _Invalid(f"{len(value)} characters; the column holds at most {type_.length}")
         return value
     return _convert_more(type_, value)
+
+
+def _absolute_moment(value: str) -> datetime:
+    """An aware column's absolute time: ISO-8601 with a zone, kept as that moment (in UTC)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Invalid(
+            f"{value!r} is neither a relative time such as 'now-4h' nor an ISO-8601 time with a zone"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise _Invalid(f"{value!r} has no time zone; add 'Z' or an offset, or write it relative ('now-4h')")
+    return moment.astimezone(UTC)
 
 
 def _convert_more(type_: Any, value: Any) -> Any:
@@ -659,7 +686,9 @@ def _check_times(
     problems: list[FixtureProblem] = []
     lowest, highest = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 
-    def outside(offset: timedelta) -> bool:
+    def outside(offset: timedelta | datetime) -> bool:
+        if isinstance(offset, datetime):  # an absolute time: Python already holds it
+            return False
         try:
             return not lowest <= anchor + offset <= highest
         except OverflowError:
@@ -680,7 +709,7 @@ def _check_times(
                 )
             continue
         names = table.columns.keys()
-        times = [i for i, c in enumerate(table.columns) if _is_moment(c)]
+        times = [i for i, c in enumerate(table.columns) if is_moment(c)]
         for number, row in enumerate(fixture.rows, start=1):
             for i in times:
                 if row[i] is not None and outside(row[i]):

@@ -13,9 +13,11 @@ no half-built schema, no `_alembic_tmp_*` table on SQLite.
 from __future__ import annotations
 
 import ast
+import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import column, inspect, select, table
 from sqlalchemy.engine import Connection
@@ -40,9 +42,11 @@ __all__ = [
     "MigrationResult",
     "VERSION_TABLE",
     "alembic_config",
+    "behind",
     "current_revision",
     "differences",
     "head_revision",
+    "offline_sql",
     "upgrade",
 ]
 
@@ -145,6 +149,18 @@ def _version_options(connection: Connection) -> dict[str, Any]:
     return {"version_table": VERSION_TABLE, "version_table_schema": schema_of(connection)}
 
 
+def behind(revision: str | None, project: Project) -> int | None:
+    """How many revisions `revision` (None: never migrated) is behind the head; None when the scripts do not know it."""
+    from alembic.script.revision import RevisionError
+
+    script = _script(project)
+    head = head_revision(project)
+    try:
+        return 0 if revision == head else len(list(script.iterate_revisions(head, revision or "base")))
+    except RevisionError:
+        return None
+
+
 def _current(connection: Connection) -> str | None:
     if not inspect(connection).has_table(VERSION_TABLE, schema=schema_of(connection)):
         return None
@@ -190,6 +206,47 @@ def _run_scripts(connection: Connection, project: Project, script: ScriptDirecto
         )
         with environment.begin_transaction():
             environment.run_migrations()
+
+
+def offline_sql(project: Project, out: IO[str]) -> None:
+    """Write the DDL of the project's migrations for PostgreSQL (Alembic's offline mode), or of its metadata.
+
+    No BEGIN/COMMIT: the caller's script owns the transaction. The version
+    table is echelon-seed's own, as when `upgrade` runs the same scripts.
+    """
+    if project.migrations is None:
+        from sqlalchemy import create_mock_engine
+
+        def emit(statement: Any, *_: Any, **__: Any) -> None:
+            out.write(f"{str(statement.compile(dialect=engine.dialect)).strip()};\n\n")
+
+        engine = create_mock_engine("postgresql+asyncpg://", emit)
+        project.metadata.create_all(engine, checkfirst=False)
+        return
+    from alembic.runtime.environment import EnvironmentContext
+
+    script = _script(project)
+
+    def steps(revision: Any, _context: MigrationContext) -> Any:
+        return script._upgrade_revs("head", revision)
+
+    buffer = io.StringIO()
+    environment = EnvironmentContext(
+        alembic_config(project=project), script, fn=steps, as_sql=True, destination_rev="head"
+    )
+    with environment:
+        environment.configure(
+            dialect_name="postgresql",
+            output_buffer=buffer,
+            target_metadata=project.metadata,
+            version_table=VERSION_TABLE,
+            version_table_schema=project.schema,
+            transactional_ddl=False,
+            literal_binds=True,
+        )
+        environment.run_migrations()
+    # psql would print the version row that Alembic's INSERT ... RETURNING gives back.
+    out.write(re.sub(r" RETURNING [\w.]+;", ";", buffer.getvalue()))
 
 
 def _refuse_unversioned_tables(connection: Connection, project: Project) -> None:

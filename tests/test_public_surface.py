@@ -21,7 +21,7 @@ def test_every_cli_command_and_option_appears_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     parser = cli.build_parser()
     verbs = next(a for a in parser._actions if a.dest == "verb").choices  # noqa: SLF001
-    assert set(verbs) == {"apply", "snapshot", "verify", "check", "diff"}
+    assert set(verbs) == {"apply", "snapshot", "verify", "check", "diff", "export", "export-sql", "status"}
     for verb, sub in verbs.items():
         assert f"echelon-seed {verb}" in readme, verb
         for action in sub._actions:  # noqa: SLF001

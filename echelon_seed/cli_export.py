@@ -1,0 +1,151 @@
+"""The command line of `export`, `export-sql` and `status`: options in, one call, a few lines out.
+
+Kept apart from `cli` so that each verb's costume is one screen; like `cli`
+it imports only the standard library at start-up, and each command imports
+what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["configure_export", "configure_export_sql", "configure_status", "export", "export_sql", "status"]
+
+
+def _cli() -> Any:
+    from . import cli
+
+    return cli
+
+
+def configure_export(parser: argparse.ArgumentParser) -> None:
+    cli = _cli()
+    parser.add_argument(
+        "-o", "--output", type=cli._path, metavar="DIR", help="directory to write (default: the project's fixtures)"
+    )
+    parser.add_argument(
+        "--tables",
+        metavar="T,...",
+        type=lambda text: [t.strip() for t in text.split(",") if t.strip()],
+        default=[],
+        help="only these tables, plus the rows they reference (said on the last line)",
+    )
+    parser.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="TABLE:KEY",
+        help="only this row and every row it references, transitively (repeatable; composite keys: TABLE:k1,k2)",
+    )
+    times = parser.add_mutually_exclusive_group()
+    times.add_argument(
+        "--anchor",
+        type=cli._anchor,
+        metavar="ISO-8601",
+        help="write times as offsets from this moment (now-4h); default: the seed record's anchor, else absolute",
+    )
+    times.add_argument("--absolute", action="store_true", help="write times as absolute ISO-8601 values")
+    parser.add_argument("--force", action="store_true", help="replace the contents of a non-empty directory")
+
+
+async def export(args: argparse.Namespace) -> int:
+    from . import commands
+
+    cli = _cli()
+    cli._check_sqlite_path(cli._target(args), must_exist=True)
+    result = await commands.export(
+        args.database_url,
+        args.output,
+        tables=args.tables,
+        roots=args.root,
+        anchor=args.anchor,
+        absolute=args.absolute,
+        force=args.force,
+        reporter=cli._reporter(args),
+        project=cli._project(args),
+    )
+    cli._end_progress()
+    from . import export as exporting
+    from . import project
+
+    if result.left_out:
+        print(f"not exported (not tables of the project): {', '.join(result.left_out)}", file=sys.stderr)
+    if args.quiet:
+        return 0
+    print(
+        f"exported {cli._plural(len(result.rows), 'table')} from {result.database} to "
+        f"{project.display(result.directory)} ({exporting.describe_anchor(result.anchor)})"
+    )
+    for name, count in result.rows.items():
+        print(f"  {name:<16}{count:>12,}")
+    total = sum(result.rows.values())
+    print(f"  {'total':<16}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s")
+    if result.added:
+        added = ", ".join(f"{name} ({cli._plural(n, 'row')})" for name, n in sorted(result.added.items()))
+        print(f"added for foreign keys: {added}")
+    return 0
+
+
+def configure_export_sql(parser: argparse.ArgumentParser) -> None:
+    cli = _cli()
+    parser.add_argument("-o", "--output", metavar="FILE", default="-", help="file to write, or - for stdout (default)")
+    parser.add_argument(
+        "--scale", type=cli._positive, default=1, metavar="N", help="multiply the generated tables (default 1)"
+    )
+    parser.add_argument(
+        "--with-schema", action="store_true", help="put the migrations' DDL first, for an empty database"
+    )
+
+
+async def export_sql(args: argparse.Namespace) -> int:
+    from . import commands, project
+
+    cli = _cli()
+    chosen = cli._project(args)
+    if args.output == "-":
+        commands.export_sql(
+            sys.stdout.buffer,
+            fixtures_dir=args.fixtures,
+            scale=args.scale,
+            with_schema=args.with_schema,
+            project=chosen,
+        )
+        sys.stdout.flush()
+        return 0
+    target = cli._path(args.output)
+    if not target.parent.is_dir():
+        from .errors import ConfigError
+
+        raise ConfigError(f"cannot write {target}: the directory {target.parent} does not exist (create it first)")
+    with project.replaced(target) as out:
+        rows = commands.export_sql(
+            out, fixtures_dir=args.fixtures, scale=args.scale, with_schema=args.with_schema, project=chosen
+        )
+    if not args.quiet:
+        schema = "with the schema" if args.with_schema else "for a migrated database"
+        print(
+            f'wrote {target}: {cli._plural(rows, "row")} {schema}; load it with: psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f {target}'
+        )
+    return 0
+
+
+def configure_status(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or JSON on stdout")
+
+
+async def status(args: argparse.Namespace) -> int:
+    import json
+
+    from . import commands
+
+    cli = _cli()
+    cli._check_sqlite_path(cli._target(args), must_exist=True)
+    result = await commands.status(args.database_url, fixtures_dir=args.fixtures, project=cli._project(args))
+    if args.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+    elif not args.quiet:
+        for line in result.lines():
+            print(line)
+    return 0

@@ -1,0 +1,285 @@
+"""The seed as a PostgreSQL script that psql loads in one transaction (the seed guide's Method 2).
+
+    psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f seed.sql [-v anchor=2026-11-24T12:00:00Z]
+
+The script: ON_ERROR_STOP; the anchor (psql's `anchor` variable, else the
+moment the script runs, read once from the server); BEGIN; the schema (the
+migrations' DDL with `with_schema`, else a check that the database is at the
+expected revision); a check that the project's tables are empty; COPY
+blocks in foreign-key order; the seed record; COMMIT. Any failure stops psql
+before COMMIT, so nothing is committed.
+
+Relative times are resolved in SQL against the one anchor: a table with
+aware timestamps is copied into a temporary twin whose time columns are
+text (offsets as "-14400.000000 seconds", absolute times as ISO-8601), and
+inserted from it with `anchor + offset`. Offsets are in seconds only, never
+days, so no session time zone or daylight-saving change moves them. A
+foreign key that points forward in a cycle and is not deferrable is written
+NULL and filled in from the twin after every table (as `cycles` does for
+`apply`). Rows are written as they are produced, so memory stays flat at
+any scale. The record is the one `apply` writes, so the loaded database
+verifies against the golden file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import IO, Any
+from uuid import UUID
+
+from sqlalchemy import ARRAY, JSON, Column, Table
+from sqlalchemy.dialects import postgresql
+
+from . import cycles, fixtures, migrate
+from .bookkeeping import RUNS_TABLE, VERSION_TABLE, seed_runs
+from .fixtures import FixtureSet, TableFixture
+from .project import Project
+
+__all__ = ["write_script"]
+
+#: The anchor generated rows are produced against; only offsets from it reach the script.
+_REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_TWIN = "_echelon_seed_"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _quote(name: str) -> str:
+    return str(_DIALECT.identifier_preparer.quote(name))
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _offset(delta: timedelta) -> str:
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    sign = "-" if micros < 0 else ""
+    whole, frac = divmod(abs(micros), 1_000_000)
+    return f"{sign}{whole}.{frac:06d} seconds"
+
+
+def _text(value: Any) -> str:
+    """A scalar as PostgreSQL's text input reads it."""
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, timedelta):
+        return _offset(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, UUID):
+        return str(value)
+    return str(value)
+
+
+def _array(value: Sequence[Any]) -> str:
+    parts = []
+    for item in value:
+        if item is None:
+            parts.append("NULL")
+        elif isinstance(item, list | tuple):
+            parts.append(_array(item))
+        else:
+            parts.append('"' + _text(item).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"
+
+
+def _cell(column: Column[Any]) -> Callable[[Any], str]:
+    """The COPY text of one column's values (NULL as \\N)."""
+    if isinstance(column.type, JSON):
+        encode: Callable[[Any], str] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
+    elif isinstance(column.type, ARRAY):
+        encode = _array
+    else:
+        encode = _text
+    return lambda v: "\\N" if v is None else encode(v).translate(_COPY_ESCAPES)
+
+
+def _rows(fixture_set: FixtureSet, fixture: TableFixture, scale: int) -> Iterable[tuple[Any, ...]]:
+    """The table's rows with its aware times as offsets (timedelta) or absolute datetimes."""
+    if fixture.spec is None:
+        return fixture.rows  # literal rows keep what the file said: offsets or absolute times
+    moments = [i for i, c in enumerate(fixture.table.columns) if fixtures.is_moment(c)]
+
+    def relative(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        values = list(row)
+        for i in moments:
+            if values[i] is not None:
+                values[i] = values[i] - _REFERENCE
+        return tuple(values)
+
+    return map(relative, fixture_set.rows(fixture, anchor=_REFERENCE, scale=scale))
+
+
+def _checks(out: IO[str], project: Project, *, with_schema: bool) -> None:
+    tables = [t.name for t in project.tables]
+    array = "ARRAY[" + ", ".join(_literal(n) for n in tables) + "]"
+    if with_schema:
+        out.write(
+            "DO $$\nDECLARE t text;\nBEGIN\n"
+            f"  FOREACH t IN ARRAY {array} || ARRAY[{_literal(VERSION_TABLE)}] LOOP\n"
+            "    IF to_regclass(quote_ident(t)) IS NOT NULL THEN\n"
+            "      RAISE EXCEPTION 'echelon-seed: the database already has table %, so the schema cannot be "
+            "created; load a script made without --with-schema into a migrated database', t;\n"
+            "    END IF;\n  END LOOP;\nEND $$;\n\n"
+        )
+        migrate.offline_sql(project, out)
+        return
+    if project.migrations is None:
+        out.write(
+            "DO $$\nDECLARE t text;\nBEGIN\n"
+            f"  FOREACH t IN ARRAY {array} LOOP\n"
+            "    IF to_regclass(quote_ident(t)) IS NULL THEN\n"
+            f"      RAISE EXCEPTION 'echelon-seed: the database has no table % of project {project.name}: "
+            "create the schema first (echelon-seed apply), or load a script made with --with-schema', t;\n"
+            "    END IF;\n  END LOOP;\nEND $$;\n\n"
+        )
+        return
+    head = migrate.head_revision(project)
+    out.write(
+        "DO $$\nDECLARE found text;\nBEGIN\n"
+        f"  IF to_regclass({_literal(VERSION_TABLE)}) IS NULL THEN\n"
+        f"    RAISE EXCEPTION 'echelon-seed: the database is not migrated (no {VERSION_TABLE} table); "
+        "run the migrations first (echelon-seed apply, or alembic upgrade head), or load a script made with "
+        "--with-schema';\n  END IF;\n"
+        f"  SELECT max(version_num) INTO found FROM {VERSION_TABLE};\n"
+        f"  IF found IS DISTINCT FROM {_literal(head)} THEN\n"
+        f"    RAISE EXCEPTION 'echelon-seed: the database is at schema revision %, the script was made for {head}: "
+        "migrate the database to that revision, or make the script with the code that matches the database', "
+        "coalesce(found, 'none');\n"
+        "  END IF;\nEND $$;\n\n"
+    )
+
+
+def _refuse_data(out: IO[str], project: Project) -> None:
+    names = [t.name for t in project.tables] + [RUNS_TABLE]
+    out.write(
+        "DO $$\nDECLARE t text; found boolean;\nBEGIN\n"
+        "  FOREACH t IN ARRAY ARRAY[" + ", ".join(_literal(n) for n in names) + "] LOOP\n"
+        "    IF to_regclass(quote_ident(t)) IS NOT NULL THEN\n"
+        "      EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', t) INTO found;\n"
+        "      IF found THEN\n"
+        "        RAISE EXCEPTION 'echelon-seed: the database already has data (table % is not empty); "
+        "load the script into an empty database, or reseed with echelon-seed apply --force', t;\n"
+        "      END IF;\n    END IF;\n  END LOOP;\nEND $$;\n\n"
+    )
+
+
+def _copy(
+    out: IO[str],
+    table: str,
+    names: Sequence[str],
+    cells: Sequence[Callable[[Any], str]],
+    rows: Iterable[tuple[Any, ...]],
+) -> int:
+    out.write(f"COPY {_quote(table)} ({', '.join(_quote(n) for n in names)}) FROM STDIN;\n")
+    count = 0
+    for row in rows:
+        out.write("\t".join(cell(v) for cell, v in zip(cells, row, strict=True)))
+        out.write("\n")
+        count += 1
+    out.write("\\.\n\n")
+    return count
+
+
+def _table(
+    out: IO[str], fixture_set: FixtureSet, fixture: TableFixture, scale: int, late: cycles.Holdback | None
+) -> int:
+    table = fixture.table
+    names = table.columns.keys()
+    cells = [_cell(c) for c in table.columns]
+    moments = [c.name for c in table.columns if fixtures.is_moment(c)]
+    rows = _rows(fixture_set, fixture, scale)
+    if not moments and late is None:
+        return _copy(out, table.name, names, cells, rows)
+    twin = _TWIN + table.name
+    out.write(f"CREATE TEMP TABLE {_quote(twin)} (LIKE {_quote(table.name)}) ON COMMIT DROP;\n")
+    for name in moments:
+        out.write(f"ALTER TABLE {_quote(twin)} ALTER COLUMN {_quote(name)} TYPE text;\n")
+    count = _copy(out, twin, names, cells, rows)
+    held = {c.name for c in late.late} if late is not None else set()
+    select = []
+    for name in names:
+        q = _quote(name)
+        if name in held:
+            select.append("NULL")
+        elif name in moments:
+            select.append(
+                f"CASE WHEN {q} LIKE '%seconds' THEN :'anchor'::timestamptz + {q}::interval ELSE {q}::timestamptz END"
+            )
+        else:
+            select.append(q)
+    out.write(
+        f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)})\n"
+        f"  SELECT {', '.join(select)} FROM {_quote(twin)};\n\n"
+    )
+    return count
+
+
+def _fill(out: IO[str], table: Table, late: cycles.Holdback) -> None:
+    target, twin = _quote(table.name), _quote(_TWIN + table.name)
+    sets = ", ".join(f"{_quote(c.name)} = s.{_quote(c.name)}" for c in late.late)
+    keys = " AND ".join(f"{target}.{_quote(c.name)} = s.{_quote(c.name)}" for c in table.primary_key.columns)
+    present = " OR ".join(f"s.{_quote(c.name)} IS NOT NULL" for c in late.late)
+    out.write(f"UPDATE {target} SET {sets} FROM {twin} s WHERE {keys} AND ({present});\n\n")
+
+
+def write_script(
+    out: IO[str],
+    project: Project,
+    fixture_set: FixtureSet,
+    *,
+    scale: int,
+    with_schema: bool,
+    tool_version: str,
+) -> int:
+    """Write the psql script of the seed to `out`; return the number of rows in it."""
+    revision = migrate.head_revision(project) if project.migrations is not None else migrate.FROM_METADATA
+    out.write(
+        f"-- echelon-seed export-sql: project {project.name}, fixtures {fixture_set.digest}, scale {scale}\n"
+        f'-- Load it with: psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f FILE [-v anchor=2026-11-24T12:00:00Z]\n'
+        "\\set ON_ERROR_STOP on\n"
+        "\\if :{?anchor}\n\\else\n"
+        "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS anchor \\gset\n"
+        "\\endif\n"
+        "BEGIN;\n"
+        "SET LOCAL client_min_messages = warning;\n\n"
+    )
+    _checks(out, project, with_schema=with_schema)
+    from sqlalchemy.schema import CreateTable
+
+    create = str(CreateTable(seed_runs, if_not_exists=True).compile(dialect=_DIALECT)).strip()
+    out.write(f"{create};\n\n")
+    _refuse_data(out, project)
+    out.write("SET CONSTRAINTS ALL DEFERRED;\n\n")
+    late = cycles.holdbacks([f.table for f in fixture_set.tables])
+    total = 0
+    for fixture in fixture_set.tables:
+        total += _table(out, fixture_set, fixture, scale, late.get(fixture.table.name))
+    for fixture in fixture_set.tables:
+        if fixture.table.name in late:
+            _fill(out, fixture.table, late[fixture.table.name])
+    values = ", ".join(
+        [
+            "1",
+            ":'anchor'::timestamptz",
+            _literal(fixture_set.digest),
+            str(scale),
+            _literal(tool_version),
+            _literal(revision),
+            _literal(project.fingerprint),
+            _literal(project.name),
+        ]
+    )
+    columns = ", ".join(_quote(c.name) for c in seed_runs.columns)
+    out.write(f"INSERT INTO {RUNS_TABLE} ({columns}) VALUES ({values});\n\nCOMMIT;\n")
+    return total
