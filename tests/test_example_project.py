@@ -161,13 +161,13 @@ def test_example_check_reports_each_kind_of_bad_fixture(tmp_path: Path, shop: Pr
     (fixtures / "products.json").write_text(json.dumps(products))
     customers = json.loads((fixtures / "customers.json").read_text())
     customers["rows"][0]["tier"] = "gold"
-    customers["rows"][1]["joined_at"] = "2024-01-01T00:00:00Z"
+    customers["rows"][1]["joined_at"] = "2024-01-01T00:00:00"  # absolute needs a zone (export --absolute writes one)
     (fixtures / "customers.json").write_text(json.dumps(customers))
 
     found = {(Path(p.file).name, p.row, p.column): p.message for p in commands.check(fixtures, project=shop)}
 
     assert "is not one of basic, plus" in found[("customers.json", 1, "tier")]
-    assert "relative time" in found[("customers.json", 2, "joined_at")]
+    assert "has no time zone; add 'Z' or an offset" in found[("customers.json", 2, "joined_at")]
     assert "is not a UUID" in found[("products.json", 1, "id")]
     assert "is not base64" in found[("products.json", 2, "thumbnail")]
     assert "has a time zone" in found[("products.json", 3, "listed_on")]

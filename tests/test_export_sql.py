@@ -176,3 +176,16 @@ async def test_a_database_at_another_revision_is_refused(database: Callable[[], 
     assert loaded.returncode == 3
     assert "the database is at schema revision 0002, the script was made for 0001" in loaded.stderr
     assert (await dbtools.row_counts(url))["users"] == 0
+
+
+async def test_the_guides_plain_redirect_works_too(database: Callable[[], str], tmp_path: Path) -> None:
+    url = database()
+    seed = script(tmp_path, "--with-schema")
+    binary = shutil.which("psql")
+    assert binary is not None
+
+    with seed.open("rb") as stdin:
+        loaded = subprocess.run([binary, "-q", url], stdin=stdin, capture_output=True, timeout=120, check=False)
+
+    assert (loaded.returncode, loaded.stderr) == (0, b"")
+    assert (await anyio.to_thread.run_sync(verify, url)).returncode == 0
