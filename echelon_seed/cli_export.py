@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+
+# typing is for type checkers only; see the same guard in `cli`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["configure_export", "configure_export_sql", "configure_status", "export", "export_sql", "status"]
 
