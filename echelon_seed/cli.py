@@ -704,21 +704,13 @@ _INTERRUPTED_LINE = "echelon-seed: interrupted; rolled back"
 _STARTUP_INTERRUPTED_LINE = "echelon-seed: interrupted"
 
 
-class _StartupInterrupt(KeyboardInterrupt):
-    """Raised by the handler while the command is still starting: nothing has been touched yet.
-
-    A KeyboardInterrupt, so that asyncio lets it through if it lands while the loop starts.
-    """
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 class _Signals:
     """SIGINT/SIGTERM from the first line of `main` to the exit, in three phases.
 
-    starting  (parsing, imports): leave at once, one line, 128+N.
+    starting  (parsing, imports): leave at once, one line, 128+N. Straight from the
+              handler, never by raising: a handler that runs inside a weakref
+              callback or a finaliser (the import system has both) would see its
+              exception printed and dropped, and the command would go on to run.
     running   (the command): cancel it, so its transaction rolls back; a bulk
               write that the event loop cannot cancel is stopped through its
               progress reporter; a grace timer bounds the wait.
@@ -743,8 +735,11 @@ class _Signals:
         if self.phase == "finishing":
             return
         if self.phase == "starting":
+            # os.write, not print: the handler may have interrupted a write to stderr itself.
             self.caught = signum
-            raise _StartupInterrupt(signum)
+            self._reported = True
+            os.write(2, f"{_STARTUP_INTERRUPTED_LINE}\n".encode())
+            os._exit(128 + signum)
         if self.caught is not None:
             return
         self.caught = signum
@@ -847,12 +842,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _SIGNALS
     _SIGNALS = _Signals()
     _SIGNALS.install()
-    try:
-        args = _parse(build_parser(argv), argv)
-        return _main(args)
-    except _StartupInterrupt as exc:
-        _SIGNALS.report(_STARTUP_INTERRUPTED_LINE)
-        _leave(128 + exc.signum)
+    args = _parse(build_parser(argv), argv)
+    return _main(args)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -866,8 +857,6 @@ def _main(args: argparse.Namespace) -> int:
             return anyio.run(_run, lambda: _COMMANDS[args.verb].run(args))
         finally:
             _end_progress()
-    except _StartupInterrupt:
-        raise
     except Interrupted as exc:
         _SIGNALS.report()
         _leave(exc.exit_code)

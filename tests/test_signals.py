@@ -197,3 +197,25 @@ async def test_a_full_disk_rolls_back_before_the_exit_and_leaves_no_journal(sqli
     assert done.stderr.count("\n") == 1, done.stderr
     assert not Path(f"{database}-journal").exists(), "a hot journal was left behind"
     assert await dbtools.dump(sqlite_url) == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_start_up_signal_inside_a_weakref_callback_still_stops_the_command(signum: int) -> None:
+    """Python prints and drops an exception raised in a weakref callback (the import system runs
+    them while it loads modules): a handler that raised there let the command run on to exit 0.
+    Here the signal is delivered inside such a callback, at start-up; the process must stop."""
+    script = f"""
+import signal, sys, weakref
+from echelon_seed import cli
+cli._SIGNALS = cli._Signals()
+cli._SIGNALS.install()
+class Thing: pass
+thing = Thing()
+ref = weakref.ref(thing, lambda _ref: signal.raise_signal({int(signum)}))
+del thing
+print("the command went on")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=dbtools.REPO, env=cli_env(), capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (128 + signum, "", INTERRUPTED[0] + "\n")
