@@ -102,9 +102,22 @@ class Target:
     @property
     def display(self) -> str:
         """The URL for people: the hosts the driver uses, `***` in the password's place."""
+        return self._render(":***" if self.password is not None else "", self.database)
+
+    def url_for(self, database: str) -> str:
+        """A URL that connects where this one does, as the same user, but to `database` (password included).
+
+        For handing to a driver only (the pytest plugin's per-test databases);
+        show people `display` or `scrub` the result.
+        """
+        if self.engine != "postgresql":
+            raise ValueError("url_for is for PostgreSQL targets")
+        secret = ":" + quote(self.password, safe="") if self.password is not None else ""
+        return self._render(secret, database)
+
+    def _render(self, secret: str, database: str) -> str:
         if self.engine == "sqlite":
             return f"sqlite:///{self.path}"
-        secret = ":***" if self.password is not None else ""
         user = quote(self.user, safe="") + secret + "@" if self.user or secret else ""
         query = dict(self.params)
         authority = ""
@@ -116,7 +129,7 @@ class Target:
             pairs = zip(self.hosts, self.ports, strict=True)
             authority = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in pairs)
         shown = "&".join(f"{k}={quote(v, safe='/,:=-')}" for k, v in query.items())
-        return f"postgresql://{user}{authority}/{quote(self.database, safe='')}" + (f"?{shown}" if shown else "")
+        return f"postgresql://{user}{authority}/{quote(database, safe='')}" + (f"?{shown}" if shown else "")
 
     @property
     def is_local(self) -> bool:
