@@ -240,6 +240,10 @@ class PostgresTemplates:
             raise ConfigError("the template server must be a PostgreSQL URL (postgresql://user:PASSWORD@host/postgres)")
         self._prefetch = prefetch
         self._conn: Any = None
+        # PostgreSQL 15 copies a template through the WAL by default, block by block: for the small
+        # databases tests use, copying its files is several times faster (its checkpoints are cheap
+        # then). Older servers only copy files and do not know the clause.
+        self._strategy = ""
         self._lock = asyncio.Lock()
         self._tag = f"{os.getpid()}"
         self._counter = 0
@@ -259,6 +263,8 @@ class PostgresTemplates:
 
             try:
                 self._conn = await asyncpg.connect(**self._target.connect_kwargs())
+                if self._conn.get_server_version().major >= 15:
+                    self._strategy = " STRATEGY FILE_COPY"
             except (OSError, asyncpg.PostgresError) as exc:
                 raise ConfigError(
                     f"cannot connect to the template server {self.display}: {urls.scrub(str(exc))}"
@@ -361,7 +367,7 @@ class PostgresTemplates:
             self._counter += 1
             name = f"{TEST_PREFIX}{template.key[:8]}_{self._tag}_{self._counter}"
             try:
-                await self._execute(f"CREATE DATABASE {_ident(name)} TEMPLATE {_ident(template.name)}")
+                await self._execute(f"CREATE DATABASE {_ident(name)} TEMPLATE {_ident(template.name)}{self._strategy}")
             except asyncpg.DuplicateDatabaseError:
                 continue  # left by an earlier process with our pid; never reused, never dropped
             return Clone(name=name, url=self._url(name), template=template)
