@@ -326,13 +326,39 @@ def test_reads_the_first_customer(echelon_db_url, echelon_template):
 
 
 def _shop(tmp_path: Path) -> Path:
+    """The example project with one test of this module's in place of its own tests."""
+    shop = tmp_path / "shop"
+    shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    config = shop / "pyproject.toml"
+    section = "[tool.pytest.ini_options]\n"
+    assert section in config.read_text()
+    config.write_text(config.read_text().replace(section, section + 'addopts = ["-p", "no:cacheprovider"]\n'))
+    (shop / "db.py").write_text(DB_HELPER)
+    (shop / "tests").mkdir()
+    (shop / "tests" / "test_shop.py").write_text(textwrap.dedent(SHOP_TEST))
+    return shop
+
+
+EXAMPLE_TESTS = (
+    "test_the_seed_is_there",
+    "test_a_test_may_change_anything",
+    "test_the_next_test_gets_the_seed_again",
+    "test_a_marker_chooses_another_seed",
+)
+
+
+def test_the_example_projects_own_tests_pass_on_their_own_databases(backend: Backend, tmp_path: Path) -> None:
+    """The README's example test (examples/shop/tests), run as the shop's team runs it."""
     shop = tmp_path / "shop"
     shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns("__pycache__"))
-    with (shop / "pyproject.toml").open("a") as config:
-        config.write(PYTEST_INI)
-    (shop / "db.py").write_text(DB_HELPER)
-    (shop / "test_shop.py").write_text(textwrap.dedent(SHOP_TEST))
-    return shop
+    run = run_pytest(shop, backend, "-v", "-p", "no:cacheprovider", f"--echelon-anchor={fresh_anchor()}")
+    assert run.code == 0, run.output
+    for name in EXAMPLE_TESTS:
+        assert f"tests/test_with_plugin.py::{name} PASSED" in run.output, run.output
+    assert f"{len(EXAMPLE_TESTS)} passed" in run.output
+    assert backend.databases("echelon_test_") == set()
+    for secret in secrets():
+        assert secret not in run.output
 
 
 def _session(shop: Path, backend: Backend, anchor: str, *args: str) -> tuple[Run, dict[str, object]]:
