@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/plugin_bench.py [--tests 200] [--apply-tests 20] [--scales 1,10]
+    .venv/bin/python bench/plugin_bench.py [--tests 200] [--apply-tests 20] [--scales 1,10,100]
 
 Each figure comes from a real pytest session in a child process, on a test
 directory written for it: the built-in project, a fixed anchor, every test
@@ -238,7 +238,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--tests", type=int, default=200, help="tests in the plugin's session (default 200)")
     parser.add_argument("--apply-tests", type=int, default=20, help="tests in the apply-per-test session (default 20)")
-    parser.add_argument("--scales", default="1,10", help="comma-separated scales (default 1,10)")
+    parser.add_argument("--scales", default="1,10,100", help="comma-separated scales (default 1,10,100)")
     parser.add_argument("--engines", default="sqlite,postgresql", help="comma-separated engines")
     return parser.parse_args(argv)
 
