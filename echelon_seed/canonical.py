@@ -236,6 +236,18 @@ def _non_finite(number: Decimal) -> str:
     return "-Infinity" if number.is_signed() else "Infinity"
 
 
+@lru_cache(maxsize=64)
+def _decimal_ready(scale: int) -> tuple[Callable[[str], object], str]:
+    """(test, negative zero) for text already canonical at `scale`.
+
+    Text in canonical form at this scale (what PostgreSQL's numeric and our SQLite
+    money text give) passes as it is, unless it is the negative zero; anything
+    else goes through quantize.
+    """
+    ready = re.compile(r"-?(?:0|[1-9][0-9]*)" + (rf"\.[0-9]{{{scale}}}" if scale else "")).fullmatch
+    return ready, "-" + format(Decimal(0).quantize(Decimal(1).scaleb(-scale)), "f")
+
+
 def _decimal_converter(scale: int | None) -> Converter:
     if scale is None:
 
@@ -253,10 +265,7 @@ def _decimal_converter(scale: int | None) -> Converter:
         return convert
 
     step = Decimal(1).scaleb(-scale)
-    # Text already in canonical form at this scale (what PostgreSQL's numeric and our
-    # SQLite money text give) passes as it is; anything else goes through quantize.
-    ready = re.compile(r"-?(?:0|[1-9][0-9]*)" + (rf"\.[0-9]{{{scale}}}" if scale else "")).fullmatch
-    zero = "-" + format(Decimal(0).quantize(step), "f")
+    ready, zero = _decimal_ready(scale)
 
     def convert_scaled(value: Any) -> JSONValue:
         if value is None:
@@ -610,6 +619,64 @@ class _Never:
     """A type no value has: marks columns with no conversion-free fast path."""
 
 
+class _Cell:
+    """How one column's cells become JSON text: a general emitter and, for the row compiler, inline code."""
+
+    __slots__ = ("convert", "emit", "fast", "fast_type", "kind", "lenient")
+
+    def __init__(self, kind: Kind, anchor: datetime | None, *, lenient: bool) -> None:
+        self.kind = kind
+        self.lenient = lenient
+        self.convert = _converter(kind, anchor)
+        self.fast_type, self.fast, self.emit = _emitter(kind, anchor)
+        if lenient:
+            self.fast, self.emit = _lenient(self.fast), _lenient(self.emit)
+
+    def code(self, v: str, n: str) -> tuple[str, dict[str, Any]]:
+        """A Python expression for the JSON text of the cell in local `v`, and the helpers it names (suffixed `n`).
+
+        Each fast path gives exactly what `emit` would, for the values it takes
+        (tested against `dumps` of `canonical_value`); any other value goes to
+        `emit`, which converts it or raises. NULL is always `null`.
+        """
+        name = self.kind.name
+        if self.lenient:
+            return (
+                f"(NULL if {v} is None else F{n}({v}) if type({v}) is T{n} else E{n}({v}))",
+                {f"F{n}": self.fast, f"T{n}": self.fast_type, f"E{n}": self.emit},
+            )
+        if name == "text":
+            return f"(Q{n}({v}) if type({v}) is str else NULL if {v} is None else E{n}({v}))", {
+                f"Q{n}": _quote,
+                f"E{n}": self.emit,
+            }
+        if name == "int":  # an exact int formats as its repr
+            return f"({v} if type({v}) is int else NULL if {v} is None else E{n}({v}))", {f"E{n}": self.emit}
+        if name == "bool":
+            # SQLite hands back 0 and 1: CPython keeps one object per small int, and anything
+            # not identical to these (or to True/False) still takes `emit`, which decides.
+            return (
+                f"(TRUE if {v} is True or {v} is ONE else FALSE if {v} is False or {v} is ZERO "
+                f"else NULL if {v} is None else E{n}({v}))",
+                {"TRUE": "true", "FALSE": "false", "ONE": 1, "ZERO": 0, f"E{n}": self.emit},
+            )
+        if name == "float":  # finite and nonzero: as is
+            return (
+                f"(FR({v}) if type({v}) is float and NMAX <= {v} <= MAX and {v} else NULL if {v} is None else E{n}({v}))",
+                {"FR": float.__repr__, "MAX": _FLOAT_MAX, "NMAX": -_FLOAT_MAX, f"E{n}": self.emit},
+            )
+        if name == "decimal" and self.kind.scale is not None:
+            ready, zero = _decimal_ready(self.kind.scale)
+            return (
+                f"(DQ + {v} + DQ if type({v}) is str and R{n}({v}) and {v} != Z{n} else NULL if {v} is None "
+                f"else DQ + C{n}({v}) + DQ)",
+                {f"R{n}": ready, f"Z{n}": zero, f"C{n}": self.convert},
+            )
+        if name in ("decimal", "timestamp"):  # ASCII text JSON never escapes: quoted by hand
+            return f"(NULL if {v} is None else DQ + C{n}({v}) + DQ)", {f"C{n}": self.convert}
+        return f"(NULL if {v} is None else E{n}({v}))", {f"E{n}": self.emit}
+
+
 def _stored(value: Any) -> JSONValue:
     """A value as its storage class says, for cells whose declared type does not fit them."""
     if value is None or isinstance(value, bool | int | str):
@@ -660,19 +727,17 @@ class RowEncoder:
         # Columns are written in sorted-name order (what sort_keys gives).
         order = sorted(range(len(columns)), key=lambda i: names[i])
         # `loose` columns (not in the declared schema) are read as stored, without the anchor.
-        emitters = []
+        cells = []
         checks = []
         for i in order:
             name, kind = columns[i]
-            fast_type, fast, emit = _emitter(kind, None if name in loose else anchor)
-            if lenient or name in loose:
-                fast, emit = _lenient(fast), _lenient(emit)
-            emitters.append((fast_type, fast, emit))
-            checks.append((i, name, emit))
+            cell = _Cell(kind, None if name in loose else anchor, lenient=lenient or name in loose)
+            cells.append(cell)
+            checks.append((i, name, cell.emit))
         self._checks = tuple(checks)
         self._key_columns = tuple((index, _converter(columns[index][1], anchor)) for index in key)
         self.encode: Callable[[Sequence[Any]], str] = _compile_encoder(
-            table, [names[i] for i in order], order, emitters
+            table, [names[i] for i in order], order, cells, len(columns)
         )
 
     @classmethod
@@ -702,36 +767,41 @@ class RowEncoder:
 
 
 def _compile_encoder(
-    table: str, names: Sequence[str], order: Sequence[int], emitters: Sequence[tuple[type, Emitter, Emitter]]
+    table: str, names: Sequence[str], order: Sequence[int], cells: Sequence[_Cell], width: int
 ) -> Callable[[Sequence[Any]], str]:
     """Build `encode(values) -> line` for one table as straight-line code.
 
     Each row of a million-row snapshot passes through here, so the loop over
-    columns is unrolled once per table: column names become literals and each
-    value goes straight to its emitter (NULL, then the conversion-free fast
-    path, then the general one). Only literals made by `_quote` and indexes
-    are spliced into the source; values are never part of it.
+    columns is unrolled once per table: the row is unpacked into locals, each
+    cell is one inline expression (`_Cell.code`), and the line is one f-string
+    built in a single step. The fixed pieces of the line (`_quote`d names) and
+    the helpers are bound as keyword-only defaults, so they are fast locals;
+    values are never part of the source, and neither are names.
     """
-    count = len(order)
-    env: dict[str, Any] = {"ValueError": ValueError, "len": len, "str": str, "type": type}
-    env["WHERE"] = f"table {table!r}: row has "
+    env: dict[str, Any] = {"WHERE": f"table {table!r}: row has ", "NULL": "null", "DQ": '"'}
     pieces = []
-    for pos, (name, index, (fast_type, fast, emit)) in enumerate(zip(names, order, emitters, strict=True)):
-        env[f"t{pos}"], env[f"f{pos}"], env[f"e{pos}"] = fast_type, fast, emit
-        label = ("," if pos else "") + _quote(name) + ":"
-        value = f"v{pos}"
-        pieces.append(
-            f"{label!r} + ('null' if ({value} := values[{index}]) is None "
-            f"else f{pos}({value}) if type({value}) is t{pos} else e{pos}({value}))"
-        )
-    head = "[" + _quote(table) + ",{"
-    body = " + ".join([repr(head), *pieces, repr("}]")]) if pieces else repr(head + "}]")
+    static = "[" + _quote(table) + ",{"
+    for pos, (name, index, cell) in enumerate(zip(names, order, cells, strict=True)):
+        static += ("," if pos else "") + _quote(name) + ":"
+        env[f"S{pos}"] = static
+        code, helpers = cell.code(f"c{index}", str(pos))
+        env.update(helpers)
+        pieces.append(f"{{S{pos}}}{{{code}}}")
+        static = ""
+    env["END"] = static + "}]"
+    pieces.append("{END}")
+    unpack = f"    {''.join(f'c{i}, ' for i in range(width))}= values\n" if width else ""
+    defaults = ", ".join(f"{name}={name}" for name in env if name != "WHERE")
     source = (
-        "def encode(values):\n"
-        f"    if len(values) != {count}:\n"
-        f"        raise ValueError(WHERE + str(len(values)) + ' values, expected {count}')\n"
-        f"    return {body}\n"
+        f"def make({', '.join(env)}):\n"
+        f"  def encode(values, *, {defaults}):\n"
+        f"    if len(values) != {width}:\n"
+        f"        raise ValueError(WHERE + str(len(values)) + ' values, expected {width}')\n"
+        f"{unpack}"
+        f"    return f'{''.join(pieces)}'\n"
+        "  return encode\n"
     )
-    exec(compile(source, f"<canonical encoder for {table!r}>", "exec"), env)  # noqa: S102
-    encode: Callable[[Sequence[Any]], str] = env["encode"]
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<canonical encoder for {table!r}>", "exec"), namespace)  # noqa: S102
+    encode: Callable[[Sequence[Any]], str] = namespace["make"](**env)
     return encode

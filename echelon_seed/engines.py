@@ -123,6 +123,10 @@ class Backend:
         """`column` as an ORDER BY term that sorts text by code point."""
         return column
 
+    def read_term(self, column: ColumnElement[Any], *, decimal: bool) -> ColumnElement[Any]:
+        """`column` as a snapshot reads it; `decimal` says the snapshot canonicalises it as a decimal."""
+        return column
+
     async def lock(
         self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1], *, where: str = "this database"
     ) -> None:
@@ -302,6 +306,11 @@ class PostgresBackend(Backend):
         if isinstance(column.type, String):
             return column.collate("C")
         return column
+
+    def read_term(self, column: ColumnElement[Any], *, decimal: bool) -> ColumnElement[Any]:
+        # numeric's own text ("10.50", "NaN", "Infinity") is what the canonical decimal starts from
+        # anyway: reading it as text spares the driver a Decimal per value and the snapshot a str() of it.
+        return cast(column, Text) if decimal else column
 
     async def lock(
         self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1], *, where: str = "this database"

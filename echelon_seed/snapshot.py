@@ -495,7 +495,8 @@ async def _read_table(
 ) -> AsyncIterator[list[str]]:
     """The table's canonical lines in key order, in batches, streamed from a cursor."""
     table, encode = plan.table, plan.encoder.encode
-    query = select(*table.columns)
+    kinds = dict(plan.encoder.columns)
+    query = select(*[backend.read_term(c, decimal=kinds[c.name].name == "decimal") for c in table.columns])
     if plan.ordered_by_key:
         query = query.order_by(*[backend.sort_key(table.columns[name]) for name in plan.key])
     spill = None if plan.ordered_by_key else _ExternalSort()
