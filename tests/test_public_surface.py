@@ -39,3 +39,20 @@ def test_readme_states_the_exit_codes_that_verify_returns() -> None:
 def test_version_is_the_packaged_version() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'version = "{echelon_seed.__version__}"' in pyproject
+
+
+def test_every_pytest_plugin_option_fixture_and_marker_appears_in_the_readme() -> None:
+    import subprocess
+    import sys
+
+    from echelon_seed import pytest_plugin
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    section = shown.split("echelon-seed: a seeded database per test:", 1)[1].split("\n\n", 1)[0]
+    flags = re.findall(r"^  (--echelon-[a-z-]+)", section, flags=re.MULTILINE)
+    assert len(flags) >= 4, section
+    for name in [*flags, f"${pytest_plugin.ENV_URL}", "echelon_db_url", "echelon_template", "pytest.mark.echelon_seed"]:
+        assert name in readme, name
