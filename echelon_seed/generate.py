@@ -1,185 +1,53 @@
-"""Seeded, hash-derived generators for the tables too large to list by hand.
+"""Running registered generators: a fixture file's `generate` block to the rows of its table.
 
-Every value of row `i` is drawn from one BLAKE2b digest of a stable byte
-encoding of (seed, generator name, i) — for price history (seed, generator
-name, timeline id, k) — and from the fixed fixture rows in `context`. Nothing
-here reads the clock, `random` or `uuid`, so the same inputs give the same
-rows on every platform, and adding rows (a larger count or scale) never
-shifts the rows already there.
-
-Hash input: ``b"echelon-seed.generate\\0"``, then each text field as a 4-byte
-big-endian UTF-8 length and its bytes, then the index as 8 bytes big-endian.
-
-wing_flaps: one 64-byte digest per flap, read as eight little-endian
-unsigned 64-bit words (``struct '<8Q'``):
-
-====  ====================================================================
-word  field
-====  ====================================================================
-w0    timeline: ``w0 % len(timelines)``
-w1    agent: ``w1 % len(agents)``
-w2    flap type: ``w2 % 1000`` (per mille) against the archetype's weights
-w3    volume_usd in cents: 500.00..75000.00 uniform, then x3 for a WHALE
-w4    stability delta in hundredths, uniform over the flap type's range
-w5    ripple target: ``w5 % 9`` over the other timelines (when spawned)
-w6    jitter: ``w6 % 1801`` whole seconds
-w7    action text template: ``w7 % len(templates)``
-====  ====================================================================
-
-price_history: one 16-byte digest per point, two words ``'<2Q'``: w0 is the
-price drift, w1 the volume.
-
-A word taken modulo n is off uniform by at most n / 2**64, far below
-anything a test or a chart can see. Rounding, all in integers:
-
-- WHALE delta: 1.5 x hundredths, halves rounded to even (``_half_even``);
-- founder yield: delta(hundredths) x volume(cents) / 100000 cents, halves to
-  even: exactly Decimal ``(|delta| * 0.001 * volume).quantize(0.01,
-  ROUND_HALF_EVEN)``;
-- floats are `units / 100` or `units / 10000` of an exact integer, which is
-  the double nearest the decimal value on every IEEE-754 platform.
+The generators themselves are registered through the public API
+(`echelon_seed.generators`): per-row generators get a `Draw` per row, table
+generators make the whole table in one call. This module validates a spec,
+scales its count, hands the generator a read-only context (the listed rows
+of the other fixture tables, the anchor in UTC), and checks what comes back
+against the table's columns. It knows no schema and no generator by name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from hashlib import blake2b
-from math import isqrt
-from struct import Struct
 from types import MappingProxyType
 from typing import Any
 
 from . import generators
-from .schema import price_history, wing_flaps
+from .generators import GeneratorError
 
 __all__ = [
-    "ACTION_TEMPLATES",
-    "ARCHETYPE_WEIGHTS",
-    "DELTA_RANGES",
-    "FLAP_SPACING_SECONDS",
-    "GENERATORS",
     "GENERATOR_VERSION",
     "GeneratorError",
-    "INPUTS",
-    "JITTER_SECONDS",
-    "PRICE_BOUNDS",
-    "PRICE_SPREAD_MAX",
-    "PRICE_VOLUME_CENTS",
-    "RIPPLE_THRESHOLD",
-    "VOLUME_CENTS",
     "earliest_offset",
+    "inputs",
     "row_count",
     "rows",
     "validate",
 ]
 
-#: Bump when any algorithm below changes the rows it yields.
+#: Bump when the way specs become rows changes (the digests of every fixture set change with it).
 GENERATOR_VERSION = "1"
 
-#: Generator name -> the table it fills.
-GENERATORS: Mapping[str, str] = {"wing_flaps": "wing_flaps", "price_history": "price_history"}
-
-#: Generator name -> the fixture tables whose rows it draws from (each needs a "rows" file).
-INPUTS: Mapping[str, tuple[str, ...]] = {"wing_flaps": ("timelines", "agents"), "price_history": ("timelines",)}
-
-_SPEC_KEYS = frozenset({"generator", "seed", "count"})
-_DOMAIN = b"echelon-seed.generate\x00"
-_WORDS8 = Struct("<8Q").unpack
-_WORDS2 = Struct("<2Q").unpack
-_CENT = Decimal("0.01")
-
-_FLAP_COLUMNS = (
-    "id",
-    "timeline_id",
-    "agent_id",
-    "flap_type",
-    "action",
-    "stability_delta",
-    "direction",
-    "volume_usd",
-    "timeline_stability",
-    "spawned_ripple",
-    "ripple_timeline_id",
-    "founder_yield_earned",
-    "created_at",
-)
-_PRICE_COLUMNS = ("timeline_id", "ts", "price_yes", "price_no", "volume_usd")
-
-#: Flap type weights per archetype, in per mille (each sums to 1000).
-ARCHETYPE_WEIGHTS: Mapping[str, tuple[tuple[str, int], ...]] = {
-    "SHARK": (("TRADE", 850), ("RIPPLE", 150)),
-    "DIPLOMAT": (("SHIELD", 700), ("TRADE", 300)),
-    "SABOTEUR": (("SABOTAGE", 650), ("TRADE", 350)),
-    "WHALE": (("TRADE", 750), ("RIPPLE", 250)),
-    "SPY": (("TRADE", 800), ("SHIELD", 200)),
-    "DEGEN": (("TRADE", 1000),),
-}
-
-#: Stability delta per flap type, inclusive, in hundredths.
-DELTA_RANGES: Mapping[str, tuple[int, int]] = {
-    "SHIELD": (200, 1200),
-    "SABOTAGE": (-1800, -500),
-    "RIPPLE": (-800, 800),
-    "TRADE": (-1200, 1200),
-}
-
-VOLUME_CENTS = (50_000, 7_500_000)  # 500.00..75000.00 per flap
-RIPPLE_THRESHOLD = 1000  # |delta| > 10.00 spawns a ripple
-JITTER_SECONDS = 1800  # 0..30 minutes
-FLAP_SPACING_SECONDS = 90  # 1.5 minutes between nominal flap times
-PRICE_VOLUME_CENTS = (10_000, 2_500_000)  # 100.00..25000.00 per hourly point
-PRICE_BOUNDS = (100, 9900)  # price_yes 0.01..0.99 for k > 0, in 1/10000
-PRICE_SPREAD_MAX = 1500  # drift at most +-0.15
-
-# The shard count in each text is volume / price of the named side, so the text agrees
-# with the row's volume. Placeholders: {agent}, {timeline}, {shards}.
-ACTION_TEMPLATES: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "TRADE": (
-        ("YES", '{agent} bought {shards} YES shards on "{timeline}"'),
-        ("NO", '{agent} bought {shards} NO shards on "{timeline}"'),
-        ("YES", '{agent} dumped {shards} YES shards into "{timeline}"'),
-        ("NO", '{agent} unloaded {shards} NO shards on "{timeline}"'),
-    ),
-    "SHIELD": (
-        ("YES", '{agent} shielded "{timeline}" with a {shards}-shard YES hedge'),
-        ("NO", '{agent} anchored "{timeline}" by absorbing {shards} NO shards'),
-    ),
-    "SABOTAGE": (
-        ("NO", '{agent} spoofed {shards} NO shards against "{timeline}"'),
-        ("YES", '{agent} seeded false OSINT into "{timeline}" and shorted {shards} YES shards'),
-    ),
-    "RIPPLE": (
-        ("YES", '{agent} sent a ripple through "{timeline}" with {shards} YES shards'),
-        ("NO", '{agent} rippled "{timeline}" with a {shards}-shard NO sweep'),
-    ),
-}
-
-
-class GeneratorError(ValueError):
-    """A generator spec, scale, anchor or context that rows cannot be drawn from."""
+_SPEC_KEYS = frozenset({"generator", "seed", "count", "params"})
 
 
 def validate(table: str, spec: Mapping[str, object]) -> list[str]:
     """Return the problems with a generator spec for `table`; empty when it is usable."""
     problems: list[str] = []
     name = spec.get("generator")
-    entry = generators.lookup(name) if isinstance(name, str) and name not in GENERATORS else None
-    keys = _SPEC_KEYS if entry is None else _SPEC_KEYS | {"params"}
-    if entry is not None:
-        if entry[1] is not None and entry[1] != table:
-            problems.append(f"{table}: generator {name!r} fills table {entry[1]!r}, not {table!r}")
-        if not isinstance(spec.get("params", {}), Mapping):
-            problems.append(f"{table}: params must be an object, got {spec.get('params')!r}")
-    elif not isinstance(name, str) or name not in GENERATORS:
-        known = sorted({*GENERATORS, *generators.registered()})
-        problems.append(f"{table}: unknown generator {name!r}; known: {', '.join(known)}")
-    elif GENERATORS[name] != table:
-        problems.append(f"{table}: generator {name!r} fills table {GENERATORS[name]!r}, not {table!r}")
-    unknown = sorted(str(key) for key in spec if key not in keys)
+    entry = generators.lookup(name) if isinstance(name, str) else None
+    if entry is None:
+        problems.append(f"{table}: unknown generator {name!r}; known: {', '.join(generators.registered())}")
+    elif entry.table is not None and entry.table != table:
+        problems.append(f"{table}: generator {name!r} fills table {entry.table!r}, not {table!r}")
+    if not isinstance(spec.get("params", {}), Mapping):
+        problems.append(f"{table}: params must be an object, got {spec.get('params')!r}")
+    unknown = sorted(str(key) for key in spec if key not in _SPEC_KEYS)
     if unknown:
-        problems.append(f"{table}: unknown spec keys {', '.join(unknown)}; known: {', '.join(sorted(keys))}")
+        problems.append(f"{table}: unknown spec keys {', '.join(unknown)}; known: {', '.join(sorted(_SPEC_KEYS))}")
     count = spec.get("count")
     if not _is_positive_int(count):
         problems.append(f"{table}: count must be a positive integer, got {count!r}")
@@ -191,24 +59,27 @@ def validate(table: str, spec: Mapping[str, object]) -> list[str]:
     return problems
 
 
-def earliest_offset(table: str, spec: Mapping[str, object], *, scale: int) -> timedelta:
-    """The oldest time any row of this spec has, as an offset from the anchor (zero or negative)."""
-    name, _seed, total = _checked(table, spec, scale)
-    if name == "price_history":
-        return -timedelta(hours=total - 1)
-    return -timedelta(seconds=FLAP_SPACING_SECONDS * (total - 1) + JITTER_SECONDS)
+def inputs(spec: Mapping[str, object]) -> tuple[str, ...]:
+    """The tables whose listed rows the spec's generator reads (none when it is unknown)."""
+    name = spec.get("generator")
+    entry = generators.lookup(name) if isinstance(name, str) else None
+    return () if entry is None else entry.inputs
+
+
+def earliest_offset(table: str, spec: Mapping[str, object], *, scale: int) -> timedelta | None:
+    """The oldest time any row of this spec has, as an offset from the anchor; None when the generator does not say."""
+    entry, public = _public(table, spec, scale)
+    return None if entry.earliest is None else entry.earliest(public)
 
 
 def row_count(
     table: str, spec: Mapping[str, object], *, scale: int, context: Mapping[str, Sequence[Mapping[str, object]]]
 ) -> int:
     """Return how many rows `rows` yields for this spec at `scale`."""
-    name, _seed, total = _checked(table, spec, scale)
-    if name not in GENERATORS:
-        return total
-    if name == "price_history":
-        return total * len(_context_rows(context, "timelines"))
-    return total
+    entry, public = _public(table, spec, scale)
+    if entry.size is None:
+        return public.count
+    return entry.size(public, _context(context, datetime(2000, 1, 1, tzinfo=UTC)))
 
 
 def rows(
@@ -220,192 +91,35 @@ def rows(
     context: Mapping[str, Sequence[Mapping[str, object]]],
     columns: Sequence[str] = (),
 ) -> Iterator[tuple[Any, ...]]:
-    """Return the rows of `table`, lazily, as tuples in `table.c` order (`columns`, for registered generators)."""
-    name, seed, total = _checked(table, spec, scale)
+    """Return the rows of `table`, lazily, as tuples in `columns` order (a table generator's own order without it)."""
+    entry, public = _public(table, spec, scale)
     if anchor.tzinfo is None or anchor.utcoffset() is None:
         raise GeneratorError(f"{table}: anchor {anchor.isoformat()} has no time zone")
-    anchor = anchor.astimezone(UTC)
-    if name not in GENERATORS:
-        return _registered_rows(table, spec, name, seed, total, anchor, context, columns)
-    prefix = _DOMAIN + _field(seed) + _field(name)
-    if name == "wing_flaps":
-        _check_columns(wing_flaps.name, tuple(c.name for c in wing_flaps.c), _FLAP_COLUMNS)
-        return _flaps(prefix, total, anchor, _Context(context))
-    _check_columns(price_history.name, tuple(c.name for c in price_history.c), _PRICE_COLUMNS)
-    return _prices(prefix, total, anchor, _Context(context, need_agents=False))
+    ctx = _context(context, anchor.astimezone(UTC))
+    if entry.columns is not None:
+        if columns and tuple(columns) != entry.columns:
+            raise GeneratorError(
+                f"{table}: schema columns {tuple(columns)} differ from the generator's {entry.columns}"
+            )
+        return iter(entry.function(public, ctx))
+    return _per_row(entry, public, ctx, columns)
 
 
-# --- registered generators (the public API, echelon_seed.generators) -----------------------------------
-
-
-def _registered_rows(
-    table: str,
-    spec: Mapping[str, object],
-    name: str,
-    seed: str,
-    total: int,
-    anchor: datetime,
-    context: Mapping[str, Sequence[Mapping[str, object]]],
-    columns: Sequence[str],
+def _per_row(
+    entry: generators.Entry, spec: generators.Spec, ctx: generators.Context, columns: Sequence[str]
 ) -> Iterator[tuple[Any, ...]]:
-    entry = generators.lookup(name)
-    assert entry is not None  # checked by validate
-    function = entry[0]
-    params = spec.get("params", {})
-    assert isinstance(params, Mapping)
-    frozen = {key: tuple(MappingProxyType(dict(row)) for row in rows) for key, rows in context.items()}
-    ctx = generators.Context(rows=MappingProxyType(frozen), anchor=anchor)
-    public = generators.Spec(table=table, generator=name, seed=seed, count=total, params=MappingProxyType(dict(params)))
+    function = entry.function
     known = frozenset(columns)
-    for index in range(total):
-        row = function(public, index, ctx, generators.Draw(seed, name, index))
+    for index in range(spec.count):
+        row = function(spec, index, ctx, generators.Draw(spec.seed, spec.generator, index))
         stray = sorted(set(row) - known)
         if stray:
-            raise GeneratorError(f"{table}: generator {name!r} row {index}: unknown column {stray[0]!r}")
+            raise GeneratorError(f"{spec.table}: generator {spec.generator!r} row {index}: unknown column {stray[0]!r}")
         yield tuple(row.get(column) for column in columns)
 
 
-# --- wing_flaps ---------------------------------------------------------------------------------------
-
-
-def _flaps(prefix: bytes, total: int, anchor: datetime, ctx: _Context) -> Iterator[tuple[Any, ...]]:
-    n_tl = len(ctx.timeline_ids)
-    n_ag = len(ctx.agent_ids)
-    kinds = [_agent_kinds(ctx, a) for a in range(n_ag)]
-    others = [ctx.timeline_ids[:t] + ctx.timeline_ids[t + 1 :] for t in range(n_tl)]
-    # Backward chain: the stability after the next newer flap on each timeline and that flap's delta.
-    after = list(ctx.stability_units)
-    pending = [0] * n_tl
-    agent_ids, timeline_ids = ctx.agent_ids, ctx.timeline_ids
-    vol_lo, vol_span = VOLUME_CENTS[0], VOLUME_CENTS[1] - VOLUME_CENTS[0] + 1
-    words, cent, second = _WORDS8, _CENT, timedelta(seconds=1)
-    for i in range(total):
-        w0, w1, w2, w3, w4, w5, w6, w7 = words(blake2b(prefix + i.to_bytes(8, "big"), digest_size=64).digest())
-        tl = w0 % n_tl
-        a = w1 % n_ag
-        flap_type, deltas, vol_mult, actions = kinds[a][w2 % 1000]
-        delta = deltas[w4 % len(deltas)]
-        volume = (vol_lo + w3 % vol_span) * vol_mult
-        stability = after[tl] - pending[tl]
-        stability = 0 if stability < 0 else 10_000 if stability > 10_000 else stability
-        after[tl] = stability
-        pending[tl] = delta
-        if delta > RIPPLE_THRESHOLD or delta < -RIPPLE_THRESHOLD:
-            spawned, ripple = True, others[tl][w5 % (n_tl - 1)]
-        else:
-            spawned, ripple = False, None
-        if delta > 0:
-            direction = "ANCHOR"
-            founder_yield: Decimal | None = Decimal(_half_even(delta * volume, 100_000)) * cent
-        else:
-            direction = "DESTABILISE"
-            founder_yield = None
-        head, denominator, tail = actions[tl][w7 % len(actions[tl])]
-        yield (
-            f"FLAP_{i:05d}",
-            timeline_ids[tl],
-            agent_ids[a],
-            flap_type,
-            f"{head}{volume * 100 // denominator:,}{tail}",
-            delta / 100,
-            direction,
-            Decimal(volume) * cent,
-            stability / 100,
-            spawned,
-            ripple,
-            founder_yield,
-            anchor - second * (FLAP_SPACING_SECONDS * i + w6 % (JITTER_SECONDS + 1)),
-        )
-
-
-_Action = tuple[str, int, str]  # text before the shard count, price denominator (1/10000), text after
-_Kind = tuple[str, list[int], int, list[list[_Action]]]  # flap type, deltas, volume multiplier, actions[tl]
-
-
-def _agent_kinds(ctx: _Context, a: int) -> list[_Kind]:
-    """Return agent `a`'s flap kind for each per-mille draw 0..999."""
-    archetype = ctx.archetypes[a]
-    weights = ARCHETYPE_WEIGHTS[archetype]  # checked by _Context
-    whale = archetype == "WHALE"
-    table: list[_Kind] = []
-    for flap_type, per_mille in weights:
-        lo, hi = DELTA_RANGES[flap_type]
-        deltas = [_half_even(3 * d, 2) if whale else d for d in range(lo, hi + 1)]
-        actions = [
-            [_split_action(template, side, ctx, a, tl) for side, template in ACTION_TEMPLATES[flap_type]]
-            for tl in range(len(ctx.timeline_ids))
-        ]
-        table.extend([(flap_type, deltas, 3 if whale else 1, actions)] * per_mille)
-    return table
-
-
-def _split_action(template: str, side: str, ctx: _Context, a: int, tl: int) -> _Action:
-    """Format everything but the shard count once, so the hot loop only joins three strings."""
-    text = template.format(agent=ctx.agent_names[a], timeline=ctx.timeline_names[tl], shards="\0")
-    head, _, tail = text.partition("\0")
-    yes = ctx.price_units[tl]
-    price = yes if side == "YES" else 10_000 - yes
-    return head, max(price, 1), tail
-
-
-# --- price_history ------------------------------------------------------------------------------------
-
-
-def _prices(prefix: bytes, total: int, anchor: datetime, ctx: _Context) -> Iterator[tuple[Any, ...]]:
-    lo, hi = PRICE_BOUNDS
-    vol_lo, vol_span = PRICE_VOLUME_CENTS[0], PRICE_VOLUME_CENTS[1] - PRICE_VOLUME_CENTS[0] + 1
-    hour = timedelta(hours=1)
-    for timeline_id, current in zip(ctx.timeline_ids, ctx.price_units, strict=True):
-        point_prefix = prefix + _field(timeline_id)
-        for k in range(total):
-            w0, w1 = _WORDS2(blake2b(point_prefix + k.to_bytes(8, "big"), digest_size=16).digest())
-            if k == 0:
-                yes = current
-            else:
-                # Independent per point, yet close to the present for recent hours: the spread grows
-                # like a random walk's envelope, 50 * sqrt(k) ten-thousandths, capped.
-                spread = min(PRICE_SPREAD_MAX, 50 * isqrt(k))
-                yes = current + w0 % (2 * spread + 1) - spread
-                yes = lo if yes < lo else hi if yes > hi else yes
-            yield (
-                timeline_id,
-                anchor - hour * k,
-                yes / 10_000,
-                (10_000 - yes) / 10_000,
-                Decimal(vol_lo + w1 % vol_span) * _CENT,
-            )
-
-
-# --- helpers ------------------------------------------------------------------------------------------
-
-
-class _Context:
-    """The fixture rows a generator reads, as parallel tuples sorted by id."""
-
-    def __init__(self, context: Mapping[str, Sequence[Mapping[str, object]]], *, need_agents: bool = True) -> None:
-        timelines = sorted(_context_rows(context, "timelines"), key=_row_id)
-        if len(timelines) < 2:
-            raise GeneratorError("context['timelines']: need at least 2 timelines (ripples go to another one)")
-        self.timeline_ids = tuple(_row_id(t) for t in timelines)
-        self.timeline_names = tuple(_text(t, "name", "timelines") for t in timelines)
-        self.stability_units = tuple(_units(t, "stability", 100, 0, 10_000, "timelines") for t in timelines)
-        self.price_units = tuple(_units(t, "price_yes", 10_000, 0, 10_000, "timelines") for t in timelines)
-        agents = sorted(_context_rows(context, "agents"), key=_row_id) if need_agents else []
-        if need_agents and not agents:
-            raise GeneratorError("context['agents']: need at least 1 agent")
-        self.agent_ids = tuple(_row_id(r) for r in agents)
-        self.agent_names = tuple(_text(r, "name", "agents") for r in agents)
-        self.archetypes = tuple(_text(r, "archetype", "agents") for r in agents)
-        for agent_id, archetype in zip(self.agent_ids, self.archetypes, strict=True):
-            if archetype not in ARCHETYPE_WEIGHTS:
-                raise GeneratorError(
-                    f"agents[{agent_id}]: archetype {archetype!r} has no flap weights;"
-                    f" known: {', '.join(sorted(ARCHETYPE_WEIGHTS))}"
-                )
-
-
-def _checked(table: str, spec: Mapping[str, object], scale: int) -> tuple[str, str, int]:
-    """Return (generator, seed, count x scale), or raise with every problem found."""
+def _public(table: str, spec: Mapping[str, object], scale: int) -> tuple[generators.Entry, generators.Spec]:
+    """The registered entry and the spec as generators see it (count x scale), or raise with every problem."""
     problems = validate(table, spec)
     if not _is_positive_int(scale):
         problems.append(f"{table}: scale must be a positive integer, got {scale!r}")
@@ -413,48 +127,19 @@ def _checked(table: str, spec: Mapping[str, object], scale: int) -> tuple[str, s
         raise GeneratorError("; ".join(problems))
     name, seed, count = spec["generator"], spec["seed"], spec["count"]
     assert isinstance(name, str) and isinstance(seed, str) and isinstance(count, int)
-    return name, seed, count * scale
+    entry = generators.lookup(name)
+    assert entry is not None  # checked by validate
+    params = spec.get("params", {})
+    assert isinstance(params, Mapping)
+    public = generators.Spec(
+        table=table, generator=name, seed=seed, count=count * scale, params=MappingProxyType(dict(params))
+    )
+    return entry, public
 
 
-def _check_columns(table: str, actual: tuple[str, ...], expected: tuple[str, ...]) -> None:
-    if actual != expected:
-        raise GeneratorError(f"{table}: schema columns {actual} differ from the generator's {expected}")
-
-
-def _context_rows(context: Mapping[str, Sequence[Mapping[str, object]]], key: str) -> Sequence[Mapping[str, object]]:
-    if key not in context:
-        raise GeneratorError(f"context has no {key!r} rows; the generator needs them loaded first")
-    return context[key]
-
-
-def _row_id(row: Mapping[str, object]) -> str:
-    value = row.get("id")
-    if not isinstance(value, str):
-        raise GeneratorError(f"context row {row!r}: id must be a string")
-    return value
-
-
-def _text(row: Mapping[str, object], key: str, where: str) -> str:
-    value = row.get(key)
-    value = getattr(value, "value", value)  # an Enum member stands for its value
-    if not isinstance(value, str):
-        raise GeneratorError(f"{where}[{_row_id(row)}].{key}: expected text, got {value!r}")
-    return value
-
-
-def _units(row: Mapping[str, object], key: str, per_unit: int, lo: int, hi: int, where: str) -> int:
-    """Return an exact decimal field as an integer count of 1/per_unit, refusing to round."""
-    value = row.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise GeneratorError(f"{where}[{_row_id(row)}].{key}: expected a number, got {value!r}")
-    # str() of a float is its shortest round-trip decimal, so 45.2 is 4520 hundredths, not 4520.0000000001.
-    scaled = Decimal(str(value)) * per_unit
-    if not scaled.is_finite() or scaled != scaled.to_integral_value() or not lo <= scaled <= hi:
-        raise GeneratorError(
-            f"{where}[{_row_id(row)}].{key}: {value!r} is not a multiple of 1/{per_unit}"
-            f" within {lo / per_unit}..{hi / per_unit}"
-        )
-    return int(scaled)
+def _context(context: Mapping[str, Sequence[Mapping[str, object]]], anchor: datetime) -> generators.Context:
+    frozen = {key: tuple(MappingProxyType(dict(row)) for row in rows) for key, rows in context.items()}
+    return generators.Context(rows=MappingProxyType(frozen), anchor=anchor)
 
 
 def _is_positive_int(value: object) -> bool:
@@ -467,17 +152,3 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _field(text: str) -> bytes:
-    data = text.encode("utf-8")
-    return len(data).to_bytes(4, "big") + data
-
-
-def _half_even(numerator: int, denominator: int) -> int:
-    """Return numerator / denominator (denominator > 0) rounded half to even, exactly."""
-    quotient, remainder = divmod(numerator, denominator)
-    twice = 2 * remainder
-    if twice > denominator or (twice == denominator and quotient % 2 == 1):
-        quotient += 1
-    return quotient

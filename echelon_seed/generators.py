@@ -22,11 +22,17 @@ literal rows the fixtures declare (read-only), for picking foreign keys.
 A generator returns one row as a mapping of column name to the Python value
 the column takes (an aware datetime for a zoned timestamp, a Decimal for a
 Numeric, bytes for binary); columns left out are NULL.
+
+When rows depend on each other (a running balance, a chain of states), a
+table generator (`register_table`) makes the whole table in one call: it
+gets the spec and the context and yields rows as tuples in its declared
+column order, drawing with `Draw` or a scheme of its own that is just as
+deterministic. Echelon's wing flaps are one (`echelon_seed.echelon_generators`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,12 +40,28 @@ from hashlib import blake2b
 from struct import Struct
 from typing import Any, TypeVar
 
-__all__ = ["Context", "Draw", "Generator", "Spec", "lookup", "register", "registered"]
+__all__ = [
+    "Context",
+    "Draw",
+    "Entry",
+    "Generator",
+    "GeneratorError",
+    "Spec",
+    "TableGenerator",
+    "lookup",
+    "register",
+    "register_table",
+    "registered",
+]
 
 T = TypeVar("T")
 
 _DOMAIN = b"echelon-seed.draw\x00"
 _WORDS = Struct("<8Q").unpack
+
+
+class GeneratorError(ValueError):
+    """A generator spec, scale, anchor or context that rows cannot be drawn from; raise it with a clear message."""
 
 
 @dataclass(frozen=True)
@@ -127,25 +149,64 @@ class Draw:
 #: The function a generator is: (spec, row index, context, draw) -> the row by column name.
 Generator = Callable[[Spec, int, Context, Draw], Mapping[str, Any]]
 
+#: A table generator: (spec, context) -> every row, each a tuple in the registered `columns` order.
+TableGenerator = Callable[[Spec, Context], Iterable[tuple[Any, ...]]]
+
 
 @dataclass(frozen=True)
-class _Entry:
-    function: Generator
+class Entry:
+    """A registered generator and what `check` and `apply` need to know of it without running it.
+
+    `columns` is set for a table generator (its rows are tuples in that
+    order) and None for a per-row one. `inputs` names the tables whose listed
+    rows it reads from `context.rows`. `size` gives the number of rows when it
+    is not `spec.count`; `earliest` the oldest time it writes as an offset from
+    the anchor (zero or negative), so that a scale's calendar can be judged
+    without drawing the rows.
+    """
+
+    function: Callable[..., Any]
     table: str | None
+    inputs: tuple[str, ...] = ()
+    columns: tuple[str, ...] | None = None
+    size: Callable[[Spec, Context], int] | None = None
+    earliest: Callable[[Spec], timedelta] | None = None
 
 
-_REGISTRY: dict[str, _Entry] = {}
+_REGISTRY: dict[str, Entry] = {}
 
 
-def register(name: str, *, table: str | None = None) -> Callable[[Generator], Generator]:
-    """Register a generator under `name` (for `table` only, when given); a decorator."""
+def _add(name: str, entry: Entry) -> None:
+    known = _REGISTRY.get(name)
+    if known is not None and known.function is not entry.function:
+        where = f"{known.function.__module__}.{known.function.__qualname__}"
+        raise ValueError(f"generator {name!r} is already registered by {where}")
+    _REGISTRY[name] = entry
+
+
+def register(name: str, *, table: str | None = None, inputs: Sequence[str] = ()) -> Callable[[Generator], Generator]:
+    """Register a per-row generator under `name` (for `table` only, when given); a decorator."""
 
     def add(function: Generator) -> Generator:
-        known = _REGISTRY.get(name)
-        if known is not None and known.function is not function:
-            where = f"{known.function.__module__}.{known.function.__qualname__}"
-            raise ValueError(f"generator {name!r} is already registered by {where}")
-        _REGISTRY[name] = _Entry(function, table)
+        _add(name, Entry(function, table, tuple(inputs)))
+        return function
+
+    return add
+
+
+def register_table(
+    name: str,
+    *,
+    table: str,
+    columns: Sequence[str],
+    inputs: Sequence[str] = (),
+    size: Callable[[Spec, Context], int] | None = None,
+    earliest: Callable[[Spec], timedelta] | None = None,
+) -> Callable[[TableGenerator], TableGenerator]:
+    """Register a table generator under `name` for `table`; a decorator (see `Entry` for the arguments)."""
+
+    def add(function: TableGenerator) -> TableGenerator:
+        _add(name, Entry(function, table, tuple(inputs), tuple(columns), size, earliest))
         return function
 
     return add
@@ -156,7 +217,6 @@ def registered() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def lookup(name: str) -> tuple[Generator, str | None] | None:
-    """The generator registered as `name` and the table it is for, or None."""
-    entry = _REGISTRY.get(name)
-    return None if entry is None else (entry.function, entry.table)
+def lookup(name: str) -> Entry | None:
+    """The generator registered as `name`, or None."""
+    return _REGISTRY.get(name)

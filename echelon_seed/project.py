@@ -166,6 +166,7 @@ _ECHELON: list[Project] = []
 def echelon() -> Project:
     """The built-in Echelon project, what echelon-seed uses when no configuration is in sight."""
     if not _ECHELON:
+        from . import echelon_generators  # noqa: F401 - registers wing_flaps and price_history
         from .schema import metadata
 
         _ECHELON.append(
@@ -175,7 +176,7 @@ def echelon() -> Project:
                 fixtures=data_dir(),
                 snapshots=snapshots_dir(),
                 migrations=migrations_dir(),
-                generators=("echelon_seed.generate",),
+                generators=("echelon_seed.echelon_generators",),
             )
         )
     return _ECHELON[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from echelon_seed import generate
+from echelon_seed import echelon_generators, generate, generators
 from echelon_seed.generate import GeneratorError, row_count, rows, validate
 from echelon_seed.schema import price_history, wing_flaps
 
@@ -251,7 +251,7 @@ def test_direction_ripple_and_founder_yield_follow_the_delta(many_flaps: list[di
 
 
 def test_half_even_rounding_breaks_ties_to_even() -> None:
-    half_even = generate._half_even
+    half_even = echelon_generators._half_even
     assert [half_even(n, 2) for n in (1, 3, 5, -1, -3, 4)] == [0, 2, 2, 0, -2, 2]
     assert [half_even(n, 100_000) for n in (150_000, 250_000, 250_001, 249_999)] == [2, 2, 3, 2]
 
@@ -384,8 +384,9 @@ def test_rows_refuses_unusable_inputs(kwargs: dict[str, Any], fragment: str) -> 
         rows("wing_flaps", flap_spec(), **arguments)
 
 
-def test_generate_never_imports_random_or_uuid_nor_reads_the_clock() -> None:
-    source = Path(generate.__file__).read_text(encoding="utf-8")
+@pytest.mark.parametrize("module", [generate, generators, echelon_generators], ids=lambda m: m.__name__)
+def test_generators_never_import_random_or_uuid_nor_read_the_clock(module: Any) -> None:
+    source = Path(module.__file__).read_text(encoding="utf-8")
     imported: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -395,6 +396,26 @@ def test_generate_never_imports_random_or_uuid_nor_reads_the_clock() -> None:
     assert not imported & {"random", "uuid", "time", "secrets", "os", "clock"}
     for call in (".now(", "utcnow(", "today(", "time.time", "perf_counter", "monotonic"):
         assert call not in source, call
+
+
+def test_echelons_generators_use_only_the_public_api_and_generate_knows_no_schema() -> None:
+    """Echelon is the built-in project, written as any project would be (issue 10)."""
+
+    def package_imports(module: Any) -> set[str]:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(Path(module.__file__).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:  # a relative import reaches into the package
+                    found.add("." * node.level + (node.module or ""))
+                elif (node.module or "").startswith("echelon_seed"):
+                    found.add(node.module or "")
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("echelon_seed"))
+        return found
+
+    assert package_imports(echelon_generators) == {"echelon_seed.generators"}
+    assert package_imports(generate) == {".", ".generators"}
+    assert {"wing_flaps", "price_history"} <= set(generators.registered())
 
 
 def test_generator_version_is_a_nonempty_string() -> None:

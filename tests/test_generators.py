@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from echelon_seed import generate
-from echelon_seed.generators import Context, Draw, Spec, lookup, register
+from echelon_seed.generators import Context, Draw, Spec, lookup, register, register_table
 
 ANCHOR = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -103,4 +103,55 @@ def test_one_name_cannot_be_registered_by_two_functions() -> None:
 
     with pytest.raises(ValueError, match="generator 'tests.counter' is already registered by"):
         register("tests.counter")(other)
-    assert lookup("tests.counter") == (_counter, "counters")
+    entry = lookup("tests.counter")
+    assert entry is not None and (entry.function, entry.table) == (_counter, "counters")
+
+
+# A table generator: each row's balance depends on the row before it, which no per-row draw can carry.
+@register_table(
+    "tests.ledger",
+    table="ledger",
+    columns=("id", "account", "amount", "balance", "at"),
+    inputs=("accounts",),
+    size=lambda spec, context: spec.count * len(context.rows["accounts"]),
+    earliest=lambda spec: -timedelta(hours=spec.count),
+)
+def _ledger(spec: Spec, context: Context) -> Iterator[tuple[Any, ...]]:
+    row_id = 0
+    for account in context.rows["accounts"]:
+        balance = Decimal(str(account["opening"]))
+        for k in range(spec.count):
+            row_id += 1
+            amount = Draw(spec.seed, spec.generator, row_id).decimal("-50.00", "100.00", 2)
+            balance += amount
+            yield (row_id, account["id"], amount, balance, context.anchor - timedelta(hours=spec.count - k))
+
+
+LEDGER_SPEC = {"generator": "tests.ledger", "seed": "books-1", "count": 3}
+ACCOUNTS = {"accounts": [{"id": "A", "opening": "10.00"}, {"id": "B", "opening": "0.00"}]}
+
+
+def test_a_table_generator_carries_state_across_rows_and_says_its_size_and_earliest_time() -> None:
+    produced = list(
+        generate.rows(
+            "ledger",
+            LEDGER_SPEC,
+            scale=2,
+            anchor=ANCHOR,
+            context=ACCOUNTS,
+            columns=["id", "account", "amount", "balance", "at"],
+        )
+    )
+
+    assert len(produced) == 12 == generate.row_count("ledger", LEDGER_SPEC, scale=2, context=ACCOUNTS)
+    for account, opening in (("A", Decimal("10.00")), ("B", Decimal("0.00"))):
+        mine = [row for row in produced if row[1] == account]
+        assert [row[3] for row in mine] == [opening + sum(r[2] for r in mine[: i + 1]) for i in range(len(mine))]
+    assert min(row[4] for row in produced) == ANCHOR + generate.earliest_offset("ledger", LEDGER_SPEC, scale=2)
+    assert produced == list(generate.rows("ledger", LEDGER_SPEC, scale=2, anchor=ANCHOR, context=ACCOUNTS))
+    assert generate.inputs(LEDGER_SPEC) == ("accounts",)
+
+
+def test_a_table_generator_whose_columns_differ_from_the_table_is_refused_by_name() -> None:
+    with pytest.raises(generate.GeneratorError, match=r"ledger: schema columns .* differ from the generator's"):
+        generate.rows("ledger", LEDGER_SPEC, scale=1, anchor=ANCHOR, context=ACCOUNTS, columns=["id", "account"])
