@@ -121,7 +121,9 @@ class FixtureSet:
     def row_count(self, fixture: TableFixture, *, anchor: datetime, scale: int) -> int:
         if fixture.spec is None:
             return len(fixture.rows)
-        return generate.row_count(fixture.table.name, fixture.spec, scale=scale, context=self._context(anchor))
+        return generate.row_count(
+            fixture.table.name, fixture.spec, scale=scale, anchor=anchor, context=self._context(anchor)
+        )
 
     def rows(self, fixture: TableFixture, *, anchor: datetime, scale: int) -> Iterator[tuple[Any, ...]]:
         """The table's rows as tuples in column order, with times resolved; streamed when generated."""

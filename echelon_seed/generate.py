@@ -73,13 +73,18 @@ def earliest_offset(table: str, spec: Mapping[str, object], *, scale: int) -> ti
 
 
 def row_count(
-    table: str, spec: Mapping[str, object], *, scale: int, context: Mapping[str, Sequence[Mapping[str, object]]]
+    table: str,
+    spec: Mapping[str, object],
+    *,
+    scale: int,
+    anchor: datetime,
+    context: Mapping[str, Sequence[Mapping[str, object]]],
 ) -> int:
-    """Return how many rows `rows` yields for this spec at `scale`."""
+    """Return how many rows `rows` yields for this spec at `scale` and `anchor`."""
     entry, public = _public(table, spec, scale)
     if entry.size is None:
         return public.count
-    return entry.size(public, _context(context, datetime(2000, 1, 1, tzinfo=UTC)))
+    return entry.size(public, _context(context, anchor.astimezone(UTC)))
 
 
 def rows(

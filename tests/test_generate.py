@@ -149,8 +149,16 @@ def test_rows_stream_lazily() -> None:
 
 
 def test_row_count_matches_rows() -> None:
-    assert row_count("wing_flaps", flap_spec(75), scale=3, context=CONTEXT) == 225 == len(flaps(75, scale=3))
-    assert row_count("price_history", price_spec(4), scale=2, context=CONTEXT) == 80 == len(prices(4, scale=2))
+    assert (
+        row_count("wing_flaps", flap_spec(75), scale=3, anchor=ANCHOR, context=CONTEXT)
+        == 225
+        == len(flaps(75, scale=3))
+    )
+    assert (
+        row_count("price_history", price_spec(4), scale=2, anchor=ANCHOR, context=CONTEXT)
+        == 80
+        == len(prices(4, scale=2))
+    )
 
 
 # --- types ----------------------------------------------------------------------------------------------

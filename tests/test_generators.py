@@ -65,7 +65,7 @@ def test_registered_rows_follow_the_table_columns_and_grow_with_scale() -> None:
     )
 
     assert rows == [(f"p{i}", i + 1, None, ANCHOR) for i in range(4)]
-    assert generate.row_count("counters", spec, scale=2, context={}) == 4
+    assert generate.row_count("counters", spec, scale=2, anchor=ANCHOR, context={}) == 4
 
 
 def test_a_registered_generator_is_validated_like_the_built_in_ones() -> None:
@@ -143,7 +143,7 @@ def test_a_table_generator_carries_state_across_rows_and_says_its_size_and_earli
         )
     )
 
-    assert len(produced) == 12 == generate.row_count("ledger", LEDGER_SPEC, scale=2, context=ACCOUNTS)
+    assert len(produced) == 12 == generate.row_count("ledger", LEDGER_SPEC, scale=2, anchor=ANCHOR, context=ACCOUNTS)
     for account, opening in (("A", Decimal("10.00")), ("B", Decimal("0.00"))):
         mine = [row for row in produced if row[1] == account]
         assert [row[3] for row in mine] == [opening + sum(r[2] for r in mine[: i + 1]) for i in range(len(mine))]
