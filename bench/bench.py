@@ -529,28 +529,34 @@ class Bench:
     # -- start-up ------------------------------------------------------------------------------
 
     def startup(self) -> dict[str, list[float]]:
-        """Whole-process wall times: `python -c pass`, `echelon-seed --version`, and a no-op apply.
+        """Whole-process wall times: `python -c pass`, `echelon-seed --version`, and no-op applies.
 
         These are the figures a user feels on every call; the no-op apply (a
         database that already holds this seed) is what a dev loop or CI step
-        pays when nothing changed.
+        pays when nothing changed. It is timed as users run it (answered by
+        the stamp) and, as the baseline, with `--anchor`, which always takes
+        the full path (SQLAlchemy, the project, the fixtures, the record).
         """
         script = Path(PYTHON).parent / "echelon-seed"
         command = [str(script)] if script.exists() else [PYTHON, "-m", "echelon_seed"]
-        handle, url = self.targets.fresh("sqlite", "noop")
+        targets = {engine: self.targets.fresh(engine, "noop") for engine in ("sqlite", "postgresql")}
         try:
-            self.cli(["apply", "--database-url", url, "--quiet", "--anchor", ANCHOR], "apply for the no-op figure")
-            out: dict[str, list[float]] = {"python": [], "version": [], "noop_apply": []}
+            for _engine, (_handle, url) in targets.items():
+                self._wall([*command, "apply", "--database-url", url, "--quiet", "--anchor", ANCHOR])
+            out: dict[str, list[float]] = {k: [] for k in ("python", "version", "noop_apply", "noop_full", "noop_pg")}
+            noop = [*command, "apply", "--quiet", "--database-url"]
             for _ in range(STARTUP_RUNS):
                 out["python"].append(self._wall([PYTHON, "-c", "pass"]))
                 out["version"].append(self._wall([*command, "--version"]))
-                out["noop_apply"].append(self._wall([*command, "apply", "--database-url", url, "--quiet"]))
+                out["noop_apply"].append(self._wall([*noop, targets["sqlite"][1]]))
+                out["noop_full"].append(self._wall([*noop, targets["sqlite"][1], "--anchor", ANCHOR]))
+                out["noop_pg"].append(self._wall([*noop, targets["postgresql"][1]]))
         finally:
-            self.targets.drop("sqlite", handle)
+            for engine, (handle, _url) in targets.items():
+                self.targets.drop(engine, handle)
         log(
-            "start-up medians: python -c pass {:.0f} ms, --version {:.0f} ms, no-op apply {:.0f} ms".format(
-                *(_median(v) * 1000 for v in out.values())
-            )
+            "start-up medians: python -c pass {:.0f} ms, --version {:.0f} ms, no-op apply {:.0f} ms "
+            "(full path {:.0f} ms; PostgreSQL {:.0f} ms)".format(*(_median(v) * 1000 for v in out.values()))
         )
         return out
 
@@ -851,6 +857,8 @@ def summarise_startup(startup: dict[str, list[float]]) -> dict[str, Any]:
         "version_ms": version * 1000,
         "version_vs_python": version / python,
         "noop_apply_ms": noop * 1000,
+        "noop_full_ms": _median(startup["noop_full"]) * 1000,
+        "noop_pg_ms": _median(startup["noop_pg"]) * 1000,
         "pass": {"version_vs_python": version / python <= STARTUP_VS_PYTHON, "noop_apply": noop <= NOOP_APPLY_S},
         "runs": startup,
     }
@@ -980,6 +988,8 @@ def render(machine: dict[str, Any], summary: dict[str, Any]) -> str:
                 f"<= {NOOP_APPLY_S * 1000:.0f} ms (idle machine)",
             )
         )
+        lines.append(row("  full path (--anchor), ms", [num(startup["noop_full_ms"], ".0f")], "(baseline)"))
+        lines.append(row("  on PostgreSQL, ms", [num(startup["noop_pg_ms"], ".0f")], "(info)"))
     growth = summary["rss_growth"]
     if growth:
         lines += ["", f"peak RSS growth, scale {RSS_SCALE:,} / scale {RSS_BASE_SCALE:,}"]

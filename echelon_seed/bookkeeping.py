@@ -1,24 +1,18 @@
-"""The two tables echelon-seed keeps for itself in a seeded database, whatever the project.
+"""The SQLAlchemy definitions of the tables echelon-seed keeps for itself (their names: `tool_tables`).
 
-Both are namespaced, so that a project's own `seed_runs` or `alembic_version`
-is an ordinary table of its snapshot: `echelon_seed_runs` holds the seed
-record (what was seeded, against which schema fingerprint and anchor), and
-`echelon_seed_alembic_version` is the version table echelon-seed gives
-Alembic when it runs a project's migrations.
+`echelon_seed_runs` holds the seed record and `echelon_seed_stamp` the
+no-op stamp; both are created with the schema. Alembic creates the third,
+the version table, itself.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
+from .tool_tables import RUNS_TABLE, STAMP_TABLE
 from .types import UTCDateTime
 
-__all__ = ["RUNS_TABLE", "TOOL_TABLES", "VERSION_TABLE", "metadata", "seed_runs"]
-
-RUNS_TABLE = "echelon_seed_runs"
-VERSION_TABLE = "echelon_seed_alembic_version"
-#: Tables that are echelon-seed's, never a project's: left out of snapshots.
-TOOL_TABLES = frozenset({RUNS_TABLE, VERSION_TABLE})
+__all__ = ["metadata", "seed_runs", "stamps"]
 
 metadata = MetaData()
 
@@ -34,4 +28,12 @@ seed_runs = Table(
     Column("schema_revision", String(64), nullable=False),
     Column("schema_fingerprint", String(80), nullable=False),
     Column("project", String(128), nullable=False),
+)
+
+# The stamp of the last full `apply`: its digest and, as JSON, the files, listings, record and tables it covers.
+stamps = Table(
+    STAMP_TABLE,
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("inputs", Text, nullable=False),
 )

@@ -286,9 +286,13 @@ def _summary(header: snapshots.Header, *, verb: str = "") -> str:
     )
 
 
+def _print_unchanged(fixture_digest: str, scale: int) -> None:
+    print(f"already seeded (fixtures {fixture_digest[:19]}…, scale {scale}), nothing to do")
+
+
 def _print_apply(result: commands.ApplyResult) -> None:
     if result.action == "unchanged":
-        print(f"already seeded (fixtures {result.fixture_digest[:19]}…, scale {result.scale}), nothing to do")
+        _print_unchanged(result.fixture_digest, result.scale)
         return
     migration = result.migration
     if migration.from_metadata:
@@ -373,12 +377,24 @@ def _project(args: argparse.Namespace) -> Any:
 
 
 async def _apply(args: argparse.Namespace) -> int:
-    from . import commands
+    """Apply; a seed whose stamp still holds is reported without loading SQLAlchemy (see `stamp`)."""
     from .errors import ConfigError
 
     if args.confirm is not None and not args.force:
         raise ConfigError("--confirm is only used with --force; add --force, or leave --confirm out")
     _check_sqlite_path(_target(args), must_exist=False)
+    if not args.force and args.anchor is None:
+        from . import stamp
+
+        hit = await stamp.check(
+            _target(args), project=args.project, fixtures=args.fixtures, scale=args.scale, allow_large=args.allow_large
+        )
+        if hit is not None:
+            if not args.quiet:
+                _print_unchanged(hit.fixture_digest, hit.scale)
+            return 0
+    from . import commands
+
     result = await commands.apply(
         args.database_url,
         fixtures_dir=args.fixtures,

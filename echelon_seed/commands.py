@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from . import __version__, clock, diff, engines, fixtures, migrate, progress, seeder
 from . import project as projects
 from . import snapshot as snapshots
+from . import stamp as stamping
 from . import status as status_
 from .bookkeeping import seed_runs
 from .errors import ConfigError, FixtureError, FixtureProblem, RefusedError, SnapshotError
@@ -166,7 +167,14 @@ async def apply(
             if migration.created and state.record is not None:
                 # A record left behind by a schema that was dropped (alembic downgrade base) describes no rows.
                 state = seeder.DatabaseState(record=None, counts=state.counts, others=state.others)
+            stamp = stamping.Inputs(
+                config=str(project.source or ""),
+                fixtures=str(Path(fixtures_dir or project.fixtures).resolve()),
+                scale=scale,
+                allow_large=allow_large,
+            )
             if not force and state.record is not None and state.record.same_seed(wanted):
+                await seeder.write_stamp(conn, wanted, stamp, project)
                 return ApplyResult(
                     database=database.display,
                     action="unchanged",
@@ -198,6 +206,7 @@ async def apply(
                 after_table=lambda name: _pause(f"table:{name}"),
             )
             await seeder.record(conn, wanted)
+            await seeder.write_stamp(conn, wanted, stamp, project)
             await database.backend.check_integrity(conn)
             await _pause("before-commit")
         return ApplyResult(

@@ -53,10 +53,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import canonical, clock, fixtures, progress
 from . import project as projects
-from .bookkeeping import TOOL_TABLES
 from .engines import Backend
 from .errors import ConfigError, DatabaseError, FixtureError, RefusedError
 from .project import Project
+from .tool_tables import TOOL_TABLES
 
 __all__ = [
     "Root",

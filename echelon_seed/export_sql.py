@@ -34,9 +34,10 @@ from sqlalchemy import ARRAY, JSON, Column, Table
 from sqlalchemy.dialects import postgresql
 
 from . import cycles, fixtures, migrate
-from .bookkeeping import RUNS_TABLE, VERSION_TABLE, seed_runs
+from .bookkeeping import seed_runs
 from .fixtures import FixtureSet, TableFixture
 from .project import Project
+from .tool_tables import RUNS_TABLE, VERSION_TABLE
 
 __all__ = ["write_script"]
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateSchema
 
-from . import bookkeeping
+from . import bookkeeping, tool_tables
 from . import project as projects
 from .engines import schema_of
 from .errors import ConfigError, DatabaseError
@@ -50,7 +50,7 @@ __all__ = [
     "upgrade",
 ]
 
-VERSION_TABLE = bookkeeping.VERSION_TABLE
+VERSION_TABLE = tool_tables.VERSION_TABLE
 #: `MigrationResult.after` for a project without migrations.
 FROM_METADATA = "metadata"
 
@@ -315,7 +315,7 @@ def _differences(connection: Connection, project: Project) -> list[str]:
     from alembic.runtime.migration import MigrationContext
 
     def ours(name: str | None, type_: str, _parent: Any) -> bool:
-        return not (type_ == "table" and name in bookkeeping.TOOL_TABLES)
+        return not (type_ == "table" and name in tool_tables.TOOL_TABLES)
 
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "include_name": ours, **_version_options(connection)}

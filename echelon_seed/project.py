@@ -94,6 +94,10 @@ class Project:
     source: Path | None = None
     #: The PostgreSQL schema of the tables: every statement names it (SQLite has none and ignores it).
     schema: str = "public"
+    #: The module holding the metadata: its package's code is part of the no-op stamp (see `stamp`).
+    metadata_module: str = ""
+    #: Files the configuration was read from beside `source` (an alembic.ini naming the migrations).
+    config_files: tuple[Path, ...] = ()
 
     @property
     def tables(self) -> tuple[Table, ...]:
@@ -177,6 +181,7 @@ def echelon() -> Project:
                 snapshots=snapshots_dir(),
                 migrations=migrations_dir(),
                 generators=("echelon_seed.echelon_generators",),
+                metadata_module="echelon_seed.schema",
             )
         )
     return _ECHELON[0]
@@ -335,6 +340,7 @@ def load(config: Config | None) -> Project:
     fixtures = _path(config, "fixtures")
     snapshots = _path(config, "snapshots")
     migrations = _migrations(config)
+    ini = _path(config, "migrations") if migrations is not None else None
     generators = _strings(config, "generators")
     for module in generators:
         _import(config, "generators", module)
@@ -348,6 +354,8 @@ def load(config: Config | None) -> Project:
         ignore=_strings(config, "ignore"),
         source=config.path,
         schema=_text(config, "schema") if "schema" in config.values else "public",
+        metadata_module=_text(config, "metadata").partition(":")[0],
+        config_files=(ini,) if ini is not None and ini.is_file() else (),
     )
 
 

@@ -9,6 +9,7 @@ an ORM row are stored identically.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +22,12 @@ from sqlalchemy.schema import Table
 
 from . import cycles, progress
 from . import project as projects
-from .bookkeeping import TOOL_TABLES, seed_runs
+from . import stamp as stamping
+from .bookkeeping import seed_runs, stamps
 from .engines import Backend, schema_of
 from .fixtures import FixtureSet
 from .project import Project
+from .tool_tables import TOOL_TABLES
 
 __all__ = ["DatabaseState", "SeedRecord", "clear", "read_record", "read_state", "record", "row_adapter", "write"]
 
@@ -116,7 +119,7 @@ async def read_state(conn: AsyncConnection, backend: Backend, project: Project |
 
 async def clear(conn: AsyncConnection, backend: Backend, project: Project | None = None) -> None:
     """Empty every table of the project, and echelon-seed's record; no other table."""
-    await backend.clear(conn, (*(project or projects.echelon()).tables, seed_runs))
+    await backend.clear(conn, (*(project or projects.echelon()).tables, seed_runs, stamps))
 
 
 # Their bind processors only re-check values that `fixtures` validated on load and that
@@ -185,6 +188,47 @@ async def write(
     for holdback in late.values():
         await holdback.fill(conn)
     return written
+
+
+async def write_stamp(conn: AsyncConnection, seed: SeedRecord, run: stamping.Inputs, project: Project) -> None:
+    """Leave the stamp by which the next identical `apply` is known without SQLAlchemy (see `stamp`).
+
+    Rewritten only when it changed, so that a no-op leaves the file as it was.
+    """
+    files, listings = stamping.inputs(
+        run,
+        migrations=project.migrations,
+        modules=[m.partition(".")[0] for m in (project.metadata_module, *project.generators) if m],
+        extra_files=project.config_files,
+    )
+    key = stamping.digest(run, files, listings)
+    identity = stamping.record_identity(
+        {
+            "project": seed.project,
+            "schema_fingerprint": seed.schema_fingerprint,
+            "fixture_digest": seed.fixture_digest,
+            "scale": seed.scale,
+            "schema_revision": seed.schema_revision,
+        }
+    )
+    tables = sorted({t.name for t in project.tables} | {seed_runs.name, stamps.name})
+    wanted = (
+        []
+        if key is None
+        else [
+            (
+                key,
+                json.dumps(
+                    {"files": files, "listings": listings, "identity": identity, "tables": tables}, sort_keys=True
+                ),
+            )
+        ]
+    )
+    if [tuple(row) for row in (await conn.execute(select(stamps.c.key, stamps.c.inputs))).all()] == wanted:
+        return
+    await conn.execute(stamps.delete())
+    if wanted:
+        await conn.execute(stamps.insert().values(key=wanted[0][0], inputs=wanted[0][1]))
 
 
 async def record(conn: AsyncConnection, seed: SeedRecord) -> None:

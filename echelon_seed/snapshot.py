@@ -64,10 +64,10 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from . import canonical, migrate, progress, seeder
 from . import project as projects
-from .bookkeeping import TOOL_TABLES
 from .engines import Backend, schema_of
 from .errors import SnapshotError
 from .project import Project
+from .tool_tables import TOOL_TABLES
 
 __all__ = [
     "BLOCK_ROWS",

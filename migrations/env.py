@@ -18,7 +18,7 @@ from alembic import context
 from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
-from echelon_seed import bookkeeping, engines, schema
+from echelon_seed import engines, schema, tool_tables
 from echelon_seed.errors import EchelonSeedError
 
 config = context.config
@@ -34,7 +34,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         transactional_ddl=True,
-        version_table=bookkeeping.VERSION_TABLE,
+        version_table=tool_tables.VERSION_TABLE,
         # The schema the caller's Database names (PostgreSQL: public), never the session's search_path.
         version_table_schema=engines.schema_of(connection),
     )
@@ -58,7 +58,7 @@ if context.is_offline_mode():
         dialect_name=target.engine,
         target_metadata=target_metadata,
         literal_binds=True,
-        version_table=bookkeeping.VERSION_TABLE,
+        version_table=tool_tables.VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
-from echelon_seed import commands, engines, schema
+from echelon_seed import commands, engines, schema, tool_tables
 
 __all__ = [
     "REPO",
@@ -115,6 +115,13 @@ async def dump(url: str, *, only: list[str] | None = None) -> dict[str, list[Row
             return result
     finally:
         await database.dispose()
+
+
+async def data(url: str) -> dict[str, list[Row]]:
+    """`dump` without the no-op stamp: a cache whose file list depends on the process that wrote it."""
+    tables = await dump(url)
+    tables.pop(tool_tables.STAMP_TABLE, None)
+    return tables
 
 
 async def row_counts(url: str) -> dict[str, int]:

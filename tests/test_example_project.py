@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from echelon_seed import bookkeeping, commands, project
+from echelon_seed import commands, project, tool_tables
 from echelon_seed.errors import RefusedError
 from echelon_seed.project import Project
 from tests import dbtools
@@ -53,7 +53,7 @@ async def test_example_seeds_then_reapplies_as_a_no_op(db_url: str, shop: Projec
     assert (first.action, first.rows, first.migration.after, first.migration.applied) == ("seeded", COUNTS, "0001", 1)
     assert (again.action, again.migration.applied) == ("unchanged", 0)
     tables = await dbtools.table_names(db_url)
-    assert tables == set(COUNTS) | bookkeeping.TOOL_TABLES
+    assert tables == set(COUNTS) | tool_tables.TOOL_TABLES
 
 
 async def test_example_snapshots_are_byte_identical_across_engines_and_match_its_golden(
@@ -112,7 +112,7 @@ async def test_example_values_of_every_kind_are_canonical(db_url: str, shop: Pro
 
 async def test_example_refuses_other_data_then_force_reseeds(db_url: str, shop: Project) -> None:
     await commands.apply(db_url, anchor=ANCHOR, project=shop)
-    await dbtools.execute(db_url, f"DELETE FROM {bookkeeping.RUNS_TABLE}", "DELETE FROM audit_log")
+    await dbtools.execute(db_url, f"DELETE FROM {tool_tables.RUNS_TABLE}", "DELETE FROM audit_log")
 
     with pytest.raises(RefusedError, match="it holds data that echelon-seed did not seed"):
         await commands.apply(db_url, anchor=ANCHOR, project=shop)

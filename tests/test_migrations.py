@@ -23,13 +23,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, String
 from sqlalchemy.engine import Connection
 
-from echelon_seed import bookkeeping, commands, engines, migrate, schema
+from echelon_seed import commands, engines, migrate, schema, tool_tables
 from echelon_seed import project as projects
 from tests import dbtools
 
 SCHEMA_TABLES = {t.name for t in schema.metadata.sorted_tables}
 #: The tables echelon-seed keeps for itself beside the schema (not the migrations' business).
-TOOL_TABLES = bookkeeping.TOOL_TABLES
+TOOL_TABLES = tool_tables.TOOL_TABLES
 ENUM_TYPES = {
     "user_tier",
     "agent_archetype",

@@ -219,15 +219,15 @@ def _trials() -> list[Any]:
 async def _old_and_new(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Seed NEW, dump it, then seed OLD over it and dump that: the two states a kill may leave."""
     await commands.apply(url, anchor=NEW)
-    new = await dbtools.dump(url)
+    new = await dbtools.data(url)
     await commands.apply(url, anchor=OLD, force=True)
-    old = await dbtools.dump(url)
+    old = await dbtools.data(url)
     assert old != new
     return old, new
 
 
 async def _assert_old_or_new(url: str, mode: str, old: dict[str, Any], new: dict[str, Any], where: str) -> str:
-    now = await dbtools.dump(url)
+    now = await dbtools.data(url)
     assert now in (old, new), f"{where}: the database is neither the old nor the new seed"
     state = "old" if now == old else "new"
     anchor = now["echelon_seed_runs"][0][1]
@@ -268,7 +268,7 @@ async def test_sigkill_inside_the_transaction_leaves_the_old_or_the_new_seed(
     # The next apply is not hindered by the corpse: no stale lock, no half-built schema.
     result = await commands.apply(mode_url, anchor=NEW, force=True, lock_timeout=30)
     assert result.action == "reseeded"
-    assert await dbtools.dump(mode_url) == new
+    assert await dbtools.data(mode_url) == new
 
 
 @pytest.mark.parametrize("mode_url", MODES, indirect=True)

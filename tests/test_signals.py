@@ -77,9 +77,9 @@ def _iso(moment: Any) -> str:
 async def _trials(url: str, engine: str, count: int) -> dict[str, int]:
     """Run `count` signal trials; the tally of where they ended (for the failure message and the report)."""
     await commands.apply(url, anchor=NEW)
-    states = {"new": await dbtools.dump(url)}
+    states = {"new": await dbtools.data(url)}
     await commands.apply(url, anchor=OLD, force=True)
-    states["old"] = await dbtools.dump(url)
+    states["old"] = await dbtools.data(url)
     anchors = {"old": OLD, "new": NEW}
 
     # How long an unsignalled run takes here and now: the delays spread over it, and a bit past its end.
@@ -101,7 +101,7 @@ async def _trials(url: str, engine: str, count: int) -> dict[str, int]:
         out, err = child.communicate(timeout=60)
         where = f"trial {trial}: {signum.name} after {delay:.3f} s, exit {child.returncode}; stderr: {err!r}"
 
-        now = await dbtools.dump(url)
+        now = await dbtools.data(url)
         if child.returncode in (-signum, 1) and "echelon_seed/__main__" not in err and "cli.py" not in err:
             # The interpreter had not reached echelon_seed.__main__ yet: killed by the signal, or
             # (SIGINT while `site` loads) "Fatal Python error: init_import_site ... KeyboardInterrupt".
