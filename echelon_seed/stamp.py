@@ -120,6 +120,9 @@ def inputs(
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """The files and listings a full `apply` depended on, as the stamp records them.
 
+    Installed packages count by their *.dist-info names (name and version),
+    not their files: what pip changes, at the price of a directory listing.
+
     `modules` are the top-level package names that are the project's own (its
     metadata and generator modules'); with echelon-seed's, every loaded module
     of theirs counts, and so does every loaded module from outside the
@@ -135,15 +138,20 @@ def inputs(
         listings.append((str(versions), ".py"))
         files.update(str(p) for p in versions.glob("*.py"))
     files.update(_module_files({"echelon_seed", *modules}))
-    return sorted(files), sorted(listings)
+    # An installed distribution upgraded or removed (SQLAlchemy, a driver, a library the models use)
+    # renames or drops its *.dist-info directory: a change, though none of its files are hashed.
+    listings.extend((directory, ".dist-info") for directory in _installed() if os.path.isdir(directory))
+    return sorted(files), sorted(set(listings))
+
+
+def _installed() -> set[str]:
+    """The directories installed packages live in, resolved."""
+    return {os.path.realpath(p) for key in ("purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
 
 
 def _module_files(owned: set[str]) -> set[str]:
-    installed = {
-        os.path.realpath(p)
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if (p := sysconfig.get_paths().get(key))
-    }
+    paths = sysconfig.get_paths()
+    installed = _installed() | {os.path.realpath(p) for key in ("stdlib", "platstdlib") if (p := paths.get(key))}
     found: set[str] = set()
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)

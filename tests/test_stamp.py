@@ -270,3 +270,21 @@ def test_a_full_no_op_leaves_an_unchanged_stamp_alone(seeded: tuple[Path, Path, 
 
     assert (same.exit, same.full, renewed.exit, renewed.full) == (0, True, 0, True), same.err + renewed.err
     assert (writes_when_same, writes_when_stale) == (0, 1)
+
+
+def test_an_upgraded_installed_package_changes_the_digest(tmp_path: Path) -> None:
+    """Installed code is covered by its *.dist-info names: pip renames them on an upgrade."""
+    import sysconfig
+
+    from echelon_seed import stamp
+
+    run = stamp.Inputs(config="", fixtures=str(dbtools.REPO / "data"), scale=1, allow_large=False)
+    files, listings = stamp.inputs(run, migrations=None, modules=[])
+    site = tmp_path / "site-packages"
+    (site / "SQLAlchemy-2.1.9.dist-info").mkdir(parents=True)
+    before = stamp.digest(run, files, [*listings, (str(site), ".dist-info")])
+    (site / "SQLAlchemy-2.1.9.dist-info").rename(site / "SQLAlchemy-2.1.10.dist-info")
+    after = stamp.digest(run, files, [*listings, (str(site), ".dist-info")])
+
+    assert (os.path.realpath(sysconfig.get_paths()["purelib"]), ".dist-info") in listings
+    assert before is not None and after is not None and before != after
