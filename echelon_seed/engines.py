@@ -98,6 +98,9 @@ class Backend:
     name = ""
     #: Whether tables live in named schemas (PostgreSQL) or one namespace per database (SQLite).
     has_schemas = False
+    #: Whether large generated tables are made in a second process (`forked`): only where the
+    #: engine itself runs in this one, so that the other core is free.
+    rows_in_second_process = False
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -171,6 +174,7 @@ class Backend:
 
 class SQLiteBackend(Backend):
     name = "sqlite"
+    rows_in_second_process = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None

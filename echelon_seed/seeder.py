@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
-from . import cycles, progress
+from . import cycles, forked, progress
 from . import project as projects
 from . import stamp as stamping
 from .bookkeeping import seed_runs, stamps
@@ -181,6 +181,13 @@ async def write(
         if table.name in late:  # a cycle: forward keys written NULL now, filled in below
             source = late[table.name].hold(source)
         rows = _adapted(source, row_adapter(conn.dialect, table))
+        if (
+            backend.rows_in_second_process
+            and total >= forked.THRESHOLD
+            and table.name not in late
+            and forked.available()
+        ):
+            rows = forked.rows(rows)  # made on the other core while this one writes
         await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=total)
         reporter.finish()
         if after_table is not None:
