@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -138,56 +139,6 @@ def _no_process_holds(path: Path, deadline: float) -> bool:
     return False
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-async def test_a_signal_to_the_process_group_mid_write_rolls_back_and_leaves_no_child(
-    tmp_path: Path, signum: signal.Signals
-) -> None:
-    """As a Ctrl-C on a terminal: the signal reaches the parent and its row-making child alike."""
-    db = tmp_path / "group.db"
-    url = f"sqlite:///{db}"
-    await commands.apply(url, anchor=NEW)
-    before = await dbtools.data(url)
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "echelon_seed",
-            "apply",
-            "--database-url",
-            url,
-            "--force",
-            "--scale",
-            str(FORKING_SCALE),
-        ],
-        cwd=dbtools.REPO,
-        env=cli_env({commands.PAUSE_ENV: "table:users=0"}),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        # Inside the transaction once the hook says so; then the signal waits for the fork to exist.
-        line = child.stderr.readline() if child.stderr else ""
-        assert "paused at table:users" in line, line
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _forked_child_of(child.pid):
-            time.sleep(0.005)
-        assert _forked_child_of(child.pid), "apply never forked its row-making child"
-        os.killpg(child.pid, signum)
-        out, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-
-    assert child.returncode == 128 + signum, err
-    assert "rolled back" in err
-    assert await dbtools.data(url) == before
-    assert _no_process_holds(db, time.monotonic() + 30), "a process still holds the database file"
-
-
 def _forked_child_of(pid: int) -> bool:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -200,46 +151,66 @@ def _forked_child_of(pid: int) -> bool:
     return False
 
 
-async def test_a_parent_killed_mid_write_takes_its_child_with_it(tmp_path: Path) -> None:
-    """SIGKILL leaves no handler to run: the child must notice the closed pipe and leave by itself."""
-    db = tmp_path / "killed.db"
-    url = f"sqlite:///{db}"
-    await commands.apply(url, anchor=NEW)
-    before = await dbtools.data(url)
+@contextmanager
+def _forcing_apply_once_forked(url: str) -> Iterator[subprocess.Popen[str]]:
+    """`apply --force` at a forking scale, in its own session, yielded once its row-making child exists."""
     child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "echelon_seed",
-            "apply",
-            "--database-url",
-            url,
-            "--force",
-            "--scale",
-            str(FORKING_SCALE),
-        ],
+        [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "--force"]
+        + ["--scale", str(FORKING_SCALE)],
         cwd=dbtools.REPO,
         env=cli_env({commands.PAUSE_ENV: "table:users=0"}),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
+        # Inside the transaction once the hook says so; then ready when the fork exists.
         line = child.stderr.readline() if child.stderr else ""
         assert "paused at table:users" in line, line
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not _forked_child_of(child.pid):
             time.sleep(0.005)
         assert _forked_child_of(child.pid), "apply never forked its row-making child"
-        child.kill()
-        child.wait(timeout=60)
+        yield child
     finally:
         if child.poll() is None:
-            child.kill()
+            os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-        if child.stderr is not None:
-            child.stderr.close()
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_a_signal_to_the_process_group_mid_write_rolls_back_and_leaves_no_child(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """As a Ctrl-C on a terminal: the signal reaches the parent and its row-making child alike."""
+    db = tmp_path / "group.db"
+    url = f"sqlite:///{db}"
+    await commands.apply(url, anchor=NEW)
+    before = await dbtools.data(url)
+    with _forcing_apply_once_forked(url) as child:
+        os.killpg(child.pid, signum)
+        _out, err = child.communicate(timeout=60)
+
+    assert child.returncode == 128 + signum, err
+    assert "rolled back" in err
+    assert await dbtools.data(url) == before
+    assert _no_process_holds(db, time.monotonic() + 30), "a process still holds the database file"
+
+
+async def test_a_parent_killed_mid_write_takes_its_child_with_it(tmp_path: Path) -> None:
+    """SIGKILL leaves no handler to run: the child must notice the closed pipe and leave by itself."""
+    db = tmp_path / "killed.db"
+    url = f"sqlite:///{db}"
+    await commands.apply(url, anchor=NEW)
+    before = await dbtools.data(url)
+    with _forcing_apply_once_forked(url) as child:
+        child.kill()  # the parent only
+        child.wait(timeout=60)
 
     assert _no_process_holds(db, time.monotonic() + 30), "the orphaned child still holds the database file"
     assert await dbtools.data(url) == before
