@@ -151,15 +151,18 @@ def _installed() -> set[str]:
 
 def _module_files(owned: set[str]) -> set[str]:
     paths = sysconfig.get_paths()
-    installed = _installed() | {os.path.realpath(p) for key in ("stdlib", "platstdlib") if (p := paths.get(key))}
+    roots = {p for key in ("stdlib", "platstdlib", "purelib", "platlib") if (p := paths.get(key))}
+    # As written and resolved: most modules are found by the plain prefix, without a realpath each.
+    installed = tuple(root + os.sep for root in roots | {os.path.realpath(r) for r in roots})
     found: set[str] = set()
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if not isinstance(path, str) or not os.path.isfile(path):
+        if not isinstance(path, str):
+            continue
+        if name.partition(".")[0] not in owned and path.startswith(installed):
             continue
         real = os.path.realpath(path)
-        outside = not any(real.startswith(root + os.sep) for root in installed)
-        if name.partition(".")[0] in owned or outside:
+        if (name.partition(".")[0] in owned or not real.startswith(installed)) and os.path.isfile(real):
             found.add(real)
     return found
 
