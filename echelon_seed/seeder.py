@@ -29,7 +29,17 @@ from .fixtures import FixtureSet
 from .project import Project
 from .tool_tables import TOOL_TABLES
 
-__all__ = ["DatabaseState", "SeedRecord", "clear", "read_record", "read_state", "record", "row_adapter", "write"]
+__all__ = [
+    "DatabaseState",
+    "SeedRecord",
+    "clear",
+    "read_record",
+    "read_state",
+    "record",
+    "row_adapter",
+    "write",
+    "write_stamp",
+]
 
 
 @dataclass(frozen=True)
