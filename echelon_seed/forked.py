@@ -25,7 +25,6 @@ import os
 import pickle
 import signal
 import struct
-import sys
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -43,7 +42,7 @@ _FAILED = 1 << 63
 
 def available() -> bool:
     """Whether this platform forks (POSIX); elsewhere rows are made in-process."""
-    return hasattr(os, "fork") and sys.platform != "win32"
+    return hasattr(os, "fork")
 
 
 def rows(source: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:

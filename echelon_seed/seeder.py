@@ -60,13 +60,14 @@ class SeedRecord:
 
     def same_seed(self, other: SeedRecord) -> bool:
         """Whether `other` would write exactly the rows this seeding wrote (anchor aside)."""
-        return self._identity() == other._identity()
+        return self.identity() == other.identity()
 
     def same_schema(self, project: Project) -> bool:
         """Whether this record was written into `project`'s schema (so its types describe the rows)."""
         return (self.project, self.schema_fingerprint) == (project.name, project.fingerprint)
 
-    def _identity(self) -> tuple[str, str, str, int, str]:
+    def identity(self) -> tuple[str, str, str, int, str]:
+        """Project, schema fingerprint, fixture digest, scale, schema revision: what makes two seeds the same."""
         return (self.project, self.schema_fingerprint, self.fixture_digest, self.scale, self.schema_revision)
 
 
@@ -219,15 +220,7 @@ async def write_stamp(conn: AsyncConnection, seed: SeedRecord, run: stamping.Inp
         extra_files=project.config_files,
     )
     key = stamping.digest(run, files, listings)
-    identity = stamping.record_identity(
-        {
-            "project": seed.project,
-            "schema_fingerprint": seed.schema_fingerprint,
-            "fixture_digest": seed.fixture_digest,
-            "scale": seed.scale,
-            "schema_revision": seed.schema_revision,
-        }
-    )
+    identity = stamping.record_identity(seed.identity())
     tables = sorted({t.name for t in project.tables} | {seed_runs.name, stamps.name})
     wanted = (
         []

@@ -32,7 +32,7 @@ import sqlite3
 import stat
 import sys
 import sysconfig
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ _PACKAGE = Path(__file__).resolve().parent
 _CONNECT_TIMEOUT_S = 2.0
 #: Larger files are not hashed on the fast path; the full path decides.
 _MAX_FILE = 64 * 1024 * 1024
-# The record's columns that make a seed the same seed (seeder.SeedRecord._identity), in that order.
+# The record's columns that make a seed the same seed, in the order of seeder.SeedRecord.identity().
 _IDENTITY = ("project", "schema_fingerprint", "fixture_digest", "scale", "schema_revision")
 
 
@@ -167,9 +167,9 @@ def _module_files(owned: set[str]) -> set[str]:
     return found
 
 
-def record_identity(values: Mapping[str, Any]) -> str:
-    """The seed record's identity as the stamp stores it, so that a changed record is a miss."""
-    return json.dumps([values[key] for key in _IDENTITY])
+def record_identity(identity: Sequence[Any]) -> str:
+    """The seed record's identity (`SeedRecord.identity()`) as the stamp stores it: a changed record is a miss."""
+    return json.dumps(list(identity))
 
 
 # --- the fast path --------------------------------------------------------------------------------------
