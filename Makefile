@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv seed test lint system-deps system-deps-postgres bench
+.PHONY: venv seed test test-slow lint system-deps system-deps-postgres bench
 
 ## system-deps: python3-venv and make (apt-get as root when missing)
 system-deps:
@@ -30,11 +30,16 @@ $(STAMP): pyproject.toml
 seed: venv
 	$(BIN)/echelon-seed apply
 
-## test: the whole suite, SQLite and PostgreSQL (the tests start their own server).
+## test: the whole suite, SQLite and PostgreSQL (the tests start their own server), over every core.
 # make fails on any non-zero exit, so pytest's 5 ("no tests collected") fails too;
-# under CI=true tests/conftest.py turns every skip into a failure.
+# under CI=true tests/conftest.py turns every skip into a failure. Each xdist worker
+# starts its own PostgreSQL server and names its databases with its own pid.
 test: system-deps-postgres venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
+
+## test-slow: the full-count trials (kill and concurrency loops), run by CI after `make test`
+test-slow: system-deps-postgres venv
+	$(BIN)/python -m pytest -n auto --dist worksteal -m slow
 
 ## bench: the performance benchmark (see README, Performance)
 bench: system-deps-postgres venv

@@ -12,14 +12,13 @@ its result).
 Start-up is part of the interface: this module imports only the standard
 library and the package's light modules, so --help, --version and argument
 errors answer at once; each command imports what it needs when it runs.
-SIGINT/SIGTERM are handled from the first line of `main` (see `_Signals`).
+SIGINT/SIGTERM are handled from the first line of `main` (see `cli_signals.Signals`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import signal
 import sys
 import threading
@@ -27,12 +26,23 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from . import __version__
 from . import cli_export as _io
+from .cli_options import anchor as _anchor
+from .cli_options import check_sqlite_path as _check_sqlite_path
+from .cli_options import directory as _directory
+from .cli_options import path as _path
+from .cli_options import plural as _plural
+from .cli_options import positive as _positive
+from .cli_options import project as _project
+from .cli_options import seconds as _seconds
+from .cli_options import target as _target
+from .cli_signals import SIGNALS as _SIGNALS
+from .cli_signals import begin as _begin
+from .cli_signals import end_progress as _end_progress
+from .cli_signals import reporter as _reporter
 
 # typing costs a few milliseconds of every start-up and is needed only by type checkers.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
-    from types import FrameType
     from typing import Any, NoReturn
 
     from . import commands, diff
@@ -109,52 +119,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {_scrub(message)}\n")
-
-
-# --- options -------------------------------------------------------------------------------------------
-
-
-def _anchor(text: str) -> Any:
-    from . import clock
-
-    try:
-        return clock.parse_anchor(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _path(text: str) -> Path:
-    from pathlib import Path
-
-    return Path(text)
-
-
-def _directory(text: str) -> Path:
-    """A --fixtures path: a file there is the likely mistake, said at once."""
-    path = _path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is not a directory; give the directory that holds the table files")
-    return path
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 # Options that may be given before the command as well as after it. SUPPRESS as the
@@ -273,10 +237,6 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 # --- output --------------------------------------------------------------------------------------------
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
 def _summary(header: snapshots.Header, *, verb: str = "") -> str:
     """ "176 rows in 8 tables[ <verb>] (sha256:bfa520ff8a93…)": what a snapshot holds, in one phrase."""
     rows = sum(header.rows.values())
@@ -310,70 +270,7 @@ def _print_apply(result: commands.ApplyResult) -> None:
     print(f"  {'total':<16}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s{rate}")
 
 
-# --- the likely mistakes, said before any driver is loaded -------------------------------------------------
-
-_SQLITE_PATH = re.compile(r"^sqlite(?:\+\w+)?:///(?P<path>[^?#]+)")
-
-
-def _check_sqlite_path(raw: str, *, must_exist: bool) -> None:
-    """Name the classic mistake: `sqlite:///tmp/x.db` is tmp/x.db here, not /tmp/x.db.
-
-    Without this the driver says only "unable to open database file", or the
-    read commands that there is no database, with nothing about why.
-    """
-    from pathlib import Path
-
-    from .errors import ConfigError
-
-    match = _SQLITE_PATH.match(raw)
-    if match is None or match["path"] == ":memory:":
-        return
-    path = Path(match["path"])
-    relative = not path.is_absolute()
-    hint = (
-        f"; {raw} is relative to the current directory; for an absolute path write sqlite:////{match['path']}"
-        if relative
-        else ""
-    )
-    if not path.parent.is_dir():
-        raise ConfigError(
-            f"cannot open {raw}: the directory {path.parent} does not exist{hint or ' (create it first)'}"
-        )
-    if must_exist and relative and not path.exists() and Path("/", path).is_file():
-        raise ConfigError(f"no SQLite database at {path}{hint}")
-
-
-def _target(args: argparse.Namespace) -> str:
-    """The URL the command will use, picked as `commands.resolve_url` does (its default is
-    engines.DEFAULT_URL, written out here because importing engines brings SQLAlchemy)."""
-    return args.database_url or os.environ.get("DATABASE_URL") or "sqlite:///./dev.db"
-
-
 # --- commands: each imports what it needs when it runs ---------------------------------------------------
-
-
-_REPORTERS: list[Any] = []
-
-
-def _reporter(args: argparse.Namespace) -> Any:
-    from . import progress
-
-    reporter = _SIGNALS.stoppable(progress.choose(quiet=args.quiet))
-    _REPORTERS.append(reporter)
-    return reporter
-
-
-def _end_progress() -> None:
-    """End any progress drawing on its own line, before a result or an error is printed."""
-    for reporter in _REPORTERS:
-        reporter.close()
-
-
-def _project(args: argparse.Namespace) -> Any:
-    """The Project of this run (--project, $ECHELON_SEED_PROJECT, the nearest configuration, or Echelon)."""
-    from . import project
-
-    return project.resolve(args.project)
 
 
 async def _apply(args: argparse.Namespace) -> int:
@@ -715,95 +612,6 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 # thread (SQLite's BEGIN IMMEDIATE waiting out its busy timeout, which nothing can
 # interrupt) must not keep the process alive. Leaving then is a rollback too: that thread
 # holds no lock yet, and an uncommitted transaction dies with its connection.
-_INTERRUPT_GRACE_S = 3.0
-_INTERRUPTED_LINE = "echelon-seed: interrupted; rolled back"
-_STARTUP_INTERRUPTED_LINE = "echelon-seed: interrupted"
-
-
-class _Signals:
-    """SIGINT/SIGTERM from the first line of `main` to the exit, in three phases.
-
-    starting  (parsing, imports): leave at once, one line, 128+N. Straight from the
-              handler, never by raising: a handler that runs inside a weakref
-              callback or a finaliser (the import system has both) would see its
-              exception printed and dropped, and the command would go on to run.
-    running   (the command): cancel it, so its transaction rolls back; a bulk
-              write that the event loop cannot cancel is stopped through its
-              progress reporter; a grace timer bounds the wait.
-    finishing (the command has returned; it committed, if it writes): finish
-              as committed whatever arrives, so the exit code tells the truth.
-    """
-
-    def __init__(self) -> None:
-        self.phase = "starting"
-        self.caught: int | None = None
-        self._cancel: Callable[[], None] | None = None
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._reported = False
-        self._timer: threading.Timer | None = None
-
-    def install(self) -> None:
-        signal.signal(signal.SIGINT, self._handle)
-        signal.signal(signal.SIGTERM, self._handle)
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.phase == "finishing":
-            return
-        if self.phase == "starting":
-            # os.write, not print: the handler may have interrupted a write to stderr itself.
-            self.caught = signum
-            self._reported = True
-            os.write(2, f"{_STARTUP_INTERRUPTED_LINE}\n".encode())
-            os._exit(128 + signum)
-        if self.caught is not None:
-            return
-        self.caught = signum
-        self._stop.set()
-        # A driver thread whose caller was cancelled may still finish its call after the event
-        # loop closed and complain about that: noise on the way out, not an error to show.
-        threading.excepthook = _silent
-        self._timer = threading.Timer(_INTERRUPT_GRACE_S, self._leave, args=(signum,))
-        self._timer.daemon = True
-        self._timer.start()
-        if self._cancel is not None:
-            self._cancel()
-
-    def running(self, cancel: Callable[[], None]) -> None:
-        self._cancel = cancel
-        self.phase = "running"
-
-    def finishing(self) -> None:
-        self.phase = "finishing"
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def report(self, line: str = _INTERRUPTED_LINE) -> None:
-        """Print the interrupted line once, whichever of main() and the grace timer gets there first."""
-        with self._lock:
-            if not self._reported:
-                self._reported = True
-                print(line, file=sys.stderr, flush=True)
-
-    def _leave(self, signum: int) -> None:
-        _end_progress()
-        self.report()
-        os._exit(128 + signum)
-
-    def stoppable(self, reporter: Any) -> Any:
-        from . import progress
-        from .errors import Interrupted
-
-        return progress.Stoppable(reporter, self._stop, lambda: Interrupted(self.caught or signal.SIGINT))
-
-
-_SIGNALS = _Signals()
-
-
-def _silent(_args: Any) -> None:
-    pass
-
-
 async def _run(verb: Callable[[], Awaitable[int]]) -> int:
     """Run `verb` under a cancel scope that the signal handler cancels."""
     import anyio
@@ -855,9 +663,9 @@ def _leave(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The process's entry point: its signal handlers stay installed until the process exits."""
-    global _SIGNALS
-    _SIGNALS = _Signals()
-    _SIGNALS.install()
+    _begin()
+    if threading.current_thread() is threading.main_thread():  # only there can Python take signals
+        _SIGNALS.install()
     args = _parse(build_parser(argv), argv)
     return _main(args)
 

@@ -10,24 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import cli_options as options
+from .cli_signals import end_progress, reporter
+
 # typing is for type checkers only; see the same guard in `cli`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 __all__ = ["configure_export", "configure_export_sql", "configure_status", "export", "export_sql", "status"]
 
 
-def _cli() -> Any:
-    from . import cli
-
-    return cli
-
-
 def configure_export(parser: argparse.ArgumentParser) -> None:
-    cli = _cli()
     parser.add_argument(
-        "-o", "--output", type=cli._path, metavar="DIR", help="directory to write (default: the project's fixtures)"
+        "-o", "--output", type=options.path, metavar="DIR", help="directory to write (default: the project's fixtures)"
     )
     parser.add_argument(
         "--tables",
@@ -46,7 +42,7 @@ def configure_export(parser: argparse.ArgumentParser) -> None:
     times = parser.add_mutually_exclusive_group()
     times.add_argument(
         "--anchor",
-        type=cli._anchor,
+        type=options.anchor,
         metavar="ISO-8601",
         help="write times as offsets from this moment (now-4h); default: the seed record's anchor, else absolute",
     )
@@ -57,8 +53,7 @@ def configure_export(parser: argparse.ArgumentParser) -> None:
 async def export(args: argparse.Namespace) -> int:
     from . import commands
 
-    cli = _cli()
-    cli._check_sqlite_path(cli._target(args), must_exist=True)
+    options.check_sqlite_path(options.target(args), must_exist=True)
     result = await commands.export(
         args.database_url,
         args.output,
@@ -67,10 +62,10 @@ async def export(args: argparse.Namespace) -> int:
         anchor=args.anchor,
         absolute=args.absolute,
         force=args.force,
-        reporter=cli._reporter(args),
-        project=cli._project(args),
+        reporter=reporter(args),
+        project=options.project(args),
     )
-    cli._end_progress()
+    end_progress()
     from . import export as exporting
     from . import project
 
@@ -79,7 +74,7 @@ async def export(args: argparse.Namespace) -> int:
     if args.quiet:
         return 0
     print(
-        f"exported {cli._plural(len(result.rows), 'table')} from {result.database} to "
+        f"exported {options.plural(len(result.rows), 'table')} from {result.database} to "
         f"{project.display(result.directory)} ({exporting.describe_anchor(result.anchor)})"
     )
     for name, count in result.rows.items():
@@ -87,16 +82,15 @@ async def export(args: argparse.Namespace) -> int:
     total = sum(result.rows.values())
     print(f"  {'total':<16}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s")
     if result.added:
-        added = ", ".join(f"{name} ({cli._plural(n, 'row')})" for name, n in sorted(result.added.items()))
+        added = ", ".join(f"{name} ({options.plural(n, 'row')})" for name, n in sorted(result.added.items()))
         print(f"added for foreign keys: {added}")
     return 0
 
 
 def configure_export_sql(parser: argparse.ArgumentParser) -> None:
-    cli = _cli()
     parser.add_argument("-o", "--output", metavar="FILE", default="-", help="file to write, or - for stdout (default)")
     parser.add_argument(
-        "--scale", type=cli._positive, default=1, metavar="N", help="multiply the generated tables (default 1)"
+        "--scale", type=options.positive, default=1, metavar="N", help="multiply the generated tables (default 1)"
     )
     parser.add_argument(
         "--with-schema", action="store_true", help="put the migrations' DDL first, for an empty database"
@@ -106,8 +100,7 @@ def configure_export_sql(parser: argparse.ArgumentParser) -> None:
 async def export_sql(args: argparse.Namespace) -> int:
     from . import commands, project
 
-    cli = _cli()
-    chosen = cli._project(args)
+    chosen = options.project(args)
     if args.output == "-":
         commands.export_sql(
             sys.stdout.buffer,
@@ -118,7 +111,7 @@ async def export_sql(args: argparse.Namespace) -> int:
         )
         sys.stdout.flush()
         return 0
-    target = cli._path(args.output)
+    target = options.path(args.output)
     if not target.parent.is_dir():
         from .errors import ConfigError
 
@@ -130,7 +123,7 @@ async def export_sql(args: argparse.Namespace) -> int:
     if not args.quiet:
         schema = "with the schema" if args.with_schema else "for a migrated database"
         print(
-            f'wrote {target}: {cli._plural(rows, "row")} {schema}; load it with: psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f {target}'
+            f'wrote {target}: {options.plural(rows, "row")} {schema}; load it with: psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f {target}'
         )
     return 0
 
@@ -144,9 +137,8 @@ async def status(args: argparse.Namespace) -> int:
 
     from . import commands
 
-    cli = _cli()
-    cli._check_sqlite_path(cli._target(args), must_exist=True)
-    result = await commands.status(args.database_url, fixtures_dir=args.fixtures, project=cli._project(args))
+    options.check_sqlite_path(options.target(args), must_exist=True)
+    result = await commands.status(args.database_url, fixtures_dir=args.fixtures, project=options.project(args))
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
     elif not args.quiet:

@@ -10,10 +10,15 @@ way a user would, from the repository root unless told otherwise.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import os
+import signal
 import subprocess
 import sys
+import threading
+import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -179,22 +184,111 @@ def run_cli(
     env: dict[str, str] | None = None,
     module: str = "echelon_seed",
     timeout: float = 120,
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m <module> args...` as a user would, with DATABASE_URL set only when given."""
+    """Run the command line `args` as a user would, with DATABASE_URL set only when given.
+
+    echelon-seed's own command runs in this process through `cli.main(argv)`:
+    the same parser, the same exception-to-exit-code mapping and the same
+    streams, without a fresh interpreter per call (which cost most of the
+    suite's time). The working directory, the environment, stdout/stderr,
+    signal handlers, warnings and every module the command imported from a
+    project are set up as a child process would see them and put back after.
+    `process=True` (and any other module, such as alembic) starts a real
+    `python -m` child instead: the tests of signals, start-up imports and the
+    process's own exit path need one.
+    """
     child_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
     if database_url is not None:
         child_env["DATABASE_URL"] = database_url
     child_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd or REPO,
-        env=child_env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    if process or module != "echelon_seed":
+        return subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=cwd or REPO,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    return _run_in_process(list(args), cwd or REPO, child_env)
+
+
+def _run_in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    from echelon_seed import cli, generators
+
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_path = list(sys.path)
+    # A project's modules loaded before (by the test itself, or another project of the same package
+    # name) are set aside, so the command imports the project its working directory names.
+    saved_registry = dict(generators._REGISTRY)
+    set_aside = {name: module for name, module in sys.modules.items() if _project_module(module)}
+    for name in set_aside:
+        del sys.modules[name]
+    saved_modules = set(sys.modules)
+    for name, entry in list(generators._REGISTRY.items()):  # and so are the generators they registered
+        if entry.function.__module__ in set_aside:
+            del generators._REGISTRY[name]
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
+
+    def call() -> int:
+        with warnings.catch_warnings():
+            warnings.resetwarnings()  # as in a fresh interpreter: shown on stderr, not raised
+            warnings.simplefilter("default")
+            try:
+                return cli.main(argv)
+            except SystemExit as exc:  # argparse: --help, --version, usage errors (as __main__ does)
+                return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.stdin, sys.stdout, sys.stderr = io.TextIOWrapper(io.BytesIO()), out, err
+    try:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            code = call()
+        else:  # called from an async test: the command needs a thread (and a loop) of its own
+            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+                code = pool.submit(call).result()
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        for signum, handler in saved_signals.items():
+            signal.signal(signum, handler)
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.path[:] = saved_path
+        forgotten = {name for name in set(sys.modules) - saved_modules if _project_module(sys.modules[name])}
+        for name in forgotten:
+            del sys.modules[name]
+        kept = {name: entry for name, entry in generators._REGISTRY.items() if entry.function.__module__ not in forgotten}
+        generators._REGISTRY.clear()
+        generators._REGISTRY.update(kept | saved_registry)
+        sys.modules.update(set_aside)
+    return subprocess.CompletedProcess(
+        [sys.executable, "-m", "echelon_seed", *argv],
+        code,
+        out.buffer.getvalue().decode("utf-8", "replace"),  # type: ignore[attr-defined]
+        err.buffer.getvalue().decode("utf-8", "replace"),  # type: ignore[attr-defined]
     )
+
+
+_KEPT = (str(REPO / "echelon_seed"), sys.prefix, sys.base_prefix)
+
+
+def _project_module(module: Any) -> bool:
+    """A module a project brought in (its models, generators): forgotten after the call, as a process would."""
+    path = getattr(module, "__file__", None)
+    return bool(path) and not str(path).startswith(_KEPT)
 
 
 async def snapshot_bytes(url: str) -> bytes:

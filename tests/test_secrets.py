@@ -183,7 +183,7 @@ def test_a_crash_traceback_is_scrubbed(pg_url: str, tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text(CRASH, encoding="utf-8")
     env = {"ECHELON_SEED_DEBUG": "1", "PYTHONPATH": str(tmp_path), "CRASH_SECRET": PASSWORD}
 
-    done = dbtools.run_cli("apply", database_url=pg_url, env=env)
+    done = dbtools.run_cli("apply", database_url=pg_url, env=env, process=True)  # sitecustomize: a fresh interpreter
 
     assert done.returncode == 2
     assert "Traceback" in done.stderr, "the simulated crash did not happen"

@@ -1,0 +1,126 @@
+"""Option values and targets that every command's costume shares (`cli` and `cli_export`).
+
+Standard library only at import: the parsers run at start-up, before any
+command decides what to load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+
+# typing is for type checkers only; see the same guard in `cli`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
+__all__ = [
+    "anchor",
+    "check_sqlite_path",
+    "directory",
+    "path",
+    "plural",
+    "positive",
+    "project",
+    "seconds",
+    "target",
+]
+
+
+# --- options -------------------------------------------------------------------------------------------
+
+
+def anchor(text: str) -> Any:
+    from . import clock
+
+    try:
+        return clock.parse_anchor(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
+
+
+def directory(text: str) -> Path:
+    """A --fixtures path: a file there is the likely mistake, said at once."""
+    path_ = path(text)
+    if path_.exists() and not path_.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory; give the directory that holds the table files")
+    return path_
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+
+# --- the likely mistakes, said before any driver is loaded -------------------------------------------------
+
+_SQLITE_PATH = re.compile(r"^sqlite(?:\+\w+)?:///(?P<path>[^?#]+)")
+
+
+def check_sqlite_path(raw: str, *, must_exist: bool) -> None:
+    """Name the classic mistake: `sqlite:///tmp/x.db` is tmp/x.db here, not /tmp/x.db.
+
+    Without this the driver says only "unable to open database file", or the
+    read commands that there is no database, with nothing about why.
+    """
+    from pathlib import Path
+
+    from .errors import ConfigError
+
+    match = _SQLITE_PATH.match(raw)
+    if match is None or match["path"] == ":memory:":
+        return
+    path = Path(match["path"])
+    relative = not path.is_absolute()
+    hint = (
+        f"; {raw} is relative to the current directory; for an absolute path write sqlite:////{match['path']}"
+        if relative
+        else ""
+    )
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"cannot open {raw}: the directory {path.parent} does not exist{hint or ' (create it first)'}"
+        )
+    if must_exist and relative and not path.exists() and Path("/", path).is_file():
+        raise ConfigError(f"no SQLite database at {path}{hint}")
+
+
+def target(args: argparse.Namespace) -> str:
+    """The URL the command will use, picked as `commands.resolve_url` does (its default is
+    engines.DEFAULT_URL, written out here because importing engines brings SQLAlchemy)."""
+    return args.database_url or os.environ.get("DATABASE_URL") or "sqlite:///./dev.db"
+
+
+def project(args: argparse.Namespace) -> Any:
+    """The Project of this run (--project, $ECHELON_SEED_PROJECT, the nearest configuration, or Echelon)."""
+    from . import project as projects
+
+    return projects.resolve(args.project)
