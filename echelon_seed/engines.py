@@ -35,7 +35,7 @@ from sqlalchemy.schema import Table
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import TableClause
 
-from . import moments, urls
+from . import drivers, moments, urls
 from .errors import ConfigError, DatabaseError, EchelonSeedError, LockTimeout
 
 __all__ = [
@@ -292,10 +292,10 @@ class PostgresBackend(Backend):
             settings["application_name"] = f"echelon-seed {role} pid={os.getpid()}"
         kwargs = target.connect_kwargs(server_settings=settings)
 
-        async def connect() -> Any:
-            import asyncpg  # PostgreSQL only: a SQLite command never loads the driver
+        driver = drivers.asyncpg()  # PostgreSQL only: a SQLite command never loads the driver
 
-            return await asyncpg.connect(**kwargs)
+        async def connect() -> Any:
+            return await driver.connect(**kwargs)
 
         # The driver gets exactly the parsed target: nothing is read again from a URL string.
         return {"url": "postgresql+asyncpg://", "async_creator": connect}

@@ -263,7 +263,9 @@ def _read_sqlite(path: str) -> _Stored | None:
 
 async def _read_postgresql(target: Any, schema: str) -> _Stored | None:
     """As `_read_sqlite`, in one read-only repeatable-read transaction of the project's schema."""
-    import asyncpg
+    from . import drivers
+
+    asyncpg = drivers.asyncpg()  # missing: an error, so a miss, and the full path says it in its own words
 
     def qualified(name: str) -> str:
         return '"{}"."{}"'.format(schema.replace('"', '""'), name)
