@@ -50,29 +50,39 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main"]
 
-_EPILOG = """\
-database:
-  --database-url, else $DATABASE_URL, else sqlite:///./dev.db. Plain sqlite:/// and
-  postgresql:// URLs are accepted; passwords are never printed.
+# Each command's --help ends with its examples, where its database comes from, and its own exit codes.
+_OUTPUT = """\
 output:
   results on stdout, progress and notes on stderr, errors as one line on stderr;
-  --quiet leaves only errors. Options may also come before the command.
-exit codes:
-  0 success, 1 verify found differences, 2 error, 130/143 interrupted (rolled back)
-"""
+  --quiet leaves only errors{and_diffs}. Options may also come before the command."""
+_URLS = "Plain sqlite:/// and postgresql:// URLs are accepted; passwords are never printed."
+_READ = f"--database-url, else $DATABASE_URL, else sqlite:///./dev.db (only read). {_URLS}"
+_WRITE = f"--database-url, else $DATABASE_URL, else sqlite:///./dev.db. {_URLS}"
+_FRESH = (
+    "--database-url, else $DATABASE_URL when set, else a fresh temporary SQLite database seeded from the "
+    f"fixtures (--fresh: always the fresh one). {_URLS}"
+)
+_GATE_EXITS = (
+    "0 the digests are equal; 1 the database differs (content, schema or provenance); 2 error: unreachable, "
+    "empty or unmigrated database, not seeded by echelon-seed, unreadable or inconsistent golden file, "
+    "bad option; 130/143 interrupted"
+)
 
-_VERIFY_EPILOG = """\
-database:
-  --database-url, else $DATABASE_URL when set, else a fresh temporary SQLite database
-  seeded from the fixtures (--fresh: always the fresh one). Passwords are never printed.
-output:
-  results on stdout, progress and notes on stderr, errors as one line on stderr;
-  --quiet leaves only errors (and the differences). Options may also come before the command.
-exit codes:
-  0 the digests are equal; 1 the database differs (content, schema or provenance);
-  2 error: unreachable, empty or unmigrated database, not seeded by echelon-seed,
-  unreadable or inconsistent golden file, bad option; 130/143 interrupted
-"""
+
+def _epilog(examples: Sequence[tuple[str, str]], database: str | None, exits: str, *, and_diffs: bool = False) -> str:
+    """The text under a command's options: examples first, as a reader looks for them."""
+    import textwrap
+
+    lines = ["examples:"]
+    for command_line, meaning in examples:
+        lines += [f"  {command_line}", *textwrap.wrap(meaning, 86, initial_indent="      ", subsequent_indent="      ")]
+    if database is not None:
+        lines += ["database:", *textwrap.wrap(database, 86, initial_indent="  ", subsequent_indent="  ")]
+    lines += _OUTPUT.format(and_diffs=" (and the differences)" if and_diffs else "").splitlines()
+    lines += ["exit codes:", *textwrap.wrap(exits, 86, initial_indent="  ", subsequent_indent="  ")]
+    return "\n".join(lines) + "\n"
+
+
 # diff.DEFAULT_LIMIT, written out: importing diff at parse time would bring SQLAlchemy (a test keeps them equal).
 _DIFF_LIMIT = 20
 
@@ -455,7 +465,7 @@ class _Command:
         run: Callable[[argparse.Namespace], Awaitable[int]],
         database: bool = True,
         fixtures: bool = False,
-        epilog: str = _EPILOG,
+        epilog: str,
         database_help: str = _DATABASE_HELP,
     ) -> None:
         self.help, self.description, self.configure, self.run = help, description, configure, run
@@ -470,6 +480,15 @@ _COMMANDS: dict[str, _Command] = {
         configure=_configure_apply,
         run=_apply,
         fixtures=True,
+        epilog=_epilog(
+            [
+                ("echelon-seed apply", "seed ./dev.db (migrations, then the fixtures); again: nothing to do"),
+                ("echelon-seed apply --database-url postgresql://app@localhost/app_dev", "seed a PostgreSQL database"),
+                ("echelon-seed apply --force --scale 100", "clear the project's tables and reseed 100 times larger"),
+            ],
+            _WRITE,
+            "0 seeded, or already seeded; 2 error (the database is left as it was); 130/143 interrupted (rolled back)",
+        ),
     ),
     "snapshot": _Command(
         help="write the canonical snapshot of a database",
@@ -477,6 +496,14 @@ _COMMANDS: dict[str, _Command] = {
         "read in one read-only transaction.",
         configure=_configure_snapshot,
         run=_snapshot,
+        epilog=_epilog(
+            [
+                ("echelon-seed snapshot > dev.jsonl", "the canonical snapshot of ./dev.db on stdout"),
+                ("echelon-seed snapshot -o golden.jsonl --database-url $STAGING_URL", "write it to a file"),
+            ],
+            _READ,
+            "0 written; 2 error (unreachable or unmigrated database, unwritable output); 130/143 interrupted",
+        ),
     ),
     "verify": _Command(
         help="compare a database with the golden snapshot under snapshots/ (a CI gate)",
@@ -488,8 +515,17 @@ _COMMANDS: dict[str, _Command] = {
         configure=_configure_verify,
         run=_verify,
         fixtures=True,
-        epilog=_VERIFY_EPILOG,
         database_help="database to verify (default: $DATABASE_URL, else a fresh seed)",
+        epilog=_epilog(
+            [
+                ("echelon-seed verify", "seed a fresh temporary database and compare it with the golden file"),
+                ("echelon-seed verify --database-url $DATABASE_URL --junit-xml report.xml", "the CI gate"),
+                ("echelon-seed verify --update", "rewrite the golden file from a fresh seed (review the diff)"),
+            ],
+            _FRESH,
+            _GATE_EXITS,
+            and_diffs=True,
+        ),
     ),
     "diff": _Command(
         help="compare two snapshots: each a database URL or a snapshot file",
@@ -498,7 +534,15 @@ _COMMANDS: dict[str, _Command] = {
         configure=_configure_diff,
         run=_diff,
         database=False,
-        epilog=_VERIFY_EPILOG,
+        epilog=_epilog(
+            [
+                ("echelon-seed diff snapshots/echelon.jsonl sqlite:///./dev.db", "a golden file against a database"),
+                ("echelon-seed diff $PROD_COPY_URL $STAGING_URL --full", "two databases, every difference"),
+            ],
+            None,
+            _GATE_EXITS,
+            and_diffs=True,
+        ),
     ),
     "check": _Command(
         help="validate the fixtures against the schema, without a database",
@@ -509,6 +553,14 @@ _COMMANDS: dict[str, _Command] = {
         run=_check,
         fixtures=True,
         database_help="with --schema: the database to migrate and roll back (default: a scratch SQLite file)",
+        epilog=_epilog(
+            [
+                ("echelon-seed check", "every problem in the fixtures, with file, row and column"),
+                ("echelon-seed check --schema", "do the models and the migrations build the same tables?"),
+            ],
+            None,
+            "0 the fixtures (or the schema) are OK; 2 problems found, or an error; 130/143 interrupted",
+        ),
     ),
     "export": _Command(
         help="write fixture files from an existing database (all of it, or a subset and what it references)",
@@ -518,6 +570,14 @@ _COMMANDS: dict[str, _Command] = {
         configure=_io.configure_export,
         run=_io.export,
         database_help="database to read (default: $DATABASE_URL or sqlite:///./dev.db)",
+        epilog=_epilog(
+            [
+                ("echelon-seed export --database-url $STAGING_URL", "the whole database to the project's fixtures"),
+                ("echelon-seed export --root users:USR_001 -o /tmp/one-user", "one user and all it references"),
+            ],
+            _READ,
+            "0 written; 2 error (nothing is written); 130/143 interrupted (nothing is written)",
+        ),
     ),
     "export-sql": _Command(
         help="write a PostgreSQL script that psql loads in one transaction (the seed and its record)",
@@ -529,6 +589,14 @@ _COMMANDS: dict[str, _Command] = {
         run=_io.export_sql,
         database=False,
         fixtures=True,
+        epilog=_epilog(
+            [
+                ("echelon-seed export-sql -o seed.sql", "the seed as a psql script, for a migrated database"),
+                ("echelon-seed export-sql --with-schema -o seed.sql", "the migrations' DDL included"),
+            ],
+            None,
+            "0 written; 2 error (the script is not written); 130/143 interrupted",
+        ),
     ),
     "status": _Command(
         help="what a database holds: schema revision, seed record, whether it is current, row counts",
@@ -538,6 +606,14 @@ _COMMANDS: dict[str, _Command] = {
         configure=_io.configure_status,
         run=_io.status,
         fixtures=True,
+        epilog=_epilog(
+            [
+                ("echelon-seed status", "what ./dev.db holds, and whether its seed is current"),
+                ("echelon-seed status --format json --database-url $DATABASE_URL", "the same, for a script"),
+            ],
+            _READ,
+            "0 shown; 2 when the database cannot be read; 130/143 interrupted",
+        ),
     ),
 }
 
@@ -566,7 +642,19 @@ def _the_database(name: str | None) -> str:
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    parser = _Parser(prog="echelon-seed", epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="echelon-seed",
+        epilog=_epilog(
+            [
+                ("echelon-seed apply", "seed ./dev.db"),
+                ("echelon-seed verify", "compare a fresh seed with the golden file (the CI gate)"),
+                ("echelon-seed COMMAND --help", "one command's options, examples and exit codes"),
+            ],
+            _WRITE,
+            "0 success, 1 verify or diff found differences, 2 error, 130/143 interrupted",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.describe = lambda: (
         f"Seed {_the_database(_project_name(argv))} deterministically, snapshot it canonically, "
         "verify it against a golden file."
@@ -607,6 +695,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 
 # --- signals ---------------------------------------------------------------------------------------------
+
 
 # After a signal the rollback takes well under a second, but a driver call running in a
 # thread (SQLite's BEGIN IMMEDIATE waiting out its busy timeout, which nothing can

@@ -79,7 +79,6 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-
 # --- the likely mistakes, said before any driver is loaded -------------------------------------------------
 
 _SQLITE_PATH = re.compile(r"^sqlite(?:\+\w+)?:///(?P<path>[^?#]+)")

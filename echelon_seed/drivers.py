@@ -13,9 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MISSING_ASYNCPG", "asyncpg"]
 
-MISSING_ASYNCPG = (
-    "PostgreSQL needs the asyncpg driver, which is not installed: pip install 'echelon-seed[postgresql]'"
-)
+MISSING_ASYNCPG = "PostgreSQL needs the asyncpg driver, which is not installed: pip install 'echelon-seed[postgresql]'"
 
 
 def asyncpg() -> Any:

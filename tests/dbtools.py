@@ -270,7 +270,9 @@ def _run_in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> subproce
         forgotten = {name for name in set(sys.modules) - saved_modules if _project_module(sys.modules[name])}
         for name in forgotten:
             del sys.modules[name]
-        kept = {name: entry for name, entry in generators._REGISTRY.items() if entry.function.__module__ not in forgotten}
+        kept = {
+            name: entry for name, entry in generators._REGISTRY.items() if entry.function.__module__ not in forgotten
+        }
         generators._REGISTRY.clear()
         generators._REGISTRY.update(kept | saved_registry)
         sys.modules.update(set_aside)

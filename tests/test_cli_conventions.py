@@ -390,3 +390,40 @@ def test_the_help_names_the_real_number_of_examples_verify_prints() -> None:
     from echelon_seed import diff
 
     assert cli._DIFF_LIMIT == diff.DEFAULT_LIMIT  # noqa: SLF001
+
+
+# --- --help: each command's own examples and exit codes ----------------------------------------------------
+
+
+def _help_sections(verb: str) -> dict[str, list[str]]:
+    done = dbtools.run_cli(verb, "--help")
+    assert done.returncode == 0, done.stderr
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in done.stdout.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            current = line[:-1]
+            sections[current] = []
+        elif current is not None and line.strip():
+            sections[current].append(line)
+    return sections
+
+
+@pytest.mark.parametrize("verb", list(cli._COMMANDS))  # noqa: SLF001
+def test_each_help_has_examples_that_parse_and_its_own_exit_codes(verb: str) -> None:
+    import shlex
+
+    sections = _help_sections(verb)
+    examples = [line.strip() for line in sections["examples"] if line.startswith("  echelon-seed ")]
+
+    assert len(examples) >= 2, sections["examples"]
+    for example in examples:
+        argv = [word if not word.startswith("$") else "sqlite:///./x.db" for word in shlex.split(example)]
+        assert argv[:2] == ["echelon-seed", verb], example
+        if "|" in argv or ">" in argv:
+            argv = argv[: min(argv.index(s) for s in ("|", ">") if s in argv)]
+        cli.build_parser(argv[1:]).parse_args(argv[1:])  # an example with a wrong option raises SystemExit
+    exits = " ".join(line.strip() for line in sections["exit codes"])
+    assert exits.startswith("0 "), exits
+    # Only the gate commands can exit 1; the others must not say they might.
+    assert ("1 the database differs" in exits) == (verb in ("verify", "diff")), exits
