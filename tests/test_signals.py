@@ -181,7 +181,18 @@ async def test_a_full_disk_rolls_back_before_the_exit_and_leaves_no_journal(sqli
 
     done = subprocess.run(
         # --quiet: on a busy machine the write lasts long enough for a progress line, which is not the point here
-        [sys.executable, "-m", "echelon_seed", "apply", "--quiet", "--database-url", sqlite_url, "--force", "--scale", str(scale)],
+        [
+            sys.executable,
+            "-m",
+            "echelon_seed",
+            "apply",
+            "--quiet",
+            "--database-url",
+            sqlite_url,
+            "--force",
+            "--scale",
+            str(scale),
+        ],
         cwd=dbtools.REPO,
         env=cli_env(),
         stdin=subprocess.DEVNULL,
