@@ -15,6 +15,8 @@ if [[ ${1:-} == --postgres ]] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb'
     && ! command -v initdb >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
+# The documentation's transcripts (tests/test_docs.py) use the sqlite3 shell.
+[[ ${1:-} == --postgres ]] && ! command -v sqlite3 >/dev/null 2>&1 && missing+=(sqlite3)
 ((${#missing[@]})) || exit 0
 
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
