@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import pgserver
+from tests import dbtools, pgserver
 
 ENGINES = ("sqlite", "postgresql")
 
@@ -48,7 +48,15 @@ def pg_server() -> Iterator[pgserver.PgServer]:
     try:
         yield server
     finally:
+        dbtools.drop_templates("postgresql")
         server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_templates() -> Iterator[None]:
+    """The SQLite templates of `dbtools.seed`, removed at the session's end."""
+    yield
+    dbtools.drop_templates("sqlite")
 
 
 @pytest.fixture

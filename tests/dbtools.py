@@ -317,3 +317,83 @@ async def replace_with_one_hand_made_user(url: str) -> None:
             created_at=datetime(2025, 6, 1, tzinfo=UTC),
         ),
     )
+
+
+# --- the canonical seed, cloned ------------------------------------------------------------------------
+
+#: Per process (each xdist worker has its own): (engine, anchor, server) -> the template seeded once.
+_TEMPLATES: dict[tuple[str, datetime, str], str] = {}
+_ADMIN_URLS: dict[str, str] = {}
+
+
+async def seed(url: str, *, anchor: datetime) -> None:
+    """Give the empty test database `url` the built-in project's canonical seed at `anchor`.
+
+    Byte for byte what `commands.apply(url, anchor=anchor)` writes (seed record
+    and stamp included), but copied from a template that one real `apply`
+    seeded once per worker: a test whose subject is not the first apply then
+    costs milliseconds instead of a seeding. Tests of apply itself call
+    `commands.apply`.
+    """
+    from tests import pgserver
+
+    if url.startswith("sqlite"):
+        target = make_url(url).database or ""
+        key = ("sqlite", anchor, "")
+        template = _TEMPLATES.get(key)
+        if template is None:
+            import tempfile
+
+            directory = Path(tempfile.mkdtemp(prefix="echelon-templates-"))
+            template = str(directory / f"seed_{len(_TEMPLATES)}.db")
+            await commands.apply(f"sqlite:///{template}", anchor=anchor)
+            _TEMPLATES[key] = template
+        import sqlite3
+
+        source, copy = sqlite3.connect(template), sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+        return
+    parts = pgserver.connect_kwargs(url)
+    admin = pgserver._with_database(url, "postgres")
+    server = f"{parts['host']}:{parts['port']}"
+    key = ("postgresql", anchor, server)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = f"tpl_seed_{len(_TEMPLATES)}_{os.getpid()}"
+        await _admin(admin, f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}"')
+        await commands.apply(pgserver._with_database(url, template), anchor=anchor)
+        _TEMPLATES[key] = template
+        _ADMIN_URLS[server] = admin
+    name = parts["database"]
+    await _admin(admin, f'DROP DATABASE "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+async def _admin(admin_url: str, *statements: str) -> None:
+    import asyncpg
+
+    from tests import pgserver
+
+    conn = await asyncpg.connect(**pgserver.connect_kwargs(admin_url), timeout=30)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def drop_templates(engine: str) -> None:
+    """Drop this process's templates of `engine` (at the session's end: before its server stops)."""
+    import shutil
+
+    for key, name in list(_TEMPLATES.items()):
+        if key[0] != engine:
+            continue
+        if engine == "sqlite":
+            shutil.rmtree(Path(name).parent, ignore_errors=True)
+        else:
+            asyncio.run(_admin(_ADMIN_URLS[key[2]], f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        del _TEMPLATES[key]

@@ -170,7 +170,7 @@ def _copy(tmp_path: Path, case: Case) -> Path:
 
 async def _apply_over_canonical(url: str, directory: Path) -> tuple[FixtureError | None, bool, bytes]:
     """(the FixtureError apply raised or None, whether the database kept its rows, the snapshot after)."""
-    await commands.apply(url, anchor=ANCHOR)
+    await dbtools.seed(url, anchor=ANCHOR)
     before = await dbtools.dump(url)
     error = None
     try:

@@ -182,7 +182,7 @@ async def test_an_unmigrated_database_is_an_error_not_a_difference(db_url: str) 
 
 
 async def test_a_database_without_its_seed_record_is_not_seeded_exit_2(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await dbtools.execute(db_url, "DELETE FROM echelon_seed_runs")
 
     done = dbtools.run_cli("verify", "--database-url", db_url)
@@ -195,7 +195,7 @@ async def test_a_database_without_its_seed_record_is_not_seeded_exit_2(db_url: s
 
 
 async def test_verify_reads_database_url_from_the_environment(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await dbtools.execute(db_url, "UPDATE agents SET level = level + 1 WHERE id = 'AGT_RAVEN'")
 
     edited = dbtools.run_cli("verify", database_url=db_url)

@@ -21,7 +21,7 @@ TABLES = sorted(dbtools.CANONICAL_ROWS)
 @pytest.fixture
 async def drifted(db_url: str) -> str:
     """A seeded database with one changed cell, one deleted row and one added column."""
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await dbtools.execute(
         db_url,
         "UPDATE agents SET motto = 'null' WHERE id = 'AGT_RAVEN'",
@@ -89,7 +89,7 @@ async def test_json_report_field_by_field(drifted: str) -> None:
 
 
 async def test_json_lists_every_difference_and_an_equal_verdict(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     equal = json.loads(dbtools.run_cli("verify", "--database-url", db_url, "--format", "json").stdout)
     await dbtools.execute(db_url, "UPDATE wing_flaps SET volume_usd = '1.00'")
     differs = dbtools.run_cli("verify", "--database-url", db_url, "--format", "json")
@@ -124,7 +124,7 @@ async def test_junit_xml_has_a_case_per_table_and_failing_cases_list_their_diffe
 
 
 async def test_junit_xml_of_a_match_has_no_failures(db_url: str, tmp_path: Path) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     xml_path = tmp_path / "verify.xml"
 
     done = dbtools.run_cli("verify", "--database-url", db_url, "--junit-xml", str(xml_path))
@@ -159,7 +159,7 @@ def _redacted(url: str) -> str:
 
 async def test_diff_of_two_databases(db_url: str, new_database: Callable[[], str]) -> None:
     other = new_database()
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await commands.apply(other, anchor=datetime(2026, 3, 1, tzinfo=UTC))
 
     same = dbtools.run_cli("diff", db_url, other)
@@ -190,7 +190,7 @@ def test_diff_of_two_files_and_the_errors(tmp_path: Path) -> None:
 
 
 async def test_diff_saves_the_actual_snapshot(db_url: str, tmp_path: Path) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     saved = tmp_path / "b.jsonl"
 
     done = dbtools.run_cli("diff", str(GOLDEN), db_url, "--save-actual", str(saved))

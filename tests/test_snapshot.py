@@ -68,7 +68,7 @@ async def test_sqlite_and_postgresql_snapshots_are_byte_identical(sqlite_url: st
 
 async def test_anchors_a_day_apart_give_identical_snapshots(db_url: str, new_database: Callable[[], str]) -> None:
     later = new_database()
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await commands.apply(later, anchor=ANCHOR + timedelta(days=1))
 
     assert await snapshot_bytes(db_url) == await snapshot_bytes(later)
@@ -138,7 +138,7 @@ async def test_server_default_time_zone_does_not_change_the_snapshot(pg_server: 
 
 
 async def test_header_states_format_provenance_and_per_table_rows_and_digests(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     data = await snapshot_bytes(db_url)
     header = json.loads(data.split(b"\n", 1)[0])
 
@@ -160,7 +160,7 @@ async def test_header_states_format_provenance_and_per_table_rows_and_digests(db
 
 
 async def test_table_digests_cover_schema_and_rows_and_the_digest_covers_the_tables(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     data = await snapshot_bytes(db_url)
     first, body = data.split(b"\n", 1)
     header = json.loads(first)
@@ -178,7 +178,7 @@ async def test_table_digests_cover_schema_and_rows_and_the_digest_covers_the_tab
 
 
 async def test_read_header_parses_what_snapshot_wrote(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     data = await snapshot_bytes(db_url)
 
     header = snapshots.read_header("snap", io.StringIO(data.decode("utf-8")))
@@ -193,7 +193,7 @@ async def test_read_header_parses_what_snapshot_wrote(db_url: str) -> None:
 
 
 async def test_tables_are_in_name_order_and_rows_in_primary_key_order(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     data = await snapshot_bytes(db_url)
     rows = body_rows(data)
     header = json.loads(data.split(b"\n", 1)[0])
@@ -210,7 +210,7 @@ async def test_tables_are_in_name_order_and_rows_in_primary_key_order(db_url: st
 
 
 async def test_price_history_is_in_time_order_within_each_timeline(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     typed = await dbtools.table_rows(db_url, "price_history")  # sorted by (timeline_id, ts) as datetimes
     names = list(schema.price_history.columns.keys())
     tl, ts = names.index("timeline_id"), names.index("ts")
@@ -281,7 +281,7 @@ async def test_text_keys_sort_by_code_point_not_by_collation(collated_url: str) 
 
 
 async def test_seeded_times_appear_relative_to_the_anchor(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
 
     paradoxes = {row["id"]: row for row in rows_of(await snapshot_bytes(db_url), "paradoxes")}
 
@@ -290,7 +290,7 @@ async def test_seeded_times_appear_relative_to_the_anchor(db_url: str) -> None:
 
 
 async def test_snapshot_is_read_only_and_repeatable(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     before = await dbtools.dump(db_url)
 
     first = await snapshot_bytes(db_url)
@@ -298,3 +298,14 @@ async def test_snapshot_is_read_only_and_repeatable(db_url: str) -> None:
 
     assert first == second
     assert await dbtools.dump(db_url) == before
+
+
+async def test_the_suites_cloned_seed_is_what_apply_writes(db_url: str, new_database: Callable[[], str]) -> None:
+    """`dbtools.seed` stands in for a first apply in many tests: it must hold exactly the same database."""
+    applied = new_database()
+    await commands.apply(applied, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
+
+    assert await dbtools.dump(db_url) == await dbtools.dump(applied)
+    assert await dbtools.snapshot_bytes(db_url) == await dbtools.snapshot_bytes(applied)
+    assert (await commands.apply(db_url, anchor=ANCHOR)).action == "unchanged"

@@ -38,7 +38,7 @@ async def test_status_of_a_migrated_only_database(db_url: str) -> None:
 
 
 async def test_status_of_a_seeded_database_is_current_with_its_counts(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
 
     result = await commands.status(db_url)
     document = result.to_json()

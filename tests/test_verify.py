@@ -56,7 +56,7 @@ def row_lines(stdout: str) -> list[str]:
 
 @pytest.fixture
 async def seeded(db_url: str) -> str:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     return db_url
 
 
