@@ -101,6 +101,8 @@ class Backend:
     #: Whether large generated tables are made in a second process (`forked`): only where the
     #: engine itself runs in this one, so that the other core is free.
     rows_in_second_process = False
+    #: Whether the engine reads COPY text, for the types its driver has no binary form for.
+    copies_text = False
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -141,6 +143,10 @@ class Backend:
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
     ) -> None:
+        raise NotImplementedError
+
+    async def bulk_insert_text(self, conn: AsyncConnection, table: Table, lines: Iterable[str]) -> None:
+        """Write `lines` of COPY text into `table` (only where `copies_text`)."""
         raise NotImplementedError
 
     def stream(self, conn: AsyncConnection, query: Select[Any], batch: int) -> AsyncIterator[Sequence[Sequence[Any]]]:
@@ -274,6 +280,7 @@ class SQLiteBackend(Backend):
 class PostgresBackend(Backend):
     name = "postgresql"
     has_schemas = True
+    copies_text = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -364,6 +371,30 @@ class PostgresBackend(Backend):
         # which no reader's lock conflicts with.
         await driver.copy_records_to_table(
             table.name, records=rows, columns=[c.name for c in table.columns], schema_name=schema_of(conn, table)
+        )
+
+    async def bulk_insert_text(self, conn: AsyncConnection, table: Table, lines: Iterable[str]) -> None:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        if not driver.is_in_transaction():
+            raise DatabaseError("internal: COPY attempted outside the seeding transaction")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            batch: list[str] = []
+            for line in lines:
+                batch.append(line)
+                if len(batch) == 2_000:
+                    yield ("\n".join(batch) + "\n").encode("utf-8")
+                    batch = []
+            if batch:
+                yield ("\n".join(batch) + "\n").encode("utf-8")
+
+        await driver.copy_to_table(
+            table.name,
+            source=chunks(),
+            columns=[c.name for c in table.columns],
+            schema_name=schema_of(conn, table),
+            format="text",
         )
 
     async def may_read(self, conn: AsyncConnection, table: TableClause) -> bool:

@@ -23,17 +23,14 @@ verifies against the golden file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import IO, Any
-from uuid import UUID
 
-from sqlalchemy import ARRAY, JSON, Column, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
-from . import cycles, fixtures, migrate
+from . import cycles, fixtures, migrate, types
 from .bookkeeping import seed_runs
 from .fixtures import FixtureSet, TableFixture
 from .project import Project
@@ -45,7 +42,6 @@ __all__ = ["write_script"]
 _REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _TWIN = "_echelon_seed_"
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
 
 def _quote(name: str) -> str:
@@ -54,55 +50,6 @@ def _quote(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _offset(delta: timedelta) -> str:
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    sign = "-" if micros < 0 else ""
-    whole, frac = divmod(abs(micros), 1_000_000)
-    return f"{sign}{whole}.{frac:06d} seconds"
-
-
-def _text(value: Any) -> str:
-    """A scalar as PostgreSQL's text input reads it."""
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, timedelta):
-        return _offset(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, UUID):
-        return str(value)
-    return str(value)
-
-
-def _array(value: Sequence[Any]) -> str:
-    parts = []
-    for item in value:
-        if item is None:
-            parts.append("NULL")
-        elif isinstance(item, list | tuple):
-            parts.append(_array(item))
-        else:
-            parts.append('"' + _text(item).replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(parts) + "}"
-
-
-def _cell(column: Column[Any]) -> Callable[[Any], str]:
-    """The COPY text of one column's values (NULL as \\N)."""
-    if isinstance(column.type, JSON):
-        encode: Callable[[Any], str] = lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True)  # noqa: E731
-    elif isinstance(column.type, ARRAY):
-        encode = _array
-    else:
-        encode = _text
-    return lambda v: "\\N" if v is None else encode(v).translate(_COPY_ESCAPES)
 
 
 def _rows(fixture_set: FixtureSet, fixture: TableFixture, scale: int) -> Iterable[tuple[Any, ...]]:
@@ -179,13 +126,13 @@ def _copy(
     out: IO[str],
     table: str,
     names: Sequence[str],
-    cells: Sequence[Callable[[Any], str]],
+    line: Callable[[Sequence[Any]], str],
     rows: Iterable[tuple[Any, ...]],
 ) -> int:
     out.write(f"COPY {_quote(table)} ({', '.join(_quote(n) for n in names)}) FROM STDIN;\n")
     count = 0
     for row in rows:
-        out.write("\t".join(cell(v) for cell, v in zip(cells, row, strict=True)))
+        out.write(line(row))
         out.write("\n")
         count += 1
     out.write("\\.\n\n")
@@ -197,16 +144,16 @@ def _table(
 ) -> int:
     table = fixture.table
     names = table.columns.keys()
-    cells = [_cell(c) for c in table.columns]
+    line = types.copy_row(table)
     moments = [c.name for c in table.columns if fixtures.is_moment(c)]
     rows = _rows(fixture_set, fixture, scale)
     if not moments and late is None:
-        return _copy(out, table.name, names, cells, rows)
+        return _copy(out, table.name, names, line, rows)
     twin = _TWIN + table.name
     out.write(f"CREATE TEMP TABLE {_quote(twin)} (LIKE {_quote(table.name)}) ON COMMIT DROP;\n")
     for name in moments:
         out.write(f"ALTER TABLE {_quote(twin)} ALTER COLUMN {_quote(name)} TYPE text;\n")
-    count = _copy(out, twin, names, cells, rows)
+    count = _copy(out, twin, names, line, rows)
     held = {c.name for c in late.late} if late is not None else set()
     select = []
     for name in names:

@@ -15,46 +15,30 @@ takes an absolute ISO-8601 time with a zone ("2026-11-24T12:00:00Z", what
 
 from __future__ import annotations
 
-import base64
-import binascii
 import errno
 import hashlib
 import json
-import math
 import os
 import shlex
 import stat
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Enum,
-    Float,
-    Integer,
-    LargeBinary,
-    SmallInteger,
-    String,
-    Table,
-    UniqueConstraint,
-    Uuid,
-)
+from sqlalchemy import Column, Table, UniqueConstraint
 
-from . import clock, constraints, generate, project
+from . import clock, constraints, generate, project, types
 from .errors import ConfigError, FixtureError, FixtureProblem
 from .project import Project
-from .types import Money, UTCDateTime, quantize
+from .types import Invalid as _Invalid
+from .types import LongNumber as _LongNumber
+from .types import NotFinite as _NotFinite
+from .types.json import MAX_JSON_DEPTH
+from .types.time import MAX_OFFSET
 
 __all__ = [
     "LARGE_ROWS",
@@ -70,24 +54,12 @@ __all__ = [
 
 #: Rows a generator may yield at scale 1 (count, times the timelines for price history) without --allow-large.
 LARGE_ROWS = 1_000_000
-#: How far from the anchor a relative time may lie: any anchor in the years 1000..9000 resolves it.
-MAX_OFFSET = timedelta(days=365_000)
-#: How deeply a JSON document in a fixture may nest (PostgreSQL's parser gives up at a stack limit).
-MAX_JSON_DEPTH = 100
-
-_INT_RANGES = {SmallInteger: 2**15, Integer: 2**31, BigInteger: 2**63}
-# Beyond this magnitude a JSON number is not exact as a double, and the engines print it differently.
-_JSON_INT_LIMIT = 2**53 - 1
 # Longer integer literals are kept as text: int() refuses more than 4300 digits, and none fits a column.
 _MAX_DIGITS = 400
 # `check` has no anchor: times resolve against this one, which every allowed offset fits.
 _CHECK_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 # Generated rows per table that the constraint trial inserts: enough to run the generator on its inputs.
 _TRIAL_SAMPLE = 1_000
-
-
-class _Invalid(ValueError):
-    """A value that does not fit its column; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +113,7 @@ class FixtureSet:
 
 def is_moment(column: Column[Any]) -> bool:
     """A column of moments (aware timestamps): fixtures give them relative to the anchor."""
-    return isinstance(column.type, UTCDateTime) or (isinstance(column.type, DateTime) and column.type.timezone)
+    return types.is_moment(column.type)
 
 
 def _resolved(fixture: TableFixture, anchor: datetime) -> Iterator[tuple[Any, ...]]:
@@ -169,26 +141,6 @@ def _object(pairs: list[tuple[str, Any]]) -> _Object:
         keys = [k for k, _ in pairs]
         parsed.duplicates = tuple(sorted({k for k in keys if keys.count(k) > 1}))
     return parsed
-
-
-class _NotFinite:
-    """NaN or Infinity in a fixture: kept as a marker so the problem is located to its cell."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-class _LongNumber:
-    """An integer literal too long for any column, kept as its digit count so the cell is still located."""
-
-    def __init__(self, text: str) -> None:
-        self.digits = len(text.lstrip("-"))
-
-    def __repr__(self) -> str:
-        return f"a {self.digits}-digit number"
 
 
 def _parse_int(text: str) -> int | _LongNumber:
@@ -256,7 +208,6 @@ def _read_regular(path: Path) -> bytes:
 
 def _convert(column: Column[Any], value: Any) -> Any:
     """Return the typed Python value for `value`, the column's JSON form; raise _Invalid if it does not fit."""
-    type_ = column.type
     if isinstance(value, _NotFinite):
         raise _Invalid(f"{value.name} is not a finite number")
     if isinstance(value, _LongNumber):
@@ -265,197 +216,7 @@ def _convert(column: Column[Any], value: Any) -> Any:
         if not column.nullable:
             raise _Invalid("null in a required column")
         return None
-    if isinstance(type_, Money):
-        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-            raise _Invalid(f'expected money as a decimal string such as "1200.00", got {value!r}')
-        try:
-            amount = quantize(Decimal(value), type_.scale)
-        except (InvalidOperation, ValueError) as exc:
-            raise _Invalid(f"{value!r} is not an amount with at most {type_.scale} decimals ({exc})") from None
-        if len(amount.as_tuple().digits) > type_.precision:
-            raise _Invalid(f"{value!r} has more than {type_.precision} digits")
-        return amount
-    if is_moment(column):
-        if not isinstance(value, str):
-            raise _Invalid(f'expected a relative time such as "now-4h", got {value!r}')
-        _check_text(value, "a time")
-        if not value.startswith("now"):
-            return _absolute_moment(value)
-        try:
-            offset = clock.to_offset(value)
-        except ValueError as exc:
-            raise _Invalid(str(exc)) from None
-        except OverflowError:
-            offset = timedelta.max
-        if abs(offset) > MAX_OFFSET:
-            raise _Invalid(
-                f"{_short(value)} is more than {MAX_OFFSET.days:,} days from now, outside the calendar"
-                " that both engines (and every anchor) share"
-            )
-        return offset
-    if isinstance(type_, Enum):
-        if value not in type_.enums:
-            raise _Invalid(f"{value!r} is not one of {', '.join(type_.enums)}")
-        return value
-    if isinstance(type_, Boolean):
-        if not isinstance(value, bool):
-            raise _Invalid(f"expected true or false, got {value!r}")
-        return value
-    if isinstance(type_, Float):
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            raise _Invalid(f"expected a number, got {value!r}")
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
-        if not math.isfinite(number):
-            raise _Invalid(f"{value!r} is not a finite number")
-        return number
-    if isinstance(type_, Integer):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _Invalid(f"expected a whole number, got {value!r}")
-        limit = next(v for k, v in _INT_RANGES.items() if isinstance(type_, k))
-        if not -limit <= value < limit:
-            raise _Invalid(f"{value} is out of range for {type(type_).__name__}")
-        return value
-    if isinstance(type_, JSON):
-        if isinstance(value, str):
-            # One rule on both engines: the cell holds the document itself, never its text.
-            raise _Invalid(
-                f"a JSON column takes the document itself, not a string ({_short(repr(value))}); "
-                "write the object, array, number or boolean without quotes"
-            )
-        return _json_document(value, 1)
-    if isinstance(type_, String):
-        if not isinstance(value, str):
-            raise _Invalid(f"expected a string, got {value!r}")
-        _check_text(value, "text")
-        if type_.length is not None and len(value) > type_.length:
-            raise _Invalid(f"{len(value)} characters; the column holds at most {type_.length}")
-        return value
-    return _convert_more(type_, value)
-
-
-def _absolute_moment(value: str) -> datetime:
-    """An aware column's absolute time: ISO-8601 with a zone, kept as that moment (in UTC)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _Invalid(
-            f"{value!r} is neither a relative time such as 'now-4h' nor an ISO-8601 time with a zone"
-        ) from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise _Invalid(f"{value!r} has no time zone; add 'Z' or an offset, or write it relative ('now-4h')")
-    return moment.astimezone(UTC)
-
-
-def _convert_more(type_: Any, value: Any) -> Any:
-    """The types beyond the Echelon schema's: naive timestamps, UUIDs, binary, arrays."""
-    if isinstance(type_, ARRAY):
-        if not isinstance(value, list):
-            raise _Invalid(f"expected a JSON array, got {value!r}")
-        item = Column("item", type_.item_type, nullable=True)
-        try:
-            return [_convert(item, v) for v in value]
-        except _Invalid as exc:
-            raise _Invalid(f"array item: {exc}") from None
-    if isinstance(type_, DateTime):  # naive: a wall-clock value, written as it is
-        if not isinstance(value, str):
-            raise _Invalid(f'expected a date and time such as "2024-05-01T09:30:00", got {value!r}')
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise _Invalid(f"{value!r} is not an ISO-8601 date and time") from None
-        if moment.tzinfo is not None:
-            raise _Invalid(f"{value!r} has a time zone; the column holds times without one")
-        return moment
-    if isinstance(type_, Uuid):
-        if not isinstance(value, str):
-            raise _Invalid(f"expected a UUID string, got {value!r}")
-        try:
-            parsed = uuid.UUID(value)
-        except ValueError:
-            raise _Invalid(f"{value!r} is not a UUID") from None
-        return parsed if type_.as_uuid else str(parsed)
-    if isinstance(type_, LargeBinary):
-        if not isinstance(value, str):
-            raise _Invalid(f"expected base64 text, got {value!r}")
-        try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise _Invalid(f"{value!r} is not base64") from None
-    raise _Invalid(f"unsupported column type {type_!r}; echelon-seed cannot seed this column from fixtures")
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else f"{text[:30]}… ({len(text):,} characters)"
-
-
-def _check_text(value: str, what: str) -> None:
-    """Refuse what PostgreSQL cannot store and UTF-8 cannot encode: NUL and lone surrogates."""
-    if "\x00" in value:
-        raise _Invalid(f"{what} may not contain a NUL character (PostgreSQL rejects it)")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise _Invalid(
-                f"{what} holds a lone surrogate ({value[exc.start]!r} at character {exc.start + 1}), "
-                "which is not a character and has no UTF-8 form"
-            ) from None
-
-
-def _json_number(value: int | Decimal) -> int | float:
-    """One canonical form for both engines: a double that both print the same way, or an error.
-
-    jsonb keeps numbers as exact decimals and prints 1e20 as 100000000000000000000,
-    where SQLite keeps our text (1e+20); below 2**53 every integer is exact as a
-    double and the two agree once read back, so that is the range allowed.
-    """
-    if isinstance(value, int):
-        if abs(value) > _JSON_INT_LIMIT:
-            raise _Invalid(
-                f"{_short(str(value))} in a JSON document is beyond ±{_JSON_INT_LIMIT} (2**53 - 1), "
-                "where JSON numbers stop being exact; store it as a string"
-            )
-        return value
-    number = float(value)
-    if math.isinf(number):
-        raise _Invalid(f"{_short(str(value))} in a JSON document is out of the range of a double")
-    if abs(value) > _JSON_INT_LIMIT:
-        raise _Invalid(
-            f"{_short(str(value))} in a JSON document is beyond ±{_JSON_INT_LIMIT} (2**53 - 1), "
-            "where JSON numbers stop being exact; store it as a string"
-        )
-    if number == 0 and value != 0:
-        raise _Invalid(f"{_short(str(value))} in a JSON document is too small for a double (it would become 0)")
-    return number
-
-
-def _json_document(value: Any, depth: int) -> Any:
-    """Fixture JSON parsed with Decimal, back to plain JSON values (floats for fractions), checked."""
-    if depth > MAX_JSON_DEPTH:
-        raise _Invalid(f"the JSON document nests more than {MAX_JSON_DEPTH} levels deep")
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int | Decimal):
-        return _json_number(value)
-    if isinstance(value, str):
-        _check_text(value, "JSON text")
-        return value
-    if isinstance(value, _NotFinite):
-        raise _Invalid(f"{value.name} in a JSON document is not a finite number")
-    if isinstance(value, _LongNumber):
-        raise _Invalid(f"{value!r} in a JSON document is beyond ±{_JSON_INT_LIMIT} (2**53 - 1)")
-    if isinstance(value, list):
-        return [_json_document(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        if isinstance(value, _Object) and value.duplicates:
-            raise _Invalid(f"duplicate key {value.duplicates[0]!r} in a JSON document")
-        for key in value:
-            _check_text(key, "a JSON key")
-        return {k: _json_document(v, depth + 1) for k, v in value.items()}
-    raise _Invalid(f"internal: no JSON conversion for {type(value).__name__}")
+    return types.fixture_value(column.type, value)
 
 
 # --- loading one file ----------------------------------------------------------------------------------

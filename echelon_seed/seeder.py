@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
-from . import cycles, forked, progress
+from . import cycles, forked, progress, types
 from . import project as projects
 from . import stamp as stamping
 from .bookkeeping import seed_runs, stamps
@@ -143,8 +143,7 @@ def row_adapter(dialect: Dialect, table: Table) -> Callable[[tuple[Any, ...]], t
     steps = [
         (i, proc)
         for i, column in enumerate(table.columns)
-        if not isinstance(column.type, _READY)
-        and (proc := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        if not isinstance(column.type, _READY) and (proc := types.bind_processor(column.type, dialect)) is not None
     ]
     if not steps:
         return None
@@ -191,6 +190,14 @@ async def write(
         source = fixture_set.rows(fixture, anchor=anchor, scale=scale)
         if table.name in late:  # a cycle: forward keys written NULL now, filled in below
             source = late[table.name].hold(source)
+        if backend.copies_text and any(types.text_copy(c.type) for c in table.columns):
+            # A type the driver has no binary form for: the whole table goes through COPY text.
+            line = types.copy_row(table)
+            await backend.bulk_insert_text(conn, table, progress.counted(map(line, source), advance))
+            reporter.finish()
+            if after_table is not None:
+                await after_table(table.name)
+            continue
         rows = _adapted(source, row_adapter(conn.dialect, table))
         if (
             backend.rows_in_second_process

@@ -628,8 +628,8 @@ class Cents(TypeDecorator[int]):
         (Shouting(), TEXT_KIND),
         (Cents(), INT),
         (NullType(), Kind("other")),
-        (postgresql.TSVECTOR(), Kind("other")),
-        (postgresql.INET(), Kind("other")),
+        (postgresql.TSVECTOR(), Kind("tsvector")),
+        (postgresql.INET(), Kind("inet")),
     ],
     ids=repr,
 )
