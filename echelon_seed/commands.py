@@ -25,7 +25,7 @@ from sqlalchemy import and_, column, inspect, literal, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import __version__, clock, diff, engines, fixtures, migrate, progress, seeder
+from . import __version__, clock, diff, engines, fixtures, migrate, progress, seeder, types
 from . import project as projects
 from . import snapshot as snapshots
 from . import stamp as stamping
@@ -62,6 +62,20 @@ PAUSE_ENV = "ECHELON_SEED_TEST_PAUSE"
 def resolve_url(database_url: str | None) -> str:
     """The URL to use: the option, else DATABASE_URL, else the SQLite default."""
     return database_url or os.environ.get("DATABASE_URL") or engines.DEFAULT_URL
+
+
+def _require_types(database: engines.Database, project: Project, how: str) -> None:
+    """Refuse, once and before connecting, a database whose engine lacks some of the project's column types."""
+    missing = types.missing_on(database.backend.name, project.tables)
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else "")
+        raise ConfigError(
+            f"{len(missing)} column(s) of project {project.name!r} have types that exist on PostgreSQL only: "
+            f"{shown}; {database.display} is {database.backend.name}, {how}"
+        )
+
+
+_GIVE_URL = "give a PostgreSQL database with --database-url postgresql://USER@HOST/DB (or set $DATABASE_URL)"
 
 
 async def _pause(point: str) -> None:
@@ -148,6 +162,7 @@ async def apply(
         resolve_url(database_url), write=True, lock_timeout=lock_timeout, schema=project.schema
     )
     try:
+        _require_types(database, project, _GIVE_URL)
         await _pause("connecting")  # next: the connection and the writer lock (SQLite's BEGIN IMMEDIATE)
         async with database.transaction() as conn:
             await database.lock(conn, lock_timeout, project.lock_key)
@@ -310,6 +325,12 @@ async def check_schema(database_url: str | None = None, *, project: Project | No
             database_url or f"sqlite:///{Path(scratch) / 'schema.db'}", write=True, schema=project.schema
         )
         try:
+            _require_types(
+                database,
+                project,
+                "the scratch database check --schema builds without --database-url; give an empty or migrated "
+                "PostgreSQL database with --database-url postgresql://USER@HOST/DB (the migrations run and roll back)",
+            )
             async with database.transaction() as conn:
                 await migrate.upgrade(conn, project)
                 raise _RollBack(await migrate.differences(conn, project))
@@ -444,6 +465,14 @@ async def verify(
     with tempfile.TemporaryDirectory(prefix="echelon-seed-verify-") as scratch:
         seeded_here = url is None
         if url is None:
+            missing = types.missing_on("sqlite", project.tables)
+            if missing:
+                raise ConfigError(
+                    f"{len(missing)} column(s) of project {project.name!r} have types that exist on PostgreSQL only: "
+                    f"{', '.join(missing[:8])}{' …' if len(missing) > 8 else ''}; verify seeds a fresh SQLite "
+                    "database when no database is given, so give one: --database-url postgresql://USER@HOST/DB "
+                    "(or set $DATABASE_URL)"
+                )
             url = f"sqlite:///{Path(scratch) / 'verify.db'}"
             await apply(
                 url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter, project=project, allow_large=allow_large
@@ -624,7 +653,9 @@ async def export(
                 record = await seeder.read_record(conn)
                 anchor = record.anchor if record is not None and record.same_schema(project) else None
             selection = (
-                await exporting.read_selection(conn, project, tables=tables, roots=parsed) if tables or parsed else None
+                await exporting.read_selection(conn, project, tables=tables, roots=parsed, backend=database.backend)
+                if tables or parsed
+                else None
             )
             with exporting.staged_directory(target, project) as staged:
                 rows = await exporting.write_tables(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import Enum, Select, String, Text, cast, event, text
+from sqlalchemy import ARRAY, Enum, Numeric, Select, String, Text, cast, event, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -128,8 +128,8 @@ class Backend:
         """`column` as an ORDER BY term that sorts text by code point."""
         return column
 
-    def read_term(self, column: ColumnElement[Any], *, decimal: bool) -> ColumnElement[Any]:
-        """`column` as a snapshot reads it; `decimal` says the snapshot canonicalises it as a decimal."""
+    def read_term(self, column: ColumnElement[Any], how: str | None) -> ColumnElement[Any]:
+        """`column` as a snapshot or an export reads it: `how` is `types.read_of` (None, "text", "numeric")."""
         return column
 
     async def lock(
@@ -318,10 +318,17 @@ class PostgresBackend(Backend):
             return column.collate("C")
         return column
 
-    def read_term(self, column: ColumnElement[Any], *, decimal: bool) -> ColumnElement[Any]:
+    def read_term(self, column: ColumnElement[Any], how: str | None) -> ColumnElement[Any]:
         # numeric's own text ("10.50", "NaN", "Infinity") is what the canonical decimal starts from
         # anyway: reading it as text spares the driver a Decimal per value and the snapshot a str() of it.
-        return cast(column, Text) if decimal else column
+        # The types the driver decodes into its own objects (inet, ranges, bits) are read as the
+        # server prints them, which is their canonical text; money through numeric (no currency sign).
+        if how is None:
+            return column
+        array = isinstance(column.type, ARRAY)
+        if how == "numeric":
+            return cast(column, ARRAY(Numeric)) if array else cast(cast(column, Numeric), Text)
+        return cast(column, ARRAY(Text) if array else Text)
 
     async def lock(
         self, conn: AsyncConnection, timeout: float, key: int = _LOCK_KEYS[1], *, where: str = "this database"

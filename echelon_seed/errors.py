@@ -90,11 +90,19 @@ class FixtureProblem:
 class FixtureError(EchelonSeedError):
     """The fixtures are wrong; raised before anything is written."""
 
-    def __init__(self, problems: Sequence[FixtureProblem], check_command: str = "echelon-seed check") -> None:
+    def __init__(
+        self, problems: Sequence[FixtureProblem], check_command: str = "echelon-seed check", *, advice: str = ""
+    ) -> None:
         # `check_command` lists them all: it names the same fixture directory (--fixtures) when
-        # that was not the project's own, so that the hint checks what apply was given.
+        # that was not the project's own, so that the hint checks what apply was given. Where no
+        # directory is left to check (an export refused before it was written), `advice` says
+        # what to do instead.
         self.problems = tuple(problems)
         count = len(self.problems)
         head = str(self.problems[0]) if self.problems else "invalid fixtures"
-        more = f" (+{count - 1} more problem{'s' if count > 2 else ''}; run '{check_command}' to list them)"
+        others = f"+{count - 1} more problem{'s' if count > 2 else ''}"
+        if advice:
+            super().__init__(head + (f" ({others})" if count > 1 else "") + f"; {advice}")
+            return
+        more = f" ({others}; run '{check_command}' to list them)"
         super().__init__(head + (more if count > 1 else ""))

@@ -47,16 +47,19 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType
 
-from . import canonical, clock, fixtures, progress
+from . import canonical, clock, fixtures, progress, types
 from . import project as projects
 from .engines import Backend
-from .errors import ConfigError, DatabaseError, FixtureError, RefusedError
+from .errors import ConfigError, DatabaseError, FixtureError, FixtureProblem, RefusedError
 from .project import Project
 from .tool_tables import TOOL_TABLES
+from .types.other import reflecting
 
 __all__ = [
     "Root",
@@ -66,6 +69,7 @@ __all__ = [
     "counts_of",
     "describe_anchor",
     "parse_root",
+    "per_column",
     "read_selection",
     "staged_directory",
     "write_tables",
@@ -144,6 +148,11 @@ def parse_root(text: str, project: Project) -> Root:
 
 def _check_schema(sync: Connection, project: Project) -> list[str]:
     """Refuse a database whose tables are not the project's columns; return the tables left out."""
+    with reflecting():
+        return _compare_schema(sync, project)
+
+
+def _compare_schema(sync: Connection, project: Project) -> list[str]:
     inspector = inspect(sync)
     present = set(inspector.get_table_names())
     for table in project.tables:
@@ -174,6 +183,27 @@ async def check_target(conn: AsyncConnection, project: Project) -> list[str]:
     return await conn.run_sync(_check_schema, project)
 
 
+def _reading(table: Table, backend: Backend) -> list[Any]:
+    """The table's columns as an export reads them.
+
+    Key and foreign-key columns are typed values (rows are matched and
+    followed by them); every other column is read as the snapshot reads it,
+    as the driver returns it (`type_coerce` to NullType: no SQLAlchemy result
+    processing, as in a stream) and as the server prints it where the type's
+    family says so (`types.read_of`).
+    """
+    keyish = {c.name for c in table.primary_key.columns} | {fk.parent.name for fk in table.foreign_keys}
+    terms: list[Any] = []
+    for column in table.columns:
+        if column.name in keyish:
+            terms.append(column)
+            continue
+        kind = types.kind_of(column.type)
+        how = types.read_of(column.type) or ("text" if kind.name == "decimal" else None)
+        terms.append(type_coerce(backend.read_term(column, how), NullType()).label(column.name))
+    return terms
+
+
 def _key_of(table: Table, row: Sequence[Any]) -> tuple[Any, ...]:
     names = table.columns.keys()
     key = [names.index(c.name) for c in table.primary_key.columns]
@@ -187,10 +217,19 @@ def _matching(columns: Sequence[Any], values: Sequence[tuple[Any, ...]]) -> Any:
 
 
 async def read_selection(
-    conn: AsyncConnection, project: Project, *, tables: Sequence[str] = (), roots: Sequence[Root] = ()
+    conn: AsyncConnection,
+    project: Project,
+    *,
+    tables: Sequence[str] = (),
+    roots: Sequence[Root] = (),
+    backend: Backend | None = None,
 ) -> Selection:
     """The rows of `tables` and `roots`, closed over every foreign key (transitively)."""
     by_name = {t.name: t for t in project.tables}
+
+    def reading(table: Table) -> list[Any]:
+        return list(table.columns) if backend is None else _reading(table, backend)
+
     selection = Selection(asked=set(tables) | {r.table for r in roots})
     fresh: list[tuple[Table, tuple[Any, ...]]] = []
 
@@ -203,12 +242,12 @@ async def read_selection(
 
     for name in tables:
         table = by_name[name]
-        for row in (await conn.execute(select(*table.columns))).all():
+        for row in (await conn.execute(select(*reading(table)))).all():
             add(table, tuple(row))
     for root in roots:
         table = by_name[root.table]
         found = (
-            await conn.execute(select(*table.columns).where(_matching(list(table.primary_key.columns), [root.key])))
+            await conn.execute(select(*reading(table)).where(_matching(list(table.primary_key.columns), [root.key])))
         ).first()
         if found is None:
             keys = ", ".join(c.name for c in table.primary_key.columns)
@@ -237,7 +276,8 @@ async def read_selection(
             seen: set[tuple[Any, ...]] = set()
             for start in range(0, len(value_list), _IN_CHUNK):
                 chunk = value_list[start : start + _IN_CHUNK]
-                for row in (await conn.execute(select(*table.columns).where(_matching(referred, chunk)))).all():
+                query = select(*reading(table)).where(_matching(referred, chunk))
+                for row in (await conn.execute(query)).all():
                     seen.add(tuple(row[table.columns.keys().index(c)] for c in columns))
                     add(table, tuple(row))
             missing = [v for v in value_list if v not in seen]
@@ -377,14 +417,16 @@ async def write_tables(
             writer = _FileWriter(out)
             if selection is None and table.primary_key.columns and not _self_referencing(table):
                 # Key order from the server, through a cursor: memory stays flat however large the table.
-                query = select(*table.columns).order_by(*[backend.sort_key(c) for c in table.primary_key.columns])
+                query = select(*_reading(table, backend)).order_by(
+                    *[backend.sort_key(c) for c in table.primary_key.columns]
+                )
                 async for batch in backend.stream(conn, query, _BATCH):
                     reporter.advance(writer.write(_lines(table, batch, anchor, path.name, writer.count)))
             else:
                 if selection is not None:
                     rows = list(selection.rows[table.name].values())
                 else:
-                    rows = [tuple(r) for r in (await conn.execute(select(*table.columns))).all()]
+                    rows = [tuple(r) for r in (await conn.execute(select(*_reading(table, backend)))).all()]
                 if table.primary_key.columns:
                     rows.sort(key=lambda row: _sort_key(table, row))
                     lines: Iterable[str] = _lines(table, _parents_first(table, rows), anchor, path.name)
@@ -443,7 +485,11 @@ class staged_directory:  # noqa: N801 - used as a context manager, like tempfile
         problems = fixtures.check(self.path, self.project)
         if problems:
             shutil.rmtree(self.path, ignore_errors=True)
-            raise FixtureError(problems)
+            raise FixtureError(
+                per_column(problems),
+                advice="nothing was written; correct those values in the database, "
+                "or export the other tables with --tables",
+            )
         target = self.target.resolve()
         old = None
         if target.exists():
@@ -452,6 +498,24 @@ class staged_directory:  # noqa: N801 - used as a context manager, like tempfile
         os.replace(self.path, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def per_column(problems: Sequence[FixtureProblem]) -> list[FixtureProblem]:
+    """One problem per file and column (the first, with how many rows share it): one line per cause."""
+    first: dict[tuple[str, str | None], FixtureProblem] = {}
+    count: dict[tuple[str, str | None], int] = {}
+    for problem in problems:
+        where = (problem.file, problem.column)
+        first.setdefault(where, problem)
+        count[where] = count.get(where, 0) + 1
+    grouped = []
+    for where, problem in first.items():
+        rows = count[where]
+        if rows > 1:
+            message = f"{problem.message} (and {rows - 1:,} more row{'s' if rows > 2 else ''} of this column)"
+            problem = FixtureProblem(problem.file, message, problem.row, problem.row_id, problem.column)
+        grouped.append(problem)
+    return grouped
 
 
 def describe_anchor(anchor: datetime | None) -> str:

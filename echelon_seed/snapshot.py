@@ -62,12 +62,13 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from . import canonical, migrate, progress, seeder
+from . import canonical, migrate, progress, seeder, types
 from . import project as projects
 from .engines import Backend, schema_of
 from .errors import SnapshotError
 from .project import Project
 from .tool_tables import TOOL_TABLES
+from .types.other import reflecting
 
 __all__ = [
     "BLOCK_ROWS",
@@ -247,6 +248,7 @@ _REFLECTED_AS: dict[str, frozenset[str]] = {
     "timestamp": frozenset({"naive_timestamp"}),
     "uuid": frozenset({"text"}),
     "interval": frozenset({"naive_timestamp"}),
+    "xml": frozenset({"other"}),  # PostgreSQL reflects xml as a type SQLAlchemy does not know
 }
 
 
@@ -284,7 +286,8 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
     for name in sorted(inspect(sync).get_table_names(schema=schema)):
         if name in TOOL_TABLES:
             continue
-        found = Table(name, reflected, autoload_with=sync, schema=schema)
+        with reflecting():
+            found = Table(name, reflected, autoload_with=sync, schema=schema)
         declared = ours.tables.get(name) if ours is not None else None
         pk_names = [c.name for c in found.primary_key.columns]
         reading = MetaData()
@@ -482,6 +485,11 @@ def _cell_error(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> S
     return SnapshotError(f"table {plan.table.name}: a value does not fit its column type ({exc})")
 
 
+def _how(type_: TypeEngine[Any], kind: canonical.Kind) -> str | None:
+    """How the engine reads a column: the family's rule, else decimals as text."""
+    return types.read_of(type_) or ("text" if kind.name == "decimal" else None)
+
+
 async def _counts(conn: AsyncConnection, plans: Sequence[_Plan]) -> dict[str, int]:
     """Each table's rows, in the snapshot's own transaction: the totals a live progress bar shows."""
     counts = {}
@@ -496,7 +504,7 @@ async def _read_table(
     """The table's canonical lines in key order, in batches, streamed from a cursor."""
     table, encode = plan.table, plan.encoder.encode
     kinds = dict(plan.encoder.columns)
-    query = select(*[backend.read_term(c, decimal=kinds[c.name].name == "decimal") for c in table.columns])
+    query = select(*[backend.read_term(c, _how(c.type, kinds[c.name])) for c in table.columns])
     if plan.ordered_by_key:
         query = query.order_by(*[backend.sort_key(table.columns[name]) for name in plan.key])
     spill = None if plan.ordered_by_key else _ExternalSort()

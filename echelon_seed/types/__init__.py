@@ -53,7 +53,7 @@ __all__ = [
     "is_moment",
     "kind_of",
     "label",
-    "needs_postgresql",
+    "missing_on",
     "quantize",
     "read_of",
     "text_copy",
@@ -139,7 +139,20 @@ def engines_of(type_: TypeEngine[Any]) -> tuple[str, ...]:
     family, owned = _owner(type_)
     if family is arrays.ARRAYS or family is other.DOMAINS:
         return POSTGRESQL
+    if "sqlite" in family.engines and not _renders_on_sqlite(type_):
+        return POSTGRESQL  # a PostgreSQL spelling of a common type (JSONB, UUID, BYTEA...)
     return family.engines
+
+
+def _renders_on_sqlite(type_: TypeEngine[Any]) -> bool:
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.exc import CompileError, UnsupportedCompilationError
+
+    try:
+        type_.compile(dialect=sqlite.dialect())
+    except (CompileError, UnsupportedCompilationError, NotImplementedError):
+        return False
+    return True
 
 
 def read_of(type_: TypeEngine[Any]) -> str | None:
@@ -188,18 +201,20 @@ def bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Binder | None:
 
 
 def describe(type_: TypeEngine[Any]) -> str:
-    """A type as a person reads it in a message: its SQL name where it has one."""
+    """A type as a person reads it in a message: its SQL name on PostgreSQL where it has one."""
+    from sqlalchemy.dialects import postgresql
+
     try:
-        return str(type_.compile())
+        return str(type_.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
     except Exception:  # noqa: BLE001 - any type that cannot render names itself by class
         return type(type_).__name__
 
 
-def needs_postgresql(tables: Sequence[Table]) -> list[str]:
-    """`table.column (TYPE)` for each column whose type exists on PostgreSQL only."""
+def missing_on(engine: str, tables: Sequence[Table]) -> list[str]:
+    """`table.column (TYPE)` for each column whose type does not exist on `engine` (one per column)."""
     found = []
     for table in tables:
         for column in table.columns:
-            if "sqlite" not in engines_of(column.type):
+            if engine not in engines_of(column.type):
                 found.append(f"{table.name}.{column.name} ({describe(column.type)})")
     return found

@@ -9,16 +9,27 @@ through its text input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import DOMAIN
+from sqlalchemy.exc import SAWarning
 from sqlalchemy.types import TypeEngine
 
 from ._family import POSTGRESQL, Family, plain_text
 from ._kind import Kind
 
-__all__ = ["DOMAINS", "UNKNOWN", "base_of"]
+__all__ = ["DOMAINS", "UNKNOWN", "base_of", "reflecting"]
+
+
+@contextmanager
+def reflecting() -> Iterator[None]:
+    """Reflect without SQLAlchemy's warning about types it does not know: they are read as text here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Did not recognize type", category=SAWarning)
+        yield
 
 
 def base_of(type_: TypeEngine[Any]) -> TypeEngine[Any]:
