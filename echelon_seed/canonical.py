@@ -113,7 +113,8 @@ def _converter(kind: Kind, anchor: datetime | None) -> Converter:
         return timestamp_converter(anchor)
     if kind.name == "array":
         assert kind.item is not None  # enforced by Kind
-        return array_converter(_converter(kind.item, anchor), nested=kind.item.name != "json")
+        # Aware times inside an array are absolute: fixtures give them so (`types.arrays`).
+        return array_converter(_converter(kind.item, None), nested=kind.item.name != "json")
     return _SIMPLE[kind.name]
 
 

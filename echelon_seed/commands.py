@@ -64,18 +64,21 @@ def resolve_url(database_url: str | None) -> str:
     return database_url or os.environ.get("DATABASE_URL") or engines.DEFAULT_URL
 
 
-def _require_types(database: engines.Database, project: Project, how: str) -> None:
-    """Refuse, once and before connecting, a database whose engine lacks some of the project's column types."""
-    missing = types.missing_on(database.backend.name, project.tables)
+def _require_types(engine: str, project: Project, because: str) -> None:
+    """Refuse, once and before connecting, an engine that lacks some of the project's column types."""
+    missing = types.missing_on(engine, project.tables)
     if missing:
-        shown = ", ".join(missing[:8]) + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else "")
         raise ConfigError(
             f"{len(missing)} column(s) of project {project.name!r} have types that exist on PostgreSQL only: "
-            f"{shown}; {database.display} is {database.backend.name}, {how}"
+            f"{', '.join(missing)}; {because}"
         )
 
 
 _GIVE_URL = "give a PostgreSQL database with --database-url postgresql://USER@HOST/DB (or set $DATABASE_URL)"
+
+
+def _engine_of(url: str) -> str:
+    return engines.parse_url(url).engine
 
 
 async def _pause(point: str) -> None:
@@ -150,6 +153,8 @@ async def apply(
         raise ValueError("scale must be at least 1")
     project = project or projects.echelon()
     anchor = anchor or clock.now()
+    url = resolve_url(database_url)
+    _require_types(_engine_of(url), project, f"{engines.redact(url)} is a SQLite database: {_GIVE_URL}")
     # Everything either engine would refuse is found here, before connecting.
     fixture_set = fixtures.load(
         fixtures_dir or project.fixtures, project, anchor=anchor, scale=scale, allow_large=allow_large
@@ -158,11 +163,8 @@ async def apply(
         total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
         reporter.phase("seeding", total)
     started = time.perf_counter()
-    database = engines.open_database(
-        resolve_url(database_url), write=True, lock_timeout=lock_timeout, schema=project.schema
-    )
+    database = engines.open_database(url, write=True, lock_timeout=lock_timeout, schema=project.schema)
     try:
-        _require_types(database, project, _GIVE_URL)
         await _pause("connecting")  # next: the connection and the writer lock (SQLite's BEGIN IMMEDIATE)
         async with database.transaction() as conn:
             await database.lock(conn, lock_timeout, project.lock_key)
@@ -326,10 +328,11 @@ async def check_schema(database_url: str | None = None, *, project: Project | No
         )
         try:
             _require_types(
-                database,
+                database.backend.name,
                 project,
-                "the scratch database check --schema builds without --database-url; give an empty or migrated "
-                "PostgreSQL database with --database-url postgresql://USER@HOST/DB (the migrations run and roll back)",
+                "without --database-url, check --schema builds them in a scratch SQLite database; give an empty "
+                "or migrated PostgreSQL database with --database-url postgresql://USER@HOST/DB "
+                "(the migrations run and roll back)",
             )
             async with database.transaction() as conn:
                 await migrate.upgrade(conn, project)
@@ -465,14 +468,12 @@ async def verify(
     with tempfile.TemporaryDirectory(prefix="echelon-seed-verify-") as scratch:
         seeded_here = url is None
         if url is None:
-            missing = types.missing_on("sqlite", project.tables)
-            if missing:
-                raise ConfigError(
-                    f"{len(missing)} column(s) of project {project.name!r} have types that exist on PostgreSQL only: "
-                    f"{', '.join(missing[:8])}{' …' if len(missing) > 8 else ''}; verify seeds a fresh SQLite "
-                    "database when no database is given, so give one: --database-url postgresql://USER@HOST/DB "
-                    "(or set $DATABASE_URL)"
-                )
+            _require_types(
+                "sqlite",
+                project,
+                "without a database (--database-url or $DATABASE_URL) verify seeds a fresh SQLite database; "
+                "give a seeded PostgreSQL one: --database-url postgresql://USER@HOST/DB",
+            )
             url = f"sqlite:///{Path(scratch) / 'verify.db'}"
             await apply(
                 url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter, project=project, allow_large=allow_large

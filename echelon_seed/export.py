@@ -321,6 +321,8 @@ def _fixture_value(kind: canonical.Kind, value: Any, anchor: datetime | None) ->
         return None
     if kind.name == "bytes" and isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
+    if kind.item is not None and kind.item.name in ("bytes", "float") and isinstance(value, list | tuple):
+        return [_fixture_value(kind.item, v, None) for v in value]
     if kind.name == "float" and isinstance(value, float | int) and not math.isfinite(value):
         raise ValueError(f"{value!r} is not a finite number, which fixtures cannot hold")
     return canonical.canonical_value(kind, value, anchor)

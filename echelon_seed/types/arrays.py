@@ -1,12 +1,15 @@
 """PostgreSQL arrays of any family: a JSON list of the item's fixture form, NULL items kept.
 
 An array's rules are its item's: its fixture form, its canonical text, its
-COPY text inside an array literal. Only PostgreSQL has arrays.
+COPY text inside an array literal. Only PostgreSQL has arrays. Aware times
+inside an array are absolute, in fixtures and in snapshots: the anchor moves
+a column's own times only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ARRAY
@@ -31,15 +34,18 @@ def array_converter(element: Converter, nested: bool) -> Converter:
     return convert
 
 
-def literal(item_text: Callable[[Any], str]) -> Callable[[Sequence[Any]], str]:
-    """PostgreSQL's array input text: {"a","b",NULL}, items quoted and escaped."""
+def literal(item_text: Callable[[Any], str], *, nested: bool = True) -> Callable[[Sequence[Any]], str]:
+    """PostgreSQL's array input text: {"a","b",NULL}, items quoted and escaped.
+
+    Nested lists are further dimensions, unless the items are JSON documents (`nested` False).
+    """
 
     def text(value: Sequence[Any]) -> str:
         parts = []
         for item in value:
             if item is None:
                 parts.append("NULL")
-            elif isinstance(item, list | tuple):
+            elif nested and isinstance(item, list | tuple):
                 parts.append(text(item))
             else:
                 parts.append('"' + item_text(item).replace("\\", "\\\\").replace('"', '\\"') + '"')
@@ -54,9 +60,10 @@ def _item(type_: TypeEngine[Any]) -> TypeEngine[Any]:
 
 
 def _array_fixture(type_: TypeEngine[Any], value: Any) -> list[Any]:
-    from . import fixture_value
+    from . import fixture_value, is_moment
 
     item = _item(type_)
+    moments = is_moment(item)
     deep = (getattr(type_, "dimensions", None) or 1) > 1
 
     def convert(values: Any, depth: int) -> list[Any]:
@@ -70,18 +77,25 @@ def _array_fixture(type_: TypeEngine[Any], value: Any) -> list[Any]:
                 out.append(convert(v, depth + 1))
             else:
                 try:
-                    out.append(fixture_value(item, v))
+                    typed = fixture_value(item, v)
                 except Invalid as exc:
                     raise Invalid(f"array item: {exc}") from None
+                if moments and isinstance(typed, timedelta):  # only a column's own times move with the anchor
+                    raise Invalid(
+                        f"array item: {v!r} is relative; an array of aware times holds absolute ones "
+                        'such as "2024-05-01T09:30:00Z"'
+                    )
+                out.append(typed)
         return out
 
     return convert(value, 1)
 
 
 def _array_text(type_: TypeEngine[Any]) -> Callable[[Any], str]:
-    from . import copy_text
+    from . import copy_text, kind_of
 
-    return literal(copy_text(_item(type_)))
+    item = _item(type_)
+    return literal(copy_text(item), nested=kind_of(item).name != "json")
 
 
 def _kind(type_: TypeEngine[Any]) -> Kind:

@@ -1,8 +1,10 @@
 """PostgreSQL's network addresses: INET, CIDR, MACADDR, MACADDR8, in PostgreSQL's own text form.
 
 Fixtures write them as PostgreSQL does ("10.0.0.1", "10.0.0.0/8",
-"08:00:2b:01:02:03"); the canonical form is the server's text output, so an
-address given as "10.0.0.1/32" reads back as "10.0.0.1", as psql shows it.
+"08:00:2b:01:02:03"); the canonical form is the server's text of the value
+(`text(inet)`, which always carries the prefix length: "10.0.0.1/32"), and
+a MAC address in any of PostgreSQL's spellings reads back as
+"08:00:2b:01:02:03".
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ __all__ = [
     "to_int",
 ]
 
-_INT_RANGES = {SmallInteger: 2**15, Integer: 2**31, BigInteger: 2**63}
+# Most specific first: BigInteger and SmallInteger are both Integers.
+_INT_RANGES = {BigInteger: 2**63, SmallInteger: 2**15, Integer: 2**31}
 #: Significant digits SQLite's NUMERIC affinity keeps (it converts decimal text to a double).
 SQLITE_DIGITS = 15
 _FLOAT_MAX = 1.7976931348623157e308
