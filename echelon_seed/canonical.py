@@ -45,8 +45,13 @@ arrive as. The rules, decided once:
 - interval: "[-]P{days}DT{seconds}.{micro:06d}S" over the absolute duration,
   e.g. "P1DT7200.000005S" and "-P0DT3600.000000S": one exact form per duration.
 - array: a list of the element kind's values, nested for more dimensions, with
-  NULL elements kept.
-- other: `str(value)`.
+  NULL elements kept; aware times inside an array are absolute.
+- inet, cidr, macaddr, tsvector, range, xml, bits: PostgreSQL's own text of
+  the value (the snapshot reads these columns as text), as it is.
+- other: `str(value)` (PostgreSQL's text, for the types read as text).
+
+The converters live with their type families in `echelon_seed.types`; this
+module picks one per kind and compiles rows.
 
 A cell whose stored value does not fit its column's kind (SQLite lets any
 value into any column) is an error naming the table, row and column; in a
