@@ -54,6 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
+from . import types
 from .errors import FixtureProblem
 
 __all__ = ["Batch", "Plan", "gaps", "plan", "trial"]
@@ -121,7 +122,8 @@ def _declared(column: Column[Any]) -> str | None:
 
 
 def _binder(column: Column[Any]) -> Callable[[Any], Any] | None:
-    return column.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    # The values `apply` would store on SQLite (exact decimal text, not a float).
+    return types.bind_processor(column.type, _DIALECT)
 
 
 def _check_sql(constraint: CheckConstraint) -> str:

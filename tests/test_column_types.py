@@ -71,7 +71,10 @@ async def test_verify_without_a_database_says_it_needs_postgresql(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     store = music_store.project("postgresql", tmp_path)
     (tmp_path / "snapshots" / "music_store.snapshot.jsonl").write_text("")
-    with pytest.raises(ConfigError, match=r"verify seeds a fresh SQLite database; give a seeded PostgreSQL one: --database-url postgresql://"):
+    with pytest.raises(
+        ConfigError,
+        match=r"verify seeds a fresh SQLite database; give a seeded PostgreSQL one: --database-url postgresql://",
+    ):
         await commands.verify(project=store, update=True)
 
 
