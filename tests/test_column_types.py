@@ -89,6 +89,14 @@ def test_a_plain_numeric_beyond_sqlites_digits_is_refused_with_what_to_do(tmp_pa
     assert "more than 15 significant digits" in problems[0].message and "Money(precision, scale)" in problems[0].message
 
 
+def test_a_numeric_with_precision_and_no_scale_takes_whole_numbers(tmp_path: Path) -> None:
+    # NUMERIC(10) is NUMERIC(10, 0) on PostgreSQL, which would round 12.5 where SQLite keeps it.
+    table = Table("stock", MetaData(), Column("id", Integer, primary_key=True), Column("units", Numeric(10)))
+    store = one_table(tmp_path, table, [{"id": 1, "units": "12"}, {"id": 2, "units": "12.5"}])
+    problems = commands.check(project=store)
+    assert [(p.row, p.column, p.message) for p in problems] == [(2, "units", "'12.5' has more than 0 decimal places")]
+
+
 def test_a_real_value_is_taken_only_as_postgresql_keeps_it(tmp_path: Path) -> None:
     table = Table("gauge", MetaData(), Column("id", Integer, primary_key=True), Column("level", REAL))
     store = one_table(tmp_path, table, [{"id": 1, "level": 3.1}, {"id": 2, "level": 3.14159265358979}])

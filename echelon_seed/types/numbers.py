@@ -264,13 +264,15 @@ def _numeric_fixture(type_: Any, value: Any) -> Decimal | float:
     if not type_.asdecimal:
         return _float_fixture(type_, value)
     number = _exact(value, "an exact number")
-    if type_.scale is not None:
+    # NUMERIC(p) without a scale is NUMERIC(p, 0) on PostgreSQL: it would round 12.5 to 13.
+    scale = 0 if type_.scale is None and type_.precision is not None else type_.scale
+    if scale is not None:
         try:
-            number = quantize(number, type_.scale)
+            number = quantize(number, scale)
         except ValueError:
-            raise Invalid(f"{value!r} has more than {type_.scale} decimal places") from None
+            raise Invalid(f"{value!r} has more than {scale} decimal places") from None
     digits = len(number.as_tuple().digits)
-    if type_.precision is not None and type_.scale is not None and digits > type_.precision and number:
+    if type_.precision is not None and scale is not None and digits > type_.precision and number:
         raise Invalid(f"{value!r} has more than {type_.precision} digits")
     if len(number.normalize().as_tuple().digits) > SQLITE_DIGITS:
         raise Invalid(
