@@ -1,4 +1,4 @@
-"""The public surface is listed, sorted, complete, and documented where users look."""
+"""The public surface is listed, sorted, complete, and documented where users look (the reference under docs/)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def test_all_is_sorted_and_every_name_exists() -> None:
         assert hasattr(echelon_seed, name), name
 
 
-def test_every_cli_command_and_option_appears_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_every_cli_command_and_option_appears_in_the_command_reference() -> None:
+    readme = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
     parser = cli.build_parser()
     verbs = next(a for a in parser._actions if a.dest == "verb").choices  # noqa: SLF001
     assert set(verbs) == {"apply", "snapshot", "verify", "check", "diff", "export", "export-sql", "status"}
@@ -30,8 +30,8 @@ def test_every_cli_command_and_option_appears_in_the_readme() -> None:
                     assert flag in readme, f"{verb} {flag}"
 
 
-def test_readme_states_the_exit_codes_that_verify_returns() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_command_reference_states_the_exit_codes_that_verify_returns() -> None:
+    readme = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
     for code, meaning in (("0", "matches"), ("1", "differs"), ("2", "error")):
         assert re.search(rf"\|\s*{code}\s*\|[^\n]*{meaning}", readme), code
 
@@ -41,13 +41,13 @@ def test_version_is_the_packaged_version() -> None:
     assert f'version = "{echelon_seed.__version__}"' in pyproject
 
 
-def test_every_pytest_plugin_option_fixture_and_marker_appears_in_the_readme() -> None:
+def test_every_pytest_plugin_option_fixture_and_marker_appears_in_the_plugin_reference() -> None:
     import subprocess
     import sys
 
     from echelon_seed import pytest_plugin
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "pytest-plugin.md").read_text(encoding="utf-8")
     shown = subprocess.run(
         [sys.executable, "-m", "pytest", "--help"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
     ).stdout
