@@ -28,6 +28,16 @@ table generator (`register_table`) makes the whole table in one call: it
 gets the spec and the context and yields rows as tuples in its declared
 column order, drawing with `Draw` or a scheme of its own that is just as
 deterministic. Echelon's wing flaps are one (`echelon_seed.echelon_generators`).
+
+A project's own masking transform (`export --mask`) is registered the same
+way and named in the policy like a built-in one:
+
+    @register_mask("shop.sku", one_to_one=False)
+    def sku(value: object, draw: Draw) -> str:
+        return f"SKU-{draw.integer(0, 99_999):05d}"
+
+Its `Draw` is seeded by a keyed digest of the original value (never by the
+key itself), so the same value gets the same output in every table and run.
 """
 
 from __future__ import annotations
@@ -46,12 +56,17 @@ __all__ = [
     "Entry",
     "Generator",
     "GeneratorError",
+    "MaskEntry",
+    "MaskFunction",
     "Spec",
     "TableGenerator",
     "lookup",
+    "lookup_mask",
     "register",
+    "register_mask",
     "register_table",
     "registered",
+    "registered_masks",
 ]
 
 T = TypeVar("T")
@@ -220,3 +235,55 @@ def registered() -> list[str]:
 def lookup(name: str) -> Entry | None:
     """The generator registered as `name`, or None."""
     return _REGISTRY.get(name)
+
+
+#: A masking transform: (original value, a Draw seeded by its keyed digest) -> the masked value.
+MaskFunction = Callable[[Any, Draw], Any]
+
+
+@dataclass(frozen=True)
+class MaskEntry:
+    """A project's masking transform and what the policy check needs to know of it before any row is read.
+
+    `kinds` are the column kinds it takes (canonical kind names: "text", "int",
+    ...). `one_to_one` promises that different inputs give different outputs
+    (then it may mask a unique column as it is); otherwise, on a unique text
+    column, a tag is appended when `unique_form` is true, and the rule is
+    refused when it is false.
+    """
+
+    function: MaskFunction
+    kinds: tuple[str, ...]
+    one_to_one: bool
+    unique_form: bool
+
+
+_MASKS: dict[str, MaskEntry] = {}
+
+
+def register_mask(
+    name: str, *, kinds: Sequence[str] = ("text",), one_to_one: bool = False, unique_form: bool = True
+) -> Callable[[MaskFunction], MaskFunction]:
+    """Register a masking transform under `name` (a dotted name: `shop.sku`); a decorator."""
+    if "." not in name or ":" in name:
+        raise ValueError(f"a project's transform has a dotted name without ':' (shop.sku), got {name!r}")
+
+    def add(function: MaskFunction) -> MaskFunction:
+        known = _MASKS.get(name)
+        if known is not None and known.function is not function:
+            where = f"{known.function.__module__}.{known.function.__qualname__}"
+            raise ValueError(f"masking transform {name!r} is already registered by {where}")
+        _MASKS[name] = MaskEntry(function, tuple(kinds), one_to_one, unique_form)
+        return function
+
+    return add
+
+
+def registered_masks() -> list[str]:
+    """The names of every registered masking transform, sorted."""
+    return sorted(_MASKS)
+
+
+def lookup_mask(name: str) -> MaskEntry | None:
+    """The masking transform registered as `name`, or None."""
+    return _MASKS.get(name)

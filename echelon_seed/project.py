@@ -14,6 +14,9 @@ guesses a path. A project is declared in a `pyproject.toml`:
     ignore = ["*.updated_at"]               # optional: columns left out of comparison
     schema = "public"                       # optional: the PostgreSQL schema of the tables
 
+    [tool.echelon-seed.mask]                # optional: the masking policy of `export --mask`
+    "users.email" = "email"                 # (docs/masking.md)
+
 found through `--project PATH`, else `ECHELON_SEED_PROJECT`, else the first
 `pyproject.toml` holding that section from the working directory up (as
 pytest and Alembic find theirs); with none in sight, the built-in Echelon
@@ -34,7 +37,7 @@ import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -73,6 +76,7 @@ KEYS: Mapping[str, bool] = {
     "generators": False,
     "ignore": False,
     "schema": False,
+    "mask": False,
 }
 _SECTION = "echelon-seed"
 _PYPROJECT = "pyproject.toml"
@@ -98,6 +102,8 @@ class Project:
     metadata_module: str = ""
     #: Files the configuration was read from beside `source` (an alembic.ini naming the migrations).
     config_files: tuple[Path, ...] = ()
+    #: The [tool.echelon-seed.mask] table as written (checked by `mask.policy` when an export masks).
+    mask: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def tables(self) -> tuple[Table, ...]:
@@ -356,7 +362,15 @@ def load(config: Config | None) -> Project:
         schema=_text(config, "schema") if "schema" in config.values else "public",
         metadata_module=_text(config, "metadata").partition(":")[0],
         config_files=(ini,) if ini is not None and ini.is_file() else (),
+        mask=_mask(config),
     )
+
+
+def _mask(config: Config) -> Mapping[str, Any] | None:
+    value = config.values.get("mask")
+    if value is not None and not isinstance(value, dict):
+        raise ConfigError(f"{config.where('mask')}: expected a table of rules ([tool.{_SECTION}.mask]), got {value!r}")
+    return value
 
 
 def resolve(explicit: str | os.PathLike[str] | None = None) -> Project:
