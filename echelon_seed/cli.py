@@ -242,6 +242,7 @@ def _configure_diff(parser: argparse.ArgumentParser) -> None:
 def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schema", action="store_true", help="check that the models and the migrations agree")
     _add_allow_large(parser)
+    _io.configure_leaks(parser)
 
 
 # --- output --------------------------------------------------------------------------------------------
@@ -326,6 +327,10 @@ async def _check(args: argparse.Namespace) -> int:
 
     if args.schema:
         return await _check_schema(args)
+    if args.leaks:
+        return await _io.check_leaks(args)
+    if args.snapshot or args.digests:
+        raise ConfigError("--snapshot and --digests are options of check --leaks; add --leaks")
     if args.database_url is not None:
         raise ConfigError("check takes no --database-url")  # only check --schema reads a database
     project = _project(args)

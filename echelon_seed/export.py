@@ -34,7 +34,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import (
     DateTime,
@@ -60,6 +60,9 @@ from .errors import ConfigError, DatabaseError, FixtureError, FixtureProblem, Re
 from .project import Project
 from .tool_tables import TOOL_TABLES
 from .types.other import reflecting
+
+if TYPE_CHECKING:
+    from .mask import Masker
 
 __all__ = [
     "Root",
@@ -406,8 +409,15 @@ async def write_tables(
     anchor: datetime | None,
     selection: Selection | None = None,
     reporter: progress.Reporter | None = None,
+    mask: Masker | None = None,
 ) -> dict[str, int]:
-    """Write one fixture file per table into `directory` (every table, or the selection's); rows per table."""
+    """Write one fixture file per table into `directory` (every table, or the selection's); rows per table.
+
+    With `mask`, each table's rows are masked on their way to fixture form; a
+    table whose key is masked is then ordered by its masked keys, so that the
+    order of a file does not tell the order of the original keys (such a table
+    is held in memory; the others stream as without a mask).
+    """
     reporter = reporter or progress.NullReporter()
     written: dict[str, int] = {}
     for table in project.tables:
@@ -417,18 +427,22 @@ async def write_tables(
         reporter.start(table.name, None)
         with path.open("w", encoding="utf-8", newline="\n") as out:
             writer = _FileWriter(out)
-            if selection is None and table.primary_key.columns and not _self_referencing(table):
+            streams = selection is None and table.primary_key.columns and not _self_referencing(table)
+            if streams and (mask is None or not mask.reorders(table)):
                 # Key order from the server, through a cursor: memory stays flat however large the table.
                 query = select(*_reading(table, backend)).order_by(
                     *[backend.sort_key(c) for c in table.primary_key.columns]
                 )
                 async for batch in backend.stream(conn, query, _BATCH):
-                    reporter.advance(writer.write(_lines(table, batch, anchor, path.name, writer.count)))
+                    masked = batch if mask is None else list(mask.rows(table, batch))
+                    reporter.advance(writer.write(_lines(table, masked, anchor, path.name, writer.count)))
             else:
                 if selection is not None:
                     rows = list(selection.rows[table.name].values())
                 else:
                     rows = [tuple(r) for r in (await conn.execute(select(*_reading(table, backend)))).all()]
+                if mask is not None:
+                    rows = list(mask.rows(table, rows))
                 if table.primary_key.columns:
                     rows.sort(key=lambda row: _sort_key(table, row))
                     lines: Iterable[str] = _lines(table, _parents_first(table, rows), anchor, path.name)

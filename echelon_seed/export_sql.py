@@ -23,9 +23,9 @@ verifies against the golden file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
@@ -35,6 +35,9 @@ from .bookkeeping import seed_runs
 from .fixtures import FixtureSet, TableFixture
 from .project import Project
 from .tool_tables import RUNS_TABLE, VERSION_TABLE
+
+if TYPE_CHECKING:
+    from .mask import Masker
 
 __all__ = ["write_script"]
 
@@ -140,13 +143,20 @@ def _copy(
 
 
 def _table(
-    out: IO[str], fixture_set: FixtureSet, fixture: TableFixture, scale: int, late: cycles.Holdback | None
+    out: IO[str],
+    fixture_set: FixtureSet,
+    fixture: TableFixture,
+    scale: int,
+    late: cycles.Holdback | None,
+    mask: _Masking | None = None,
 ) -> int:
     table = fixture.table
     names = table.columns.keys()
     line = types.copy_row(table)
     moments = [c.name for c in table.columns if fixtures.is_moment(c)]
     rows = _rows(fixture_set, fixture, scale)
+    if mask is not None:
+        rows = mask.rows(table, rows)
     if not moments and late is None:
         return _copy(out, table.name, names, line, rows)
     twin = _TWIN + table.name
@@ -189,8 +199,16 @@ def write_script(
     scale: int,
     with_schema: bool,
     tool_version: str,
+    mask: Masker | None = None,
 ) -> int:
-    """Write the psql script of the seed to `out`; return the number of rows in it."""
+    """Write the psql script of the seed to `out`; return the number of rows in it.
+
+    With `mask`, every row is masked on its way into the script, and each
+    masked row is scanned for the original values (recorded in a first pass
+    over the rows); a leak raises `LeakError` once the script is written, so a
+    script written to a file is not kept.
+    """
+    masking = _Masking(mask, fixture_set, scale) if mask is not None else None
     revision = migrate.head_revision(project) if project.migrations is not None else migrate.FROM_METADATA
     out.write(
         f"-- echelon-seed export-sql: project {project.name}, fixtures {fixture_set.digest}, scale {scale}\n"
@@ -212,7 +230,7 @@ def write_script(
     late = cycles.holdbacks([f.table for f in fixture_set.tables])
     total = 0
     for fixture in fixture_set.tables:
-        total += _table(out, fixture_set, fixture, scale, late.get(fixture.table.name))
+        total += _table(out, fixture_set, fixture, scale, late.get(fixture.table.name), masking)
     for fixture in fixture_set.tables:
         if fixture.table.name in late:
             _fill(out, fixture.table, late[fixture.table.name])
@@ -230,4 +248,32 @@ def write_script(
     )
     columns = ", ".join(_quote(c.name) for c in seed_runs.columns)
     out.write(f"INSERT INTO {RUNS_TABLE} ({columns}) VALUES ({values});\n\nCOMMIT;\n")
+    if masking is not None:
+        masking.finish()
     return total
+
+
+class _Masking:
+    """The masker of an export-sql run, with the leak scan of the rows it writes."""
+
+    def __init__(self, masker: Masker, fixture_set: FixtureSet, scale: int) -> None:
+        from .mask import LeakError, scan_rows
+
+        self.masker, self.scan, self.error = masker, scan_rows, LeakError
+        for fixture in fixture_set.tables:  # first pass: every original recorded before any row is scanned
+            for _ in masker.rows(fixture.table, _rows(fixture_set, fixture, scale)):
+                pass
+        self.detector = masker.detector()
+        self.leaks: list[Any] = []
+
+    def rows(self, table: Table, rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+        names = table.columns.keys()
+        skip = {c for t, c in self.detector.unscanned if t == table.name}
+        for number, row in enumerate(self.masker.rows(table, rows), start=1):
+            for leak in self.scan(self.detector, f"table {table.name}", [dict(zip(names, row, strict=True))], skip):
+                self.leaks.append(type(leak)(leak.where, number, leak.column, leak.path, leak.origin))
+            yield row
+
+    def finish(self) -> None:
+        if self.leaks:
+            raise self.error(self.leaks, "the script holds them: mask that column too and write it again")
