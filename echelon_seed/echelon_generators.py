@@ -55,7 +55,7 @@ from math import isqrt
 from struct import Struct
 from typing import Any
 
-from echelon_seed.generators import Context, GeneratorError, Spec, register_table
+from echelon_seed.generators import Context, Draw, GeneratorError, Spec, register_mask, register_table
 
 __all__ = [
     "ACTION_TEMPLATES",
@@ -356,3 +356,15 @@ def _half_even(numerator: int, denominator: int) -> int:
     if twice > denominator or (twice == denominator and quotient % 2 == 1):
         quotient += 1
     return quotient
+
+
+# --- masking: a trader's handle ------------------------------------------------------------------------------
+
+_MOODS = ("Quiet", "Bold", "Lucky", "Rapid", "Patient", "Lunar", "Steady", "Sly", "Brisk", "Calm", "Keen", "Wry")
+_BEASTS = ("Heron", "Lynx", "Otter", "Falcon", "Marten", "Ibis", "Badger", "Wren", "Stoat", "Kestrel", "Newt", "Vole")
+
+
+@register_mask("echelon.handle")
+def handle(value: object, draw: Draw) -> str:
+    """A username in Echelon's style (QuietHeron42) for `export --mask`; unique columns get a tag appended."""
+    return f"{draw.choice(_MOODS)}{draw.choice(_BEASTS)}{draw.integer(10, 99)}"
