@@ -231,9 +231,11 @@ def _run_in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> subproce
     for name in set_aside:
         del sys.modules[name]
     saved_modules = set(sys.modules)
-    for name, entry in list(generators._REGISTRY.items()):  # and so are the generators they registered
-        if entry.function.__module__ in set_aside:
-            del generators._REGISTRY[name]
+    saved_masks = dict(generators._MASKS)
+    for registry in (generators._REGISTRY, generators._MASKS):  # and so are the generators they registered
+        for name, entry in list(registry.items()):
+            if entry.function.__module__ in set_aside:
+                del registry[name]
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
     in_main_thread = threading.current_thread() is threading.main_thread()
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
@@ -275,6 +277,9 @@ def _run_in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> subproce
         }
         generators._REGISTRY.clear()
         generators._REGISTRY.update(kept | saved_registry)
+        masks = {name: entry for name, entry in generators._MASKS.items() if entry.function.__module__ not in forgotten}
+        generators._MASKS.clear()
+        generators._MASKS.update(masks | saved_masks)
         sys.modules.update(set_aside)
     return subprocess.CompletedProcess(
         [sys.executable, "-m", "echelon_seed", *argv],
