@@ -44,6 +44,8 @@ Bound = Callable[[Value], Value]
 _TAG_LENGTH = 10
 #: Transforms whose output on a unique column carries its own tag: an email's local part, a hash itself.
 _OWN_UNIQUE_FORM = ("email", "hash")
+#: The shortest column an email fits: a few letters, '@' and the longest of the domains.
+_EMAIL_SHORTEST = 20
 _ROUNDS = 8
 _TEXT = frozenset({"text"})
 _TIMES = frozenset({"timestamp", "naive_timestamp", "date"})
@@ -269,6 +271,10 @@ class Transform:
         if self.kinds is not None and target.kind not in self.kinds:
             takes = ", ".join(sorted(self.kinds))
             return f"{self.text!r} masks {takes} columns; {target.name} is a {target.kind} column"
+        if self.family == "email" and target.length is not None and target.length < _EMAIL_SHORTEST + (
+            _TAG_LENGTH + 1 if target.unique else 0
+        ):
+            return f"{target.name} holds {target.length} characters, too few for an email address ('hash' fits)"
         if self.family == "null" and not target.nullable:
             return f"{target.name} is NOT NULL, so 'null' cannot mask it; use 'const:...' or a fake"
         if target.unique and not self.one_to_one:
@@ -398,7 +404,7 @@ def _email_make(_t: Transform, target: Target, hasher: _Hasher) -> Bound:
             local = f"{first}.{last}{int.from_bytes(d[12:14], 'big') % 100:02d}"
         if target.length is not None and len(local) + 1 + len(domain) > target.length:
             keep = target.length - 1 - len(domain)
-            local = local[-keep:] if unique else local[:keep]  # the tag is the part that must stay
+            local = (local[-keep:] if unique else local[:keep]).strip(".")  # the tag is the part that must stay
         return f"{local}@{domain}"
 
     return email
