@@ -127,6 +127,23 @@ async def test_a_root_subset_is_masked_and_applies(
     assert await masking.query(e, JOINS[0]) == [(1,)]
 
 
+async def test_a_tables_subset_is_masked_alike_and_applies(
+    db_url: str, new_database: Callable[[], str], tmp_path: Path, clinic: Project, source: Path
+) -> None:
+    await commands.apply(db_url, anchor=ANCHOR, fixtures_dir=source, project=clinic)
+    await export(db_url, tmp_path / "whole", clinic)
+
+    result = await export(db_url, tmp_path / "subset", clinic, tables=["referrals"])
+
+    assert result.rows["referrals"] == 30 and set(result.added) == {"patients"}
+    e = new_database()
+    await commands.apply(e, anchor=ANCHOR, fixtures_dir=tmp_path / "subset", project=clinic)
+    assert await masking.query(e, JOINS[1]) == await masking.query(db_url, JOINS[1])
+    whole = {r["id"]: r for r in masking.rows(tmp_path / "whole", "patients")}
+    for patient in masking.rows(tmp_path / "subset", "patients"):
+        assert patient == whole[patient["id"]]  # the same masked row as in the whole export
+
+
 async def test_the_leak_check_finds_originals_in_another_column_and_inside_a_document(
     db_url: str, tmp_path: Path, clinic: Project, source: Path
 ) -> None:
