@@ -10,20 +10,29 @@ autouse fixture, and no import of SQLAlchemy or a driver until one is used.
 - `echelon_template` (session): the template, with its URL and seed record.
 - `@pytest.mark.echelon_seed(scale=…, fixtures=…, anchor=…)`: another seed
   for a test, class or module.
+- `echelon_engine` (function): an async SQLAlchemy engine on the test's
+  database (aiosqlite or asyncpg), disposed after the test.
 - `--echelon-db-url URL` / $ECHELON_TEST_DATABASE_URL: a PostgreSQL server
   where the plugin may create databases; without it, SQLite files under
-  pytest's temporary directory.
+  pytest's temporary directory, or a PostgreSQL server the plugin starts
+  itself (`echelon_seed.pg_server`) with `--echelon-postgres auto`
+  ($ECHELON_TEST_POSTGRES, ini `echelon_postgres`) or when the project's
+  schema needs PostgreSQL; `--echelon-reuse` keeps its data directory.
 - `--echelon-anchor`: the session's anchor (default: midnight UTC of the day
   the session started, so templates are reused all day); printed in the header.
 - `--echelon-clean-templates`: drop this project's templates of other keys first.
 
 The library part (keys, building, cloning) is `echelon_seed.templates`.
+Everything pytest reports (failures, captured output, the header) has the
+server's password removed, whatever the test printed or compared.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shlex
 import sys
 import threading
 from collections.abc import Coroutine, Generator, Iterator
@@ -33,20 +42,32 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import pytest
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from .pg_server import Server
     from .project import Project
     from .templates import Clone, DatabaseURL, Seed, Template, Templates
 
-__all__ = ["ENV_URL"]
+__all__ = ["ENV_POSTGRES", "ENV_URL"]
 
 #: The environment variable naming the PostgreSQL server for test databases.
 ENV_URL = "ECHELON_TEST_DATABASE_URL"
+#: The environment variable choosing whether the plugin starts a PostgreSQL server of its own.
+ENV_POSTGRES = "ECHELON_TEST_POSTGRES"
+_POSTGRES_MODES = ("needed", "auto", "off")
 _MARKER = "echelon_seed"
 _ANCHOR_KEY = "echelon_seed_anchor"
+_SERVER_KEY = "echelon_seed_server"
 _SECTION = "echelon-seed"
 _T = TypeVar("_T")
 
 _anchor_key = pytest.StashKey[datetime]()
 _server_key = pytest.StashKey["str | None"]()
+_origin_key = pytest.StashKey[str]()
+_own_key: pytest.StashKey[Server] = pytest.StashKey()
+_mode_key = pytest.StashKey[str]()
+_scrub_key = pytest.StashKey["_Scrubber"]()
+_session_key = pytest.StashKey["_Session"]()
 _clone_key = pytest.StashKey["Clone"]()
 _failed_key = pytest.StashKey[bool]()
 
@@ -77,6 +98,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="drop this project's echelon-seed templates of other keys on the server before the session",
+    )
+    group.addoption(
+        "--echelon-postgres",
+        choices=_POSTGRES_MODES,
+        default=None,
+        help=f"without --echelon-db-url: auto starts a PostgreSQL server of the plugin's own for the session, "
+        f"needed (the default) only when the project's schema needs PostgreSQL, off never "
+        f"(also ${ENV_POSTGRES}, ini echelon_postgres)",
+    )
+    group.addoption(
+        "--echelon-reuse",
+        action="store_true",
+        default=False,
+        help="keep the plugin's own server's data directory (and so its templates) between sessions, "
+        "under $ECHELON_SEED_CACHE_DIR or the user's cache directory, one per server version",
+    )
+    parser.addini(
+        "echelon_postgres",
+        "auto, needed or off: whether the plugin starts a PostgreSQL server of its own (see --echelon-postgres)",
+        default="needed",
     )
 
 
@@ -110,7 +151,14 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"{origin}: expected a PostgreSQL server URL (postgresql://user:PASSWORD@host/postgres); "
                 "without one, test databases are SQLite files under pytest's temporary directory"
             )
-    config.stash[_server_key] = server
+    config.stash[_server_key] = worker.get(_SERVER_KEY) or server
+    config.stash[_origin_key] = "given" if server else ("own" if worker.get(_SERVER_KEY) else "")
+    mode = config.getoption("--echelon-postgres") or os.environ.get(ENV_POSTGRES) or config.getini("echelon_postgres")
+    if mode not in _POSTGRES_MODES:
+        where = f"${ENV_POSTGRES}" if os.environ.get(ENV_POSTGRES) else "ini echelon_postgres"
+        raise pytest.UsageError(f"{where}: expected one of {', '.join(_POSTGRES_MODES)}, got {mode!r}")
+    config.stash[_mode_key] = mode
+    config.stash[_scrub_key] = _Scrubber(config.stash[_server_key])
     config.pluginmanager.register(_KeptReport(), "echelon-seed-kept")
 
 
@@ -120,28 +168,99 @@ def _today(moment: datetime) -> datetime:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist: every worker seeds with the controller's anchor, even across midnight."""
+    """pytest-xdist: every worker seeds with the controller's anchor (even across midnight), on its server."""
     node.workerinput[_ANCHOR_KEY] = node.config.stash[_anchor_key].isoformat()
+    own = node.config.stash.get(_own_key, None)
+    if own is not None:
+        node.workerinput[_SERVER_KEY] = own.url
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     from . import urls
 
     server = config.stash.get(_server_key, None)
-    where = f"PostgreSQL {urls.parse(server).display}" if server else "SQLite files under pytest's temporary directory"
-    return [f"echelon-seed: anchor {config.stash[_anchor_key].isoformat()}, test databases: {where}"]
+    own = config.stash.get(_own_key, None)
+    if own is not None:
+        kept = "reused" if own.reused else "removed at the end"
+        where = (
+            f"PostgreSQL {own.version} started by the plugin at {urls.parse(own.url).display} "
+            f"(data in {own.root}, {kept}; {own.settings})"
+        )
+    elif server:
+        where = f"PostgreSQL {urls.parse(server).display}"
+    else:
+        where = "SQLite files under pytest's temporary directory"
+    line = f"echelon-seed: anchor {config.stash[_anchor_key].isoformat()}, test databases: {where}"
+    return [config.stash[_scrub_key](line)]
+
+
+def _needs_postgresql(config: pytest.Config) -> str | None:
+    """Why the project cannot be seeded on SQLite (a column SQLite cannot hold), or None.
+
+    Only a configured project is looked at (the built-in one runs on both engines); a
+    project that does not load is left for the fixtures to report.
+    """
+    from . import project as projects
+    from .errors import EchelonSeedError
+
+    try:
+        found = projects.find(cwd=config.rootpath)
+        if found is None:
+            return None
+        project = projects.load(found)
+    except (EchelonSeedError, ImportError):
+        return None
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.exc import CompileError, UnsupportedCompilationError
+
+    dialect = sqlite.dialect()
+    for table in project.tables:
+        for column in table.columns:
+            try:
+                column.type.compile(dialect=dialect)
+            except (CompileError, UnsupportedCompilationError):
+                return f"{table.name}.{column.name} is {column.type!r}, which SQLite cannot hold"
+    return None
+
+
+def _start_own_server(config: pytest.Config) -> None:
+    """Start the session's own PostgreSQL server when asked or needed (controller only)."""
+    mode = config.stash[_mode_key]
+    if config.stash[_server_key] is not None or mode == "off":
+        return
+    if mode == "needed" and _needs_postgresql(config) is None:
+        return
+    from . import pg_server
+    from .errors import EchelonSeedError
+
+    factory: pytest.TempPathFactory | None = getattr(config, "_tmp_path_factory", None)
+    base = factory.getbasetemp() if factory is not None else config.rootpath / ".echelon-seed"
+    reuse = pg_server.default_cache_dir() if config.getoption("--echelon-reuse") else None
+    try:
+        own = pg_server.start(base, reuse=reuse)
+    except EchelonSeedError as exc:
+        raise pytest.UsageError(f"echelon-seed: {exc}") from None
+    config.add_cleanup(own.stop)  # at the end of the session, also after Ctrl-C
+    config.stash[_own_key] = own
+    config.stash[_server_key] = own.url
+    config.stash[_origin_key] = "own"
+    config.stash[_scrub_key] = _Scrubber(own.url)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """--echelon-clean-templates, once, before any worker starts building."""
+    """The own server and --echelon-clean-templates, once, before any worker starts (and before the header)."""
     config = session.config
-    if not config.getoption("--echelon-clean-templates") or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    _start_own_server(config)
+    if not config.getoption("--echelon-clean-templates"):
         return
     server = config.stash[_server_key]
     if server is None:
         return  # SQLite templates live in this session's temporary directory: nothing to clean
-    from .templates import PostgresTemplates, Seed, key
+    from .pg_templates import PostgresTemplates
+    from .templates import Seed, key
 
     project = _project(config)
     keep = key(project, Seed(anchor=config.stash[_anchor_key]))
@@ -188,14 +307,98 @@ def _project(config: pytest.Config) -> Project:
         raise pytest.UsageError(f"echelon-seed: {exc}") from None
 
 
+class _Scrubber:
+    """Hides passwords in text: every URL-shaped token by structure, and the server's own password anywhere.
+
+    The password alone is replaced only where it stands apart from letters
+    and digits, so a password that is a common word does not garble the words
+    it is part of (`postgres` in `postgresql://`).
+    """
+
+    def __init__(self, server: str | None) -> None:
+        from urllib.parse import quote
+
+        from . import urls
+
+        secrets: set[str] = set()
+        if server:
+            password = urls.parse(server).password
+            if password and len(password) >= 4:
+                secrets |= {password, quote(password, safe=""), quote(password)}
+        alternatives = "|".join(re.escape(p) for p in sorted(secrets, key=len, reverse=True))
+        self._pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])") if secrets else None
+
+    def __call__(self, text: str) -> str:
+        from . import urls
+
+        text = urls.scrub(text)
+        return self._pattern.sub("***", text) if self._pattern is not None else text
+
+    def report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
+        """Scrub a report in place: its sections (captured output, logs) and its failure text."""
+        report.sections = [(title, self(content)) for title, content in report.sections]
+        longrepr = report.longrepr
+        if longrepr is None:
+            return
+        if isinstance(longrepr, str):
+            report.longrepr = self(longrepr)
+            return
+        if isinstance(longrepr, tuple):
+            path, lineno, message = longrepr
+            report.longrepr = (path, lineno, self(message))
+            return
+        self._walk(longrepr, set())
+        # Whatever the walk could not reach: the rendered text, scrubbed, in place of the structure.
+        text = str(longrepr)
+        if self(text) != text:
+            report.longrepr = self(text)
+
+    def _walk(self, value: Any, seen: set[int]) -> Any:
+        """Scrub every string held by pytest's report objects (entries, locals, crash message)."""
+        if isinstance(value, str):
+            return self(value)
+        if id(value) in seen or isinstance(value, (int, float, bool, bytes)) or value is None:
+            return value
+        seen.add(id(value))
+        if isinstance(value, list):
+            value[:] = [self._walk(v, seen) for v in value]
+            return value
+        if isinstance(value, tuple):
+            return tuple(self._walk(v, seen) for v in value)
+        if isinstance(value, dict):
+            for k in list(value):
+                value[k] = self._walk(value[k], seen)
+            return value
+        attributes = getattr(value, "__dict__", None)
+        if isinstance(attributes, dict) and type(value).__module__.startswith("_pytest"):
+            for name, held in list(attributes.items()):
+                scrubbed = self._walk(held, seen)
+                if scrubbed is not held:
+                    object.__setattr__(value, name, scrubbed)
+        return value
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    """Remember a failed test for its database's teardown; name the kept database in the report."""
+    """Remember a failed test for its database's teardown; name the kept database; hide passwords."""
     report = yield
     if report.failed and report.when == "call" and _clone_key in item.stash:
         item.stash[_failed_key] = True
         if item.config.getoption("--echelon-keep-failed"):
             report.sections.append((_SECTION, f"kept database: {item.stash[_clone_key].url.display}"))
+    scrub = item.config.stash.get(_scrub_key, None)
+    if scrub is not None:
+        scrub.report(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
+    """A module that fails to import with a URL in its error: shown with the password hidden."""
+    report = yield
+    scrub = collector.config.stash.get(_scrub_key, None)
+    if scrub is not None:
+        scrub.report(report)
     return report
 
 
@@ -227,10 +430,15 @@ class _KeptReport:
                 self.kept.append(f"{report.nodeid}: {content.removeprefix('kept database: ')}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.kept and not hasattr(terminalreporter.config, "workerinput"):
+        config = terminalreporter.config
+        if self.kept and not hasattr(config, "workerinput"):
             terminalreporter.section("echelon-seed: databases kept for failed tests")
             for line in self.kept:
                 terminalreporter.write_line(line)
+        session = config.stash.get(_session_key, None)
+        plan = getattr(session.templates, "plan", None) if session is not None else None
+        if plan is not None:
+            terminalreporter.write_line(f"echelon-seed: {plan.describe()}")
 
 
 class _Loop:
@@ -256,9 +464,10 @@ class _Session:
     def __init__(self, config: pytest.Config, templates: Templates) -> None:
         self.config = config
         self.anchor = config.stash[_anchor_key]
-        self._templates = templates
+        self.templates = templates
         self._project: Project | None = None
         self._built: dict[Seed, Template] = {}
+        self._failed: dict[Seed, str] = {}
         self._loop = _Loop()
 
     @property
@@ -301,28 +510,64 @@ class _Session:
         return Seed(anchor=anchor or self.anchor, scale=scale, fixtures=fixtures)
 
     def template(self, seed: Seed) -> Template:
+        """The template for `seed`, built once; a build that failed fails every later ask alike, at once."""
+        if seed in self._failed:
+            raise _BuildFailed(self._failed[seed])
         if seed not in self._built:
-            self._built[seed] = self._loop.run(self._templates.ensure(self.project, seed))
+            try:
+                self._built[seed] = self._loop.run(self.templates.ensure(self.project, seed))
+            except Exception as exc:
+                from .errors import ConfigError, EchelonSeedError, RefusedError
+
+                if isinstance(exc, (ConfigError, RefusedError)):  # nothing was built: the reason is the message
+                    self._failed[seed] = str(exc)
+                else:
+                    reason = str(exc) if isinstance(exc, EchelonSeedError) else f"{type(exc).__name__}: {exc}"
+                    self._failed[seed] = (
+                        f"the template could not be built: {reason.strip()}\nreproduce it with: {self.reproduce(seed)}"
+                    )
+                raise _BuildFailed(self._failed[seed]) from None
         return self._built[seed]
 
+    def reproduce(self, seed: Seed) -> str:
+        """The command that seeds an empty database as this template was (password hidden)."""
+        from . import project as projects
+        from . import urls
+
+        server = self.config.stash[_server_key]
+        if server is None:
+            url = "sqlite:///echelon-seed-repro.db"
+        else:
+            url = urls.scrub(urls.parse(server).url_for("echelon_seed_repro"))  # an empty database of yours
+        words = ["echelon-seed", "apply", "--database-url", url]
+        found = projects.find(cwd=self.config.rootpath)
+        if found is not None:
+            words += ["--project", str(found.path)]
+        if seed.fixtures is not None:
+            words += ["--fixtures", str(seed.fixtures)]
+        words += ["--anchor", seed.anchor.isoformat().replace("+00:00", "Z"), "--scale", str(seed.scale)]
+        return shlex.join(words)
+
     def clone(self, template: Template) -> Clone:
-        return self._loop.run(self._templates.clone(template))
+        return self._loop.run(self.templates.clone(template))
 
     def drop(self, clone: Clone) -> None:
-        self._loop.run(self._templates.drop(clone))
+        self._loop.run(self.templates.drop(clone))
 
     def close(self) -> None:
         try:
-            self._loop.run(self._templates.close())
+            self._loop.run(self.templates.close())
         finally:
             self._loop.close()
 
 
-def _fail(exc: BaseException) -> NoReturn:
-    """An echelon-seed error as a one-line fixture error: no traceback, whose locals may hold a URL."""
-    from . import urls
+class _BuildFailed(Exception):
+    """A template that could not be built: the reason and the command that reproduces it."""
 
-    pytest.fail(f"echelon-seed: {urls.scrub(str(exc))}", pytrace=False)
+
+def _fail(exc: BaseException, config: pytest.Config) -> NoReturn:
+    """An echelon-seed error as a fixture error without a traceback (whose locals may hold a URL)."""
+    pytest.fail(f"echelon-seed: {config.stash[_scrub_key](str(exc))}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -337,6 +582,7 @@ def _echelon_seed_session(
     shared = (base.parent if hasattr(config, "workerinput") else base) / "echelon-seed-templates"
     templates = open_templates(config.stash[_server_key], shared=shared, private=base / "echelon-seed")
     session = _Session(config, templates)
+    config.stash[_session_key] = session
     try:
         yield session
     finally:
@@ -350,8 +596,8 @@ def echelon_template(_echelon_seed_session: _Session) -> Template:
 
     try:
         return _echelon_seed_session.template(_echelon_seed_session.seed(None))
-    except EchelonSeedError as exc:
-        _fail(exc)
+    except (EchelonSeedError, _BuildFailed) as exc:
+        _fail(exc, _echelon_seed_session.config)
 
 
 @pytest.fixture
@@ -363,10 +609,49 @@ def echelon_db_url(_echelon_seed_session: _Session, request: pytest.FixtureReque
     try:
         template = session.template(session.seed(request.node.get_closest_marker(_MARKER)))
         clone = session.clone(template)
-    except EchelonSeedError as exc:
-        _fail(exc)
+    except (EchelonSeedError, _BuildFailed) as exc:
+        _fail(exc, request.config)
     request.node.stash[_clone_key] = clone
     yield clone.url
     if request.node.stash.get(_failed_key, False) and request.config.getoption("--echelon-keep-failed"):
         return
     session.drop(clone)
+
+
+@pytest.fixture
+def echelon_engine(echelon_db_url: DatabaseURL) -> Iterator[AsyncEngine]:
+    """An async SQLAlchemy engine on this test's database (aiosqlite or asyncpg), disposed after the test.
+
+    It pools nothing (each `connect()` opens a connection and closing it closes
+    it), so nothing outlives the event loop of the test that used it; SQLite
+    connections enforce foreign keys, as the seed was checked with them.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from . import urls
+
+    target = urls.parse(str(echelon_db_url))
+    if target.engine == "sqlite":
+        engine = create_async_engine(f"sqlite+aiosqlite:///{target.path}", poolclass=NullPool)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _foreign_keys(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    else:
+        kwargs = target.connect_kwargs()
+
+        async def connect() -> Any:
+            import asyncpg
+
+            return await asyncpg.connect(**kwargs)
+
+        engine = create_async_engine("postgresql+asyncpg://", async_creator=connect, poolclass=NullPool)
+    try:
+        yield engine
+    finally:
+        engine.sync_engine.dispose()
