@@ -371,18 +371,18 @@ def _initdb(bindir: Path, root: Path, datadir: Path) -> None:
         pwfile.unlink(missing_ok=True)
 
 
-def _write_config(datadir: Path, root: Path, port: int) -> None:
+def _write_config(datadir: Path, root: Path, port: int, *, durable: bool = False) -> None:
     # Appended to postgresql.conf: the last setting of a name wins.  The
-    # speed settings lose durability, which a throwaway server never needs.
+    # speed settings lose durability, which a throwaway server never needs;
+    # a durable server keeps initdb's defaults (fsync on), as users run it.
     settings = {
         "listen_addresses": f"'{HOST}'",
         "port": str(port),
         "unix_socket_directories": f"'{root}'",
         "max_connections": "100",
-        "fsync": "off",
-        "synchronous_commit": "off",
-        "full_page_writes": "off",
     }
+    if not durable:
+        settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
     with open(datadir / "postgresql.conf", "a") as conf:
         conf.write("\n# echelon-seed test server (tests/pgserver.py)\n")
         for key, value in settings.items():
@@ -393,15 +393,21 @@ def _admin_url(port: int) -> str:
     return f"postgresql://{SUPERUSER}:{quote(PASSWORD, safe='')}@{HOST}:{port}/postgres"
 
 
-def start(*, attempts: int = 3) -> PgServer:
+def start(*, attempts: int = 3, durable: bool = False, parent: str | None = None) -> PgServer:
     """Start a fresh server (or adopt ``ECHELON_TEST_POSTGRES_URL``).
+
+    ``durable`` keeps initdb's default settings (fsync on) instead of the
+    fast ones, and ``parent`` chooses the directory's parent (a durable
+    server is meant to stand on a real disk, not tmpfs): the server users
+    run, for the plugin's tests and bench.  An external server is adopted
+    only when neither is asked for.
 
     Raises :class:`PgServerError` with the tail of the server log when the
     server does not come up.
     """
     began = time.perf_counter()
     external = os.environ.get(ENV_URL, "").strip()
-    if external:
+    if external and not durable:
         server = PgServer(external)
         try:
             _run(server._execute("SELECT 1"))
@@ -413,7 +419,7 @@ def start(*, attempts: int = 3) -> PgServer:
         return server
 
     bindir = find_bindir()
-    root = Path(tempfile.mkdtemp(prefix="echelon-pg-", dir=_parent_dir()))
+    root = Path(tempfile.mkdtemp(prefix="echelon-pg-", dir=parent or _parent_dir()))
     datadir = root / "data"
     log = root / "postgres.log"
     try:
@@ -425,7 +431,7 @@ def start(*, attempts: int = 3) -> PgServer:
         last = ""
         for _ in range(attempts):
             port = _free_port()
-            _write_config(datadir, root, port)
+            _write_config(datadir, root, port, durable=durable)
             result = _pg(
                 bindir, "pg_ctl", "start", "-D", str(datadir), "-l", str(log), "-w", "-t", "60", cwd=root, check=False
             )
