@@ -61,6 +61,8 @@ SEARCHED = (
     "/opt/homebrew/bin",
     "/home/linuxbrew/.linuxbrew/bin",
 )
+# The directories searched after PATH and pg_config, newest version first within each.
+_GLOBS = SEARCHED[2:]
 # Settings for a server whose data nobody needs after the session: appended, so they win.
 _TEST_SETTINGS = {
     "fsync": "off",
@@ -86,7 +88,7 @@ def _candidates(environ: dict[str, str]) -> Iterator[Path]:
             out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False)
             if out.returncode == 0 and out.stdout.strip():
                 yield Path(out.stdout.strip())
-    for pattern in SEARCHED[2:]:
+    for pattern in _GLOBS:
         for path in sorted(glob.glob(pattern), key=_version_key, reverse=True):
             yield Path(path)
 

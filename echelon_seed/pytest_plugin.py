@@ -195,7 +195,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _needs_postgresql(config: pytest.Config) -> str | None:
-    """Why the project cannot be seeded on SQLite (a column SQLite cannot hold), or None.
+    """Why the project needs PostgreSQL (a column of PostgreSQL's own types, or one SQLite cannot hold), or None.
 
     Only a configured project is looked at (the built-in one runs on both engines); a
     project that does not load is left for the fixtures to report.
@@ -216,6 +216,9 @@ def _needs_postgresql(config: pytest.Config) -> str | None:
     dialect = sqlite.dialect()
     for table in project.tables:
         for column in table.columns:
+            kinds = [column.type, getattr(column.type, "impl", None)]
+            if any(type(k).__module__.startswith("sqlalchemy.dialects.postgresql") for k in kinds if k is not None):
+                return f"{table.name}.{column.name} is PostgreSQL's {column.type!r}"
             try:
                 column.type.compile(dialect=dialect)
             except (CompileError, UnsupportedCompilationError):
@@ -519,8 +522,8 @@ class _Session:
             except Exception as exc:
                 from .errors import ConfigError, EchelonSeedError, RefusedError
 
-                if isinstance(exc, (ConfigError, RefusedError)):  # nothing was built: the reason is the message
-                    self._failed[seed] = str(exc)
+                if isinstance(exc, (ConfigError, RefusedError, pytest.UsageError)):
+                    self._failed[seed] = str(exc).removeprefix("echelon-seed: ")  # nothing was built: the reason
                 else:
                     reason = str(exc) if isinstance(exc, EchelonSeedError) else f"{type(exc).__name__}: {exc}"
                     self._failed[seed] = (
@@ -597,7 +600,8 @@ def echelon_template(_echelon_seed_session: _Session) -> Template:
     try:
         return _echelon_seed_session.template(_echelon_seed_session.seed(None))
     except (EchelonSeedError, _BuildFailed) as exc:
-        _fail(exc, _echelon_seed_session.config)
+        reason = exc
+    _fail(reason, _echelon_seed_session.config)  # outside the handler: no "during handling" chain
 
 
 @pytest.fixture
@@ -610,7 +614,11 @@ def echelon_db_url(_echelon_seed_session: _Session, request: pytest.FixtureReque
         template = session.template(session.seed(request.node.get_closest_marker(_MARKER)))
         clone = session.clone(template)
     except (EchelonSeedError, _BuildFailed) as exc:
-        _fail(exc, request.config)
+        reason: BaseException | None = exc
+    else:
+        reason = None
+    if reason is not None:
+        _fail(reason, request.config)  # outside the handler: no "during handling" chain
     request.node.stash[_clone_key] = clone
     yield clone.url
     if request.node.stash.get(_failed_key, False) and request.config.getoption("--echelon-keep-failed"):

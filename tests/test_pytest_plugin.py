@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -455,3 +456,344 @@ def test_two_xdist_workers_build_one_template(backend: Backend, tmp_path: Path) 
     if backend.server is not None:
         assert backend.databases(f"echelon_tpl_{results[0]['key'][:12]}") == {f"echelon_tpl_{results[0]['key'][:12]}"}
         assert backend.databases("echelon_test_") == set()
+
+
+# --- the plugin's own server, a default-settings server, failures, the engine, passwords ----------------
+
+OWN_TESTS = """
+import json, os
+import pytest
+from db import query, is_pg
+
+@pytest.mark.parametrize("n", range(6))
+def test_writes_to_its_own_seeded_database(echelon_db_url, n):
+    assert is_pg(echelon_db_url)
+    assert query(echelon_db_url, "SELECT count(*) FROM users") == [(5,)]
+    query(echelon_db_url, "DELETE FROM wing_flaps")
+    query(echelon_db_url, "UPDATE users SET bio = 'changed'")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(os.path.join(os.environ["PLUGIN_OUT"], f"{n}.json"), "w") as out:
+        json.dump({"worker": worker, "url": str(echelon_db_url).rsplit("/", 1)[0]}, out)
+"""
+
+HEADER = re.compile(
+    r"test databases: PostgreSQL [\d.]+ started by the plugin at "
+    r"postgresql://postgres:\*\*\*@127\.0\.0\.1:(\d+)/postgres \(data in (\S+), removed at the end; fsync=off"
+)
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _own_server_gone(port: int, root: Path, within: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not root.exists() and not _port_open(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _project_dir(tmp_path: Path, tests: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PYTEST_INI)
+    (tmp_path / "db.py").write_text(DB_HELPER)
+    (tmp_path / "test_own.py").write_text(textwrap.dedent(tests))
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Path) -> None:
+    """`--echelon-postgres auto -n 2` with no server running: one server, seeded databases, nothing left."""
+    work = _project_dir(tmp_path, OWN_TESTS)
+    backend = Backend("sqlite")  # no server URL in the child's environment
+    run = run_pytest(
+        work, backend, "-n", "2", "--echelon-postgres", "auto", f"--echelon-anchor={fresh_anchor()}",
+        env={"PLUGIN_OUT": str(work / "out")},
+    )  # fmt: skip
+    assert run.code == 0, run.output
+    assert "6 passed" in run.output
+    header = HEADER.search(run.output)
+    assert header is not None, run.output
+    assert len(HEADER.findall(run.output)) == 1
+    results = [json.loads(p.read_text()) for p in (work / "out").glob("*.json")]
+    assert {r["worker"] for r in results} == {"gw0", "gw1"}
+    # Both workers were on the one server the controller started.
+    (server,) = {r["url"] for r in results}
+    assert server.startswith("postgresql://postgres:") and server.endswith(f"@127.0.0.1:{header[1]}")
+    assert _own_server_gone(int(header[1]), Path(header[2]), within=5)
+
+
+def test_own_server_is_started_by_the_environment_variable_and_the_ini_key(tmp_path: Path) -> None:
+    work = _project_dir(tmp_path, OWN_TESTS)
+    backend = Backend("sqlite")
+    by_env = run_pytest(
+        work, backend, "test_own.py::test_writes_to_its_own_seeded_database[0]", f"--echelon-anchor={fresh_anchor()}",
+        env={"PLUGIN_OUT": str(work / "out"), "ECHELON_TEST_POSTGRES": "auto"},
+    )  # fmt: skip
+    assert by_env.code == 0 and HEADER.search(by_env.output), by_env.output
+    config = work / "pyproject.toml"
+    config.write_text(config.read_text() + 'echelon_postgres = "auto"\n')
+    by_ini = run_pytest(
+        work,
+        backend,
+        "test_own.py::test_writes_to_its_own_seeded_database[0]",
+        f"--echelon-anchor={fresh_anchor()}",
+        env={"PLUGIN_OUT": str(work / "out")},
+    )
+    assert by_ini.code == 0 and HEADER.search(by_ini.output), by_ini.output
+    # The command line wins over the ini key.
+    off = run_pytest(
+        work,
+        backend,
+        "test_own.py::test_writes_to_its_own_seeded_database[0]",
+        "--echelon-postgres",
+        "off",
+        env={"PLUGIN_OUT": str(work / "out")},
+    )
+    assert "SQLite files under pytest's temporary directory" in off.output
+
+
+SLOW_TEST = """
+import os, time
+
+def test_waits(echelon_db_url):
+    open(os.environ["PLUGIN_OUT"] + "/ready", "w").close()
+    time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, how: str) -> None:
+    """Ctrl-C runs pytest's clean-up; a killed pytest leaves the server to its watchdog."""
+    import signal
+    import time
+
+    work = _project_dir(tmp_path, SLOW_TEST)
+    env = {**Backend("sqlite").env, "PLUGIN_OUT": str(work / "out")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "--echelon-postgres", "auto", "-s"],
+        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not (work / "out" / "ready").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.1)
+        proc.send_signal(getattr(signal, how))
+        output = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    header = HEADER.search(output)
+    assert header is not None, output
+    assert _own_server_gone(int(header[1]), Path(header[2])), output
+
+
+NO_BINARIES_CONFTEST = """
+from echelon_seed import pg_server
+pg_server._GLOBS = ()  # this machine has PostgreSQL installed: search PATH and pg_config only
+"""
+
+
+def test_without_binaries_the_error_is_one_line_naming_what_was_searched(tmp_path: Path) -> None:
+    work = _project_dir(tmp_path, OWN_TESTS)
+    (work / "conftest.py").write_text(NO_BINARIES_CONFTEST)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    run = run_pytest(work, Backend("sqlite"), "--echelon-postgres", "auto", env={"PATH": str(empty)})
+    assert run.code == 4, run.output
+    lines = [line for line in run.output.splitlines() if "echelon-seed" in line]
+    assert lines == [
+        "ERROR: echelon-seed: no PostgreSQL server binaries (initdb, pg_ctl, postgres) found; searched PATH, "
+        "pg_config --bindir, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin, /opt/homebrew/opt/postgresql*/bin, "
+        "/usr/local/opt/postgresql*/bin, /opt/homebrew/bin, /home/linuxbrew/.linuxbrew/bin; install PostgreSQL's "
+        "server package, or give a server with --echelon-db-url"
+    ], run.output
+    assert "Traceback" not in run.output
+
+
+# A project whose schema SQLite cannot hold (JSONB), and a generator that fails on demand.
+PG_PROJECT = {
+    "pyproject.toml": """
+        [tool.echelon-seed]
+        name = "notes"
+        metadata = "notes_models:metadata"
+        fixtures = "fixtures"
+        snapshots = "snapshots"
+        generators = ["notes_generators"]
+
+        [tool.pytest.ini_options]
+        pythonpath = ["."]
+        asyncio_mode = "auto"
+        asyncio_default_fixture_loop_scope = "function"
+        addopts = ["-p", "no:cacheprovider", "-p", "no:anyio"]
+    """,
+    "notes_models.py": """
+        from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        metadata = MetaData()
+        authors = Table("authors", metadata, Column("id", Integer, primary_key=True), Column("name", String(40), nullable=False))
+        notes = Table(
+            "notes", metadata,
+            Column("id", Integer, primary_key=True),
+            Column("author_id", Integer, ForeignKey("authors.id"), nullable=False),
+            Column("body", JSONB, nullable=False),
+        )
+    """,
+    "notes_generators.py": """
+        import os
+        from echelon_seed.generators import register
+
+        @register("notes.extra", table="notes")
+        def extra(spec, index, context, draw):
+            if os.environ.get("NOTES_FAIL"):
+                with open(os.environ["NOTES_FAIL"], "a") as calls:
+                    calls.write("called\\n")
+                raise RuntimeError("the notes generator broke on purpose")
+            return {"id": 100 + index, "author_id": 1 + index % 2, "body": {"n": index, "tags": ["a"]}}
+    """,
+    "snapshots/README": "golden files would go here",
+    "fixtures/authors.json": '{"rows": [{"id": 1, "name": "Ada"}, {"id": 2, "name": "Brian"}]}',
+    "fixtures/notes.json": '{"generate": {"generator": "notes.extra", "seed": "n", "count": 3}}',
+}
+
+PG_PROJECT_TESTS = """
+from sqlalchemy import text
+
+async def test_the_application_inserts_and_joins(echelon_engine):
+    async with echelon_engine.begin() as conn:
+        await conn.execute(text("INSERT INTO authors (id, name) VALUES (3, 'Grace')"))
+        rows = await conn.execute(text(
+            "SELECT a.name, count(n.id) FROM authors a LEFT JOIN notes n ON n.author_id = a.id GROUP BY a.name ORDER BY a.name"
+        ))
+        assert rows.all() == [("Ada", 2), ("Brian", 1), ("Grace", 0)]
+
+def test_two(echelon_db_url):
+    pass
+
+def test_three(echelon_template):
+    pass
+"""
+
+
+def _write_project(root: Path, files: dict[str, str], tests: str) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).strip() + "\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_notes.py").write_text(textwrap.dedent(tests))
+    return root
+
+
+def test_a_schema_that_needs_postgresql_gets_the_plugins_own_server(tmp_path: Path) -> None:
+    project = _write_project(tmp_path / "notes", PG_PROJECT, PG_PROJECT_TESTS)
+    run = run_pytest(project, Backend("sqlite"), "-v", f"--echelon-anchor={fresh_anchor()}")
+    assert run.code == 0, run.output
+    assert "3 passed" in run.output
+    header = HEADER.search(run.output)
+    assert header is not None, run.output
+    assert _own_server_gone(int(header[1]), Path(header[2]), within=5)
+    # Told not to start one, it does not (this SQLite stores JSONB too).
+    off = run_pytest(project, Backend("sqlite"), "--echelon-postgres", "off", f"--echelon-anchor={fresh_anchor()}")
+    assert "test databases: SQLite files under pytest's temporary directory" in off.output, off.output
+    assert "started by the plugin" not in off.output
+
+
+def test_a_failed_template_fails_once_with_the_reason_and_the_command(backend: Backend, tmp_path: Path) -> None:
+    # JSON rather than JSONB: a project both engines hold, so the SQLite run stays on SQLite.
+    files = {**PG_PROJECT, "notes_models.py": PG_PROJECT["notes_models.py"].replace("JSONB", "JSON")}
+    files["notes_models.py"] = files["notes_models.py"].replace("sqlalchemy.dialects.postgresql", "sqlalchemy")
+    project = _write_project(tmp_path / "notes", files, PG_PROJECT_TESTS)
+    calls = tmp_path / "calls.txt"
+    anchor = fresh_anchor()
+    run = run_pytest(project, backend, "-rE", f"--echelon-anchor={anchor}", env={"NOTES_FAIL": str(calls)})
+    assert run.code == 1, run.output
+    assert "3 errors" in run.output, run.output
+    # One build, one reason, for the three tests that needed it.
+    assert calls.read_text() == "called\n"
+    reasons = re.findall(r"^E\s+(echelon-seed: the template could not be built: .*)$", run.output, flags=re.MULTILINE)
+    assert len(reasons) == 3 and len(set(reasons)) == 1, run.output
+    assert "the notes generator broke on purpose" in reasons[0]
+    command = re.findall(r"^E\s+reproduce it with: (echelon-seed apply .*)$", run.output, flags=re.MULTILINE)
+    assert len(command) == 3 and len(set(command)) == 1, run.output
+    assert f"--anchor {anchor} --scale 1" in command[0] and f"--project {project / 'pyproject.toml'}" in command[0]
+    for secret in secrets():
+        assert secret not in run.output
+    if backend.server is None:
+        # Pasted as printed, it fails the same way (on a SQLite file in the working directory).
+        args = shlex.split(command[0])[1:]
+        pasted = subprocess.run(
+            [sys.executable, "-m", "echelon_seed", *args], cwd=tmp_path, env={**backend.env, "NOTES_FAIL": str(calls)},
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert pasted.returncode == 2, pasted.stdout + pasted.stderr
+        assert "the notes generator broke on purpose" in pasted.stderr
+    else:
+        assert "--database-url postgresql://postgres:***@127.0.0.1:" in command[0]
+        assert backend.databases("echelon_test_") == set()
+        assert not {n for n in backend.databases("echelon_tpl_") if n.endswith("_build")}
+
+
+LEAKY_TESTS = """
+import logging, os, sys
+from echelon_seed import urls
+
+def _keep(url):
+    with open(os.path.join(os.environ["PLUGIN_OUT"], "password"), "w") as out:
+        out.write(urls.parse(str(url)).password or "")
+
+def test_compares_the_url_as_text(echelon_db_url):
+    _keep(echelon_db_url)
+    assert str(echelon_db_url) == "x"
+
+def test_compares_the_password_alone(echelon_db_url):
+    password = urls.parse(str(echelon_db_url)).password
+    assert password == "not it"
+
+def test_prints_and_logs_it(echelon_db_url):
+    url = str(echelon_db_url)
+    print("stdout:", url, urls.parse(url).password)
+    print("stderr:", url, file=sys.stderr)
+    logging.getLogger("app").warning("connecting to %s", url)
+    raise RuntimeError(f"cannot use {url}")
+
+def test_passes_with_a_print(echelon_db_url):
+    print("the password is", urls.parse(str(echelon_db_url)).password)
+"""
+
+
+@pytest.mark.parametrize("server", ["given", "own"])
+def test_no_password_reaches_anything_pytest_reports(pg_server: pgserver.PgServer, tmp_path: Path, server: str) -> None:
+    """Failures, locals, captured output and logs, the short summary and JUnit XML, with -rA: no password."""
+    work = _project_dir(tmp_path, LEAKY_TESTS)
+    backend = Backend("postgresql", pg_server) if server == "given" else Backend("sqlite")
+    args = ["-rA", "-l", "--junitxml", str(tmp_path / "junit.xml"), f"--echelon-anchor={fresh_anchor()}"]
+    if server == "own":
+        args += ["--echelon-postgres", "auto"]
+    run = run_pytest(work, backend, *args, env={"PLUGIN_OUT": str(work / "out")})
+    assert run.code == 1, run.output
+    assert "3 failed, 1 passed" in run.output, run.output
+    password = (work / "out" / "password").read_text()
+    assert len(password) >= 8
+    junit = (tmp_path / "junit.xml").read_text()
+    for text in (run.output, junit):
+        for secret in {password, quote(password, safe=""), quote(password)}:
+            assert secret not in text
+    # What was printed, logged and compared is still there, the password starred.
+    assert "stdout: postgresql://postgres:***@127.0.0.1:" in run.output
+    assert "stderr: postgresql://postgres:***@127.0.0.1:" in run.output
+    assert "connecting to postgresql://postgres:***@127.0.0.1:" in run.output
+    assert "RuntimeError: cannot use postgresql://postgres:***@" in run.output
+    assert "the password is ***" in run.output
+    assert "+ postgresql://postgres:***@127.0.0.1:" in run.output  # the assertion's diff
+    assert "'***' == 'not it'" in run.output or "- not it" in run.output
