@@ -797,3 +797,83 @@ def test_no_password_reaches_anything_pytest_reports(pg_server: pgserver.PgServe
     assert "the password is ***" in run.output
     assert "+ postgresql://postgres:***@127.0.0.1:" in run.output  # the assertion's diff
     assert "'***' == 'not it'" in run.output or "- not it" in run.output
+
+
+ENGINE_TESTS = """
+import os
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from db import query, is_pg
+
+async def test_a_the_engine_reads_joins_and_keeps_keys(echelon_engine, echelon_db_url):
+    async with echelon_engine.connect() as conn:
+        owners = await conn.execute(text(
+            "SELECT count(*) FROM agents a JOIN users u ON u.id = a.owner_id"
+        ))
+        assert owners.scalar_one() == (await conn.execute(text("SELECT count(*) FROM agents"))).scalar_one() > 0
+    with pytest.raises(IntegrityError):  # foreign keys hold on both engines
+        async with echelon_engine.begin() as conn:
+            await conn.execute(text("UPDATE agents SET owner_id = 'NOBODY'"))
+    with open(os.path.join(os.environ["PLUGIN_OUT"], "previous"), "w") as out:
+        out.write(str(echelon_db_url))
+
+def test_b_the_engine_let_go_of_its_database(echelon_db_url):
+    previous = open(os.path.join(os.environ["PLUGIN_OUT"], "previous")).read()
+    if is_pg(previous):
+        name = previous.rsplit("/", 1)[1]
+        assert query(echelon_db_url, f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}'") == [(0,)]
+    else:
+        assert not os.path.exists(previous.removeprefix("sqlite:///"))
+"""
+
+
+def test_echelon_engine_is_an_async_engine_on_the_tests_database_disposed_after(
+    backend: Backend, tmp_path: Path
+) -> None:
+    work = _project_dir(tmp_path, ENGINE_TESTS)
+    config = work / "pyproject.toml"
+    config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
+    run = run_pytest(work, backend, "-v", "-p", "no:randomly", f"--echelon-anchor={fresh_anchor()}",
+                     env={"PLUGIN_OUT": str(work / "out")})  # fmt: skip
+    assert run.code == 0, run.output
+    assert "2 passed" in run.output
+    assert backend.databases("echelon_test_") == set()
+
+
+# --- a server with initdb's default settings (fsync on): what a team runs ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def durable_server() -> Iterator[pgserver.PgServer]:
+    import tempfile
+
+    server = pgserver.start(durable=True, parent=tempfile.gettempdir())
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_default_settings_server_measures_its_strategy_and_leaves_nothing(
+    durable_server: pgserver.PgServer, tmp_path: Path
+) -> None:
+    backend = Backend("postgresql", durable_server)
+    work = _project_dir(tmp_path, OWN_TESTS)
+    run = run_pytest(work, backend, f"--echelon-anchor={fresh_anchor()}", env={"PLUGIN_OUT": str(work / "out")})
+    assert run.code == 0, run.output
+    assert "6 passed" in run.output
+    plan = re.search(
+        r"echelon-seed: fsync on; clone strategy (WAL_LOG|FILE_COPY) \(median create measured: "
+        r"FILE_COPY (\d+) ms, WAL_LOG (\d+) ms\)",
+        run.output,
+    )
+    assert plan is not None, run.output
+    chosen = {"FILE_COPY": int(plan[2]), "WAL_LOG": int(plan[3])}
+    assert chosen[plan[1]] == min(chosen.values())
+    assert backend.databases("echelon_test_") == set()
+    # Under two workers too.
+    again = run_pytest(work, backend, "-n", "2", f"--echelon-anchor={fresh_anchor()}",
+                       env={"PLUGIN_OUT": str(work / "out")})  # fmt: skip
+    assert again.code == 0 and "6 passed" in again.output, again.output
+    assert backend.databases("echelon_test_") == set()
