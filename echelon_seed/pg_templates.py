@@ -162,7 +162,7 @@ class PostgresTemplates:
     """
 
     def __init__(
-        self, server_url: str, *, prefetch: bool = True, ready_ahead: int = 6, makers: int = 2, drop_batch: int = 16
+        self, server_url: str, *, prefetch: bool = True, ready_ahead: int = 6, makers: int = 2, drop_batch: int = 48
     ) -> None:
         self._target = urls.parse(server_url)
         if self._target.engine != "postgresql":
@@ -357,9 +357,14 @@ class PostgresTemplates:
         return await pool.take()
 
     async def drop(self, clone: Clone) -> None:
-        """Queue a test database for dropping; a full batch is dropped in the background."""
+        """Queue a test database for dropping; a full batch is dropped in the background, one batch at a time.
+
+        Every DROP DATABASE checkpoints, so drops are kept together (after one
+        CHECKPOINT) rather than spread between the clones being made, and the
+        disk holds at most a batch of finished tests' databases.
+        """
         self._to_drop.append(clone.name)
-        if len(self._to_drop) >= self._drop_batch:
+        if len(self._to_drop) >= self._drop_batch and not self._dropping:
             batch, self._to_drop = self._to_drop, []
             task = asyncio.get_running_loop().create_task(self._drop_all(batch, connections=1))
             self._dropping.add(task)

@@ -8,14 +8,16 @@ workers), which agree on who builds a template with a file lock beside it.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import itertools
 import json
 import os
 import re
 import shutil
 import time
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .project import Project
@@ -37,10 +39,14 @@ def _file_lock(path: Path) -> Iterator[None]:
 class SQLiteTemplates:
     """Template files in a directory shared by the session's processes; clones in a private one."""
 
-    def __init__(self, shared: Path, private: Path) -> None:
+    def __init__(self, shared: Path, private: Path, *, ready_ahead: int = 2) -> None:
         self._shared = shared
         self._private = private
-        self._counter = 0
+        self._counter = itertools.count(1)  # next() is atomic: copies are made in threads
+        self._ready_ahead = ready_ahead
+        # Copies made in a thread while tests run, and removals done there too: off the test's path.
+        self._ready: dict[str, list[asyncio.Task[Clone]]] = {}
+        self._removing: set[asyncio.Task[None]] = set()
 
     @property
     def display(self) -> str:
@@ -76,16 +82,25 @@ class SQLiteTemplates:
             seconds=time.perf_counter() - started,
         )
 
-    async def clone(self, template: Template) -> Clone:
+    def _copy(self, template: Template) -> Clone:
         self._private.mkdir(parents=True, exist_ok=True)
-        self._counter += 1
-        path = self._private / f"test-{template.key[:8]}-{self._counter}.db"
+        path = self._private / f"test-{template.key[:8]}-{next(self._counter)}.db"
         # The template is closed and in rollback-journal mode: its file alone is the whole database.
         shutil.copyfile(str(template.url).removeprefix("sqlite:///"), path)
         return Clone(name=path.name, url=DatabaseURL(f"sqlite:///{path}"), template=template)
 
+    async def clone(self, template: Template) -> Clone:
+        """A copy of the template, usually made in a thread while the test before ran."""
+        ready = self._ready.setdefault(template.key, [])
+        clone = await ready.pop(0) if ready else self._copy(template)
+        while len(ready) < self._ready_ahead:
+            ready.append(asyncio.get_running_loop().create_task(asyncio.to_thread(self._copy, template)))
+        return clone
+
     async def drop(self, clone: Clone) -> None:
-        _remove(self._private / clone.name)
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(_remove, self._private / clone.name))
+        self._removing.add(task)
+        task.add_done_callback(self._removing.discard)
 
     async def clean(self, project: str, keep: Collection[str]) -> list[str]:
         kept = {f"tpl-{k[:12]}.db" for k in keep}
@@ -98,7 +113,14 @@ class SQLiteTemplates:
         return dropped
 
     async def close(self) -> None:
-        return None
+        """Remove the copies made ahead; wait for the removals under way."""
+        for tasks in self._ready.values():
+            for task in tasks:
+                with suppress(Exception):
+                    _remove(self._private / (await task).name)
+        self._ready.clear()
+        while self._removing:
+            await asyncio.gather(*self._removing, return_exceptions=True)
 
 
 def _remove(path: Path) -> None:
