@@ -343,6 +343,7 @@ def _shop(tmp_path: Path) -> Path:
 EXAMPLE_TESTS = (
     "test_the_seed_is_there",
     "test_a_test_may_change_anything",
+    "test_a_join_and_a_new_order_line",
     "test_the_next_test_gets_the_seed_again",
     "test_a_marker_chooses_another_seed",
 )

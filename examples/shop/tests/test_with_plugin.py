@@ -1,8 +1,10 @@
 """The shop's own tests, each on a database of its own seeded from the shop's fixtures.
 
-`echelon_db_url` comes from echelon-seed's pytest plugin (installing
-echelon-seed registers it): the URL of a fresh copy of a template seeded once
-per session. From examples/shop: `pytest` (SQLite files), or
+`echelon_engine` comes from echelon-seed's pytest plugin (installing
+echelon-seed registers it): an async SQLAlchemy engine on a fresh copy of a
+template seeded once per session, disposed after the test. From examples/shop:
+`pytest` (SQLite files), `pytest --echelon-postgres auto` (a PostgreSQL server
+the plugin starts and removes), or
 `pytest --echelon-db-url postgresql://USER:PASSWORD@HOST/postgres`.
 """
 
@@ -12,23 +14,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from shop.models import customers, order_lines, seed_runs
-from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-
-# The plugin hands out plain URLs; the application chooses its async driver.
-ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
 @pytest.fixture
-async def db(echelon_db_url: str) -> AsyncIterator[AsyncConnection]:
-    url = make_url(str(echelon_db_url))
-    engine = create_async_engine(url.set(drivername=ASYNC_DRIVERS[url.drivername]))
-    try:
-        async with engine.begin() as conn:
-            yield conn
-    finally:
-        await engine.dispose()
+async def db(echelon_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with echelon_engine.begin() as conn:
+        yield conn
 
 
 async def count(db: AsyncConnection, table: Table) -> int:
@@ -45,6 +38,24 @@ async def test_a_test_may_change_anything(db: AsyncConnection) -> None:
     await db.execute(delete(order_lines))
     await db.execute(update(customers).values(tier="basic"))
     assert await count(db, order_lines) == 0
+
+
+async def test_a_join_and_a_new_order_line(db: AsyncConnection) -> None:
+    # The application's own work on the seed: a new line on an order, then a join per customer.
+    product = (await db.execute(select(order_lines.c.product_id).where(order_lines.c.order_no == 1002))).scalar_one()
+    ordered_at = (await db.execute(select(func.max(order_lines.c.ordered_at)))).scalar_one()
+    await db.execute(
+        insert(order_lines).values(
+            order_no=1002, line_no=2, customer_id=3, product_id=product, quantity=5, ordered_at=ordered_at
+        )
+    )
+    per_customer = await db.execute(
+        select(customers.c.name, func.sum(order_lines.c.quantity))
+        .join(order_lines, order_lines.c.customer_id == customers.c.id)
+        .group_by(customers.c.name)
+        .order_by(customers.c.name)
+    )
+    assert per_customer.all() == [("Ada", 1), ("Ben", 4), ("Cléo", 7)]
 
 
 async def test_the_next_test_gets_the_seed_again(db: AsyncConnection) -> None:
