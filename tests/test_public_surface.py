@@ -56,5 +56,6 @@ def test_every_pytest_plugin_option_fixture_and_marker_appears_in_the_plugin_ref
     section = shown.split("echelon-seed: a seeded database per test:", 1)[1].split("\n\n", 1)[0]
     flags = re.findall(r"^  (--echelon-[a-z-]+)", section, flags=re.MULTILINE)
     assert len(flags) >= 4, section
-    for name in [*flags, f"${pytest_plugin.ENV_URL}", "echelon_db_url", "echelon_template", "pytest.mark.echelon_seed"]:
+    names = [f"${pytest_plugin.ENV_URL}", f"${pytest_plugin.ENV_POSTGRES}", "echelon_postgres", "echelon_engine"]
+    for name in [*flags, *names, "echelon_db_url", "echelon_template", "pytest.mark.echelon_seed"]:
         assert name in readme, name

@@ -878,3 +878,44 @@ def test_default_settings_server_measures_its_strategy_and_leaves_nothing(
                        env={"PLUGIN_OUT": str(work / "out")})  # fmt: skip
     assert again.code == 0 and "6 passed" in again.output, again.output
     assert backend.databases("echelon_test_") == set()
+
+
+REUSE_TEST = """
+import json, os
+
+def test_records_whether_it_built(echelon_db_url, echelon_template):
+    with open(os.path.join(os.environ["PLUGIN_OUT"], "built.json"), "w") as out:
+        json.dump(echelon_template.built, out)
+"""
+
+REUSED_HEADER = re.compile(
+    r"started by the plugin at postgresql://postgres:\*\*\*@127\.0\.0\.1:(\d+)/postgres \(data in (\S+), reused;"
+)
+
+
+def test_reuse_keeps_the_servers_directory_and_its_templates_between_sessions(tmp_path: Path) -> None:
+    import tempfile
+
+    work = _project_dir(tmp_path, REUSE_TEST)
+    anchor = fresh_anchor()
+    # Outside pytest's temporary directory, which is private to root: the server's user must reach it.
+    cache = Path(tempfile.mkdtemp(prefix="echelon-reuse-"))
+    cache.chmod(0o755)
+    env = {"PLUGIN_OUT": str(work / "out"), "ECHELON_SEED_CACHE_DIR": str(cache)}
+    built = []
+    try:
+        for _ in range(2):
+            run = run_pytest(
+                work, Backend("sqlite"), "--echelon-postgres", "auto", "--echelon-reuse", f"--echelon-anchor={anchor}",
+                env=env,
+            )  # fmt: skip
+            assert run.code == 0, run.output
+            header = REUSED_HEADER.search(run.output)
+            assert header is not None, run.output
+            built.append(json.loads((work / "out" / "built.json").read_text()))
+            # The server is stopped after each session; its directory stays, under the cache directory.
+            assert not _port_open(int(header[1]))
+            assert Path(header[2]).parent == cache and (Path(header[2]) / "data" / "PG_VERSION").is_file()
+        assert built == [True, False]
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
