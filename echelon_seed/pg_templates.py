@@ -360,18 +360,22 @@ class PostgresTemplates:
         """Queue a test database for dropping; a full batch is dropped in the background, one batch at a time.
 
         Every DROP DATABASE checkpoints, so drops are kept together (after one
-        CHECKPOINT) rather than spread between the clones being made, and the
-        disk holds at most a batch of finished tests' databases.
+        CHECKPOINT, several at once) rather than spread between the clones being
+        made, and the disk holds about a batch of finished tests' databases.
         """
         self._to_drop.append(clone.name)
         if len(self._to_drop) >= self._drop_batch and not self._dropping:
             batch, self._to_drop = self._to_drop, []
-            task = asyncio.get_running_loop().create_task(self._drop_all(batch, connections=1))
+            task = asyncio.get_running_loop().create_task(self._drop_all(batch, connections=4))
             self._dropping.add(task)
             task.add_done_callback(self._dropping.discard)
 
     async def _drop_all(self, names: list[str], *, connections: int) -> None:
-        """Drop `names` (their test's connections are ended with them) on connections of their own."""
+        """Drop `names` (their test's connections are ended with them) on connections of their own.
+
+        Several at once: each DROP DATABASE waits for a checkpoint, and the
+        server serves the drops that wait together with one checkpoint.
+        """
         if not names:
             return
         queue = list(names)
@@ -432,7 +436,7 @@ class PostgresTemplates:
         batch, self._to_drop = self._to_drop + left, []
         while self._dropping:
             await asyncio.gather(*self._dropping, return_exceptions=True)
-        await self._drop_all(batch, connections=2)
+        await self._drop_all(batch, connections=8)
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
