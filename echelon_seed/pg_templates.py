@@ -162,7 +162,7 @@ class PostgresTemplates:
     """
 
     def __init__(
-        self, server_url: str, *, prefetch: bool = True, ready_ahead: int = 6, makers: int = 2, drop_batch: int = 48
+        self, server_url: str, *, prefetch: bool = True, ready_ahead: int = 6, makers: int = 2, drop_batch: int = 100
     ) -> None:
         self._target = urls.parse(server_url)
         if self._target.engine != "postgresql":
