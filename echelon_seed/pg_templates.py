@@ -27,7 +27,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from . import urls
+from . import drivers, urls
 from .errors import ConfigError, RefusedError
 from .project import Project
 from .templates import (
@@ -200,8 +200,7 @@ class PostgresTemplates:
         return DatabaseURL(self._target.url_for(name))
 
     async def connect(self) -> Any:
-        import asyncpg
-
+        asyncpg = drivers.asyncpg()  # one line naming the extra when the driver is not installed
         try:
             return await asyncpg.connect(**self._target.connect_kwargs())
         except (OSError, asyncpg.PostgresError) as exc:
@@ -307,8 +306,7 @@ class PostgresTemplates:
 
     async def create_clone(self, conn: Any, template: Template, strategy: str | None) -> Clone:
         """One clone of `template` on `conn` (`strategy` None: the server's only way, before 15)."""
-        import asyncpg
-
+        asyncpg = drivers.asyncpg()
         clause = f" STRATEGY {strategy}" if strategy else ""
         while True:
             name = self._next_name(template)
@@ -379,7 +377,7 @@ class PostgresTemplates:
         if not names:
             return
         queue = list(names)
-        import asyncpg
+        asyncpg = drivers.asyncpg()
 
         async def worker(first: bool) -> None:
             conn = await self.connect()

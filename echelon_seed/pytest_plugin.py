@@ -651,11 +651,12 @@ def echelon_engine(echelon_db_url: DatabaseURL) -> Iterator[AsyncEngine]:
             cursor.close()
 
     else:
+        from . import drivers
+
         kwargs = target.connect_kwargs()
+        asyncpg = drivers.asyncpg()
 
         async def connect() -> Any:
-            import asyncpg
-
             return await asyncpg.connect(**kwargs)
 
         engine = create_async_engine("postgresql+asyncpg://", async_creator=connect, poolclass=NullPool)
