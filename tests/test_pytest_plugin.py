@@ -217,7 +217,9 @@ def echelon_session(backend: Backend, tmp_path: Path) -> Iterator[EchelonSession
     (tmp_path / "db.py").write_text(DB_HELPER)
     (tmp_path / "test_echelon.py").write_text(textwrap.dedent(ECHELON_TESTS))
     anchor = fresh_anchor()
-    args = ["-rA", "-l", "--echelon-keep-failed", f"--echelon-anchor={anchor}"]
+    # A basetemp of its own: pytest keeps only the newest three under /tmp/pytest-of-<user>, and the
+    # parallel child sessions of this suite would otherwise remove the kept database's directory.
+    args = ["-rA", "-l", "--echelon-keep-failed", f"--echelon-anchor={anchor}", f"--basetemp={tmp_path / 'basetemp'}"]
     run = run_pytest(tmp_path, backend, *args)
     session = EchelonSession(backend, anchor, run)
     yield session
@@ -722,10 +724,10 @@ def test_a_failed_template_fails_once_with_the_reason_and_the_command(backend: B
     assert "3 errors" in run.output, run.output
     # One build, one reason, for the three tests that needed it.
     assert calls.read_text() == "called\n"
-    reasons = re.findall(r"^E\s+(echelon-seed: the template could not be built: .*)$", run.output, flags=re.MULTILINE)
+    reasons = re.findall(r"^(echelon-seed: the template could not be built: .*)$", run.output, flags=re.MULTILINE)
     assert len(reasons) == 3 and len(set(reasons)) == 1, run.output
     assert "the notes generator broke on purpose" in reasons[0]
-    command = re.findall(r"^E\s+reproduce it with: (echelon-seed apply .*)$", run.output, flags=re.MULTILINE)
+    command = re.findall(r"^reproduce it with: (echelon-seed apply .*)$", run.output, flags=re.MULTILINE)
     assert len(command) == 3 and len(set(command)) == 1, run.output
     assert f"--anchor {anchor} --scale 1" in command[0] and f"--project {project / 'pyproject.toml'}" in command[0]
     for secret in secrets():
@@ -740,7 +742,7 @@ def test_a_failed_template_fails_once_with_the_reason_and_the_command(backend: B
         assert pasted.returncode == 2, pasted.stdout + pasted.stderr
         assert "the notes generator broke on purpose" in pasted.stderr
     else:
-        assert "--database-url postgresql://postgres:***@127.0.0.1:" in command[0]
+        assert "--database-url 'postgresql://postgres:***@127.0.0.1:" in command[0]
         assert backend.databases("echelon_test_") == set()
         assert not {n for n in backend.databases("echelon_tpl_") if n.endswith("_build")}
 
