@@ -307,12 +307,14 @@ def test_databases_are_dropped_without_keep_failed(backend: Backend, tmp_path: P
     (tmp_path / "pyproject.toml").write_text(PYTEST_INI)
     (tmp_path / "db.py").write_text(DB_HELPER)
     (tmp_path / "test_echelon.py").write_text(textwrap.dedent(ECHELON_TESTS))
-    run = run_pytest(tmp_path, backend, "-rA", f"--echelon-anchor={fresh_anchor()}")
+    basetemp = tmp_path / "basetemp"
+    run = run_pytest(tmp_path, backend, "-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}")
     assert run.code == 1 and "FAILED test_echelon.py::test_fails_on_purpose" in run.output, run.output
     assert "kept database" not in run.output
     assert backend.databases("echelon_test_") == set()
     if backend.server is None:
-        assert not list(tmp_path.parent.glob("**/echelon-seed/test-*.db"))
+        assert (basetemp / "echelon-seed").is_dir()  # where the copies were: none is left, made ahead or used
+        assert not list(basetemp.glob("**/echelon-seed/test-*.db"))
 
 
 # --- a project of its own: a fixture change rebuilds the template; cleaning other keys ----------------
