@@ -147,7 +147,7 @@ def test_scrub_args_hides_url_option_values() -> None:
 
 
 def test_the_documented_environment_variables_are_the_ones_honoured() -> None:
-    readme = (dbtools.REPO / "README.md").read_text(encoding="utf-8")
+    readme = (dbtools.REPO / "docs" / "engines.md").read_text(encoding="utf-8")
     for name in urls.PG_ENVIRONMENT:
         assert f"`{name}`" in readme, name
 
