@@ -158,9 +158,13 @@ def default_of(expression: str | None, kind: str) -> str | None:
     if name in ("int", "float", "decimal"):
         return unquote_number(value) or value
     if name == "bool":
-        return {"1": "true", "'1'": "true", "'t'": "true", "'true'": "true", "0": "false", "'0'": "false"}.get(
-            value, value
-        ).replace("'f'", "false").replace("'false'", "false")
+        return (
+            {"1": "true", "'1'": "true", "'t'": "true", "'true'": "true", "0": "false", "'0'": "false"}.get(
+                value, value
+            )
+            .replace("'f'", "false")
+            .replace("'false'", "false")
+        )
     return value
 
 
@@ -226,7 +230,9 @@ def _triggers_postgresql(sync: Connection, schema: str | None, table: str) -> li
     return out
 
 
-def _domains_postgresql(sync: Connection, schema: str | None) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], str]]:
+def _domains_postgresql(
+    sync: Connection, schema: str | None
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], str]]:
     inspector: Any = inspect(sync)
     domains: dict[str, dict[str, Any]] = {}
     for d in inspector.get_domains(schema=schema or "public"):
@@ -266,7 +272,6 @@ def read(
     domains, domain_of = _domains_postgresql(sync, schema) if postgres else ({}, {})
     facts = Facts(domains=dict(sorted(domains.items())))
     for table, recorded in sorted(columns.items()):
-        kinds = dict(recorded)
         reflected = {c["name"]: c for c in inspector.get_columns(table, schema=schema)}
         column_facts: dict[str, dict[str, Any]] = {}
         for name, kind in recorded:
@@ -451,9 +456,11 @@ class Change:
     kind: str
     table: str | None
     subject: str
+    #: The subject is a whole line already (the column and table lines of format 2's report).
+    plain: bool = False
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.subject}"
+        return self.subject if self.plain else f"{self.kind}: {self.subject}"
 
 
 def _fk_text(table: str, fk: Mapping[str, Any]) -> str:
@@ -497,13 +504,17 @@ def _compare_table(table: str, g: Mapping[str, Any], a: Mapping[str, Any], share
     dropped, added, _ = _pairs(g.get("unique", []), a.get("unique", []), lambda u: u)
     out += [Change("unique dropped", table, f"{table}({', '.join(u)})") for u in dropped]
     out += [Change("unique added", table, f"{table}({', '.join(u)})") for u in added]
-    dropped, added, changed = _pairs(
-        g.get("checks", []), a.get("checks", []), lambda c: c["name"] or c["expression"]
-    )
-    out += [Change("check dropped", table, f"{table} {c['name'] or ''} ({c['expression']})".replace("  ", " ")) for c in dropped]
-    out += [Change("check added", table, f"{table} {c['name'] or ''} ({c['expression']})".replace("  ", " ")) for c in added]
+    dropped, added, changed = _pairs(g.get("checks", []), a.get("checks", []), lambda c: c["name"] or c["expression"])
     out += [
-        Change("check changed", table, f"{table} {x['name']}: ({x['expression']}) → ({y['expression']})") for x, y in changed
+        Change("check dropped", table, f"{table} {c['name'] or ''} ({c['expression']})".replace("  ", " "))
+        for c in dropped
+    ]
+    out += [
+        Change("check added", table, f"{table} {c['name'] or ''} ({c['expression']})".replace("  ", " ")) for c in added
+    ]
+    out += [
+        Change("check changed", table, f"{table} {x['name']}: ({x['expression']}) → ({y['expression']})")
+        for x, y in changed
     ]
     g_cols, a_cols = g.get("columns", {}), a.get("columns", {})
     for column in sorted(shared):
@@ -518,8 +529,11 @@ def _compare_table(table: str, g: Mapping[str, Any], a: Mapping[str, Any], share
                 out.append(Change("default changed", table, f"{where} {x['default']} → {y['default']}"))
         if x.get("length") != y.get("length"):
             out.append(
-                Change("length changed", table, f"{where} {_shown(x.get('length') or 'unlimited')} → "
-                       f"{_shown(y.get('length') or 'unlimited')}")
+                Change(
+                    "length changed",
+                    table,
+                    f"{where} {_shown(x.get('length') or 'unlimited')} → {_shown(y.get('length') or 'unlimited')}",
+                )
             )
         if (x.get("precision"), x.get("scale")) != (y.get("precision"), y.get("scale")):
             out.append(Change("precision changed", table, f"{where} {_type_text(x)} → {_type_text(y)}"))
@@ -536,11 +550,16 @@ def _compare_table(table: str, g: Mapping[str, Any], a: Mapping[str, Any], share
                 )
             )
         if x.get("domain") != y.get("domain"):
-            out.append(Change("domain changed", table, f"{where} {_shown(x.get('domain'))} → {_shown(y.get('domain'))}"))
+            out.append(
+                Change("domain changed", table, f"{where} {_shown(x.get('domain'))} → {_shown(y.get('domain'))}")
+            )
     dropped, added, changed = _pairs(g.get("triggers", []), a.get("triggers", []), lambda t: t["name"])
     out += [Change("trigger dropped", table, f"{t['name']} on {table}") for t in dropped]
     out += [Change("trigger added", table, f"{t['name']} on {table}") for t in added]
-    out += [Change("trigger changed", table, f"{x['name']} on {table}: {_trigger_text(x)} → {_trigger_text(y)}") for x, y in changed]
+    out += [
+        Change("trigger changed", table, f"{x['name']} on {table}: {_trigger_text(x)} → {_trigger_text(y)}")
+        for x, y in changed
+    ]
     return out
 
 
@@ -568,7 +587,9 @@ def _compare_domains(g: Mapping[str, Any], a: Mapping[str, Any]) -> list[Change]
         for fact in sorted(set(rest_x) | set(rest_y)):
             if rest_x.get(fact) != rest_y.get(fact):
                 out.append(
-                    Change("domain changed", None, f"{name} {fact} {_shown(rest_x.get(fact))} → {_shown(rest_y.get(fact))}")
+                    Change(
+                        "domain changed", None, f"{name} {fact} {_shown(rest_x.get(fact))} → {_shown(rest_y.get(fact))}"
+                    )
                 )
     return out
 
@@ -578,7 +599,7 @@ def _compare_indexes(g: Mapping[str, Any], a: Mapping[str, Any]) -> list[Change]
     for table in sorted(set(g) | set(a)):
         dropped, added, changed = _pairs(g.get(table, []), a.get(table, []), lambda i: i["name"])
 
-        def said(i: Mapping[str, Any]) -> str:
+        def said(i: Mapping[str, Any], table: str = table) -> str:
             unique = "unique " if i["unique"] else ""
             where = f" where {i['where']}" if i.get("where") else ""
             return f"{unique}{i['name']} on {table}({', '.join(i['columns'])}){where}"
@@ -619,12 +640,24 @@ def compare(
     for table in sorted(set(golden.tables) & set(actual.tables) & set(shared_columns)):
         changes += _compare_table(table, golden.tables[table], actual.tables[table], shared_columns[table])
     changes += _compare_domains(golden.domains, actual.domains)
+    changes += compare_physical(golden, actual, indexes=indexes, views=views)
+    return _in_order(changes)
+
+
+def compare_physical(golden: Facts, actual: Facts, *, indexes: bool, views: bool) -> list[Change]:
+    """Indexes (of tables on both sides) and views that differ, when asked for."""
+    changes: list[Change] = []
     if indexes:
         shared = set(golden.tables) & set(actual.tables)
         changes += _compare_indexes(
-            {t: i for t, i in golden.indexes.items() if t in shared}, {t: i for t, i in actual.indexes.items() if t in shared}
+            {t: i for t, i in golden.indexes.items() if t in shared},
+            {t: i for t, i in actual.indexes.items() if t in shared},
         )
     if views:
         changes += _compare_views(golden.views, actual.views)
+    return _in_order(changes)
+
+
+def _in_order(changes: list[Change]) -> list[Change]:
     order = {kind: i for i, kind in enumerate(KIND_ORDER)}
     return sorted(changes, key=lambda c: (order[c.kind], c.table or "", c.subject))

@@ -65,7 +65,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from . import canonical, migrate, progress, schema_facts, seeder, types
 from . import project as projects
 from .engines import Backend, schema_of
-from .errors import ConfigError, SnapshotError
+from .errors import ConfigError, OlderFormatError, SnapshotError
 from .project import Project
 from .tool_tables import TOOL_TABLES
 from .types.other import reflecting
@@ -221,7 +221,7 @@ class Header:
         try:
             data = json.loads(line)
             if data.get("format") in _OLDER:
-                raise SnapshotError(
+                raise OlderFormatError(
                     f"{source} is of the older format {data['format']}, which holds no constraints, defaults, "
                     f"triggers or indexes; this echelon-seed reads {FORMAT}"
                 )
@@ -252,6 +252,8 @@ class Header:
                 digest=data["digest"],
                 ignore=list(ignore),
             )
+        except SnapshotError:
+            raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise SnapshotError(f"{source}: unreadable snapshot header ({exc})") from None
 
