@@ -209,6 +209,92 @@ def _triggers_sqlite(sync: Connection, table: str) -> list[dict[str, Any]]:
     return out
 
 
+def _table_sql_sqlite(sync: Connection, table: str) -> str:
+    found = sync.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}
+    ).scalar_one_or_none()
+    return str(found or "")
+
+
+def _definitions(create_table: str) -> list[str]:
+    """The column and constraint definitions of a CREATE TABLE, split at its top-level commas."""
+    start = create_table.find("(")
+    parts, depth, current, quote = [], 0, [], ""
+    for char in create_table[start + 1 :]:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`[":
+            quote = "]" if char == "[" else char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
+_FK_COLUMNS = re.compile(r"FOREIGN\s+KEY\s*\(([^)]*)\)", re.IGNORECASE)
+_DEFERRABLE = re.compile(r"(NOT\s+)?DEFERRABLE(?:\s+INITIALLY\s+(DEFERRED|IMMEDIATE))?", re.IGNORECASE)
+
+
+def _names(text_: str) -> list[str]:
+    return [n.strip().strip('"`[]') for n in text_.split(",")]
+
+
+def _foreign_keys_sqlite(sync: Connection, table: str) -> list[dict[str, Any]]:
+    """PRAGMA foreign_key_list for columns, target and actions; the DDL for DEFERRABLE, which the pragma omits."""
+    rows = sync.exec_driver_sql(f"PRAGMA foreign_key_list({_quote(table)})").all()
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(int(row[0]), []).append(row)
+    deferrable: dict[tuple[str, ...], str] = {}
+    for definition in _definitions(_table_sql_sqlite(sync, table)):
+        if not re.search(r"\bREFERENCES\b", definition, re.IGNORECASE):
+            continue
+        table_level = _FK_COLUMNS.search(definition)
+        columns = _names(table_level.group(1)) if table_level else [_names(definition.split()[0])[0]]
+        found = _DEFERRABLE.search(definition)
+        if found and not found.group(1):
+            deferrable[tuple(columns)] = f"initially {(found.group(2) or 'immediate').lower()}"
+    out = []
+    for _, parts in sorted(grouped.items()):
+        parts.sort(key=lambda r: int(r[1]))
+        columns = [str(r[3]) for r in parts]
+        out.append(
+            {
+                "columns": columns,
+                "references": str(parts[0][2]),
+                "to": [str(r[4]) for r in parts],
+                "on_delete": _action(parts[0][6] if parts[0][6] != "NO ACTION" else None),
+                "on_update": _action(parts[0][5] if parts[0][5] != "NO ACTION" else None),
+                "deferrable": deferrable.get(tuple(columns), "no"),
+            }
+        )
+    return out
+
+
+def _unique_sqlite(sync: Connection, table: str) -> list[list[str]]:
+    """Unique constraints: the indexes SQLite made for a UNIQUE clause (origin 'u'), column or table level."""
+    out = []
+    for row in sync.exec_driver_sql(f"PRAGMA index_list({_quote(table)})").all():
+        if row[3] != "u":
+            continue
+        info = sync.exec_driver_sql(f"PRAGMA index_info({_quote(str(row[1]))})").all()
+        out.append([str(r[2]) for r in sorted(info, key=lambda r: int(r[0]))])
+    return sorted(out)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _triggers_postgresql(sync: Connection, schema: str | None, table: str) -> list[dict[str, Any]]:
     rows = sync.execute(
         text(
@@ -291,21 +377,24 @@ def read(
         checks = []
         for c in inspector.get_check_constraints(table, schema=schema):
             expression = normalise(str(c["sqltext"]))
-            if _is_label_check(expression, column_facts):
+            if _absorb_label_check(expression, column_facts, dict(recorded)):
                 continue  # an enum's constraint on an engine without enums: the labels say it
             checks.append({"name": c.get("name"), "expression": expression})
-        fks = [
-            {
-                "columns": list(fk["constrained_columns"]),
-                "references": fk["referred_table"],
-                "to": list(fk["referred_columns"]),
-                "on_delete": _action(fk.get("options", {}).get("ondelete")),
-                "on_update": _action(fk.get("options", {}).get("onupdate")),
-                "deferrable": _deferrable(fk.get("options", {})),
-            }
-            for fk in inspector.get_foreign_keys(table, schema=schema)
-        ]
-        unique = sorted(list(u["column_names"]) for u in inspector.get_unique_constraints(table, schema=schema))
+        if postgres:
+            fks = [
+                {
+                    "columns": list(fk["constrained_columns"]),
+                    "references": fk["referred_table"],
+                    "to": list(fk["referred_columns"]),
+                    "on_delete": _action(fk.get("options", {}).get("ondelete")),
+                    "on_update": _action(fk.get("options", {}).get("onupdate")),
+                    "deferrable": _deferrable(fk.get("options", {})),
+                }
+                for fk in inspector.get_foreign_keys(table, schema=schema)
+            ]
+            unique = sorted(list(u["column_names"]) for u in inspector.get_unique_constraints(table, schema=schema))
+        else:
+            fks, unique = _foreign_keys_sqlite(sync, table), _unique_sqlite(sync, table)
         triggers = _triggers_postgresql(sync, schema, table) if postgres else _triggers_sqlite(sync, table)
         for key, value in (
             ("checks", _sorted_json(checks)),
@@ -347,14 +436,25 @@ def _index_terms(ix: Mapping[str, Any]) -> list[tuple[str | None, Any]]:
     return [(n, e) for n, e in zip(names + [None] * (len(expressions) - len(names)), expressions, strict=True)]
 
 
-def _is_label_check(expression: str, columns: Mapping[str, Mapping[str, Any]]) -> bool:
-    match = re.fullmatch(r"([a-z_][a-z0-9_$]*) in \((.*)\)", expression)
-    if match is None:
+def _absorb_label_check(expression: str, columns: dict[str, dict[str, Any]], kinds: Mapping[str, str]) -> bool:
+    """Whether a CHECK is `col IN ('a', 'b')` on a text column: then it is the column's enum labels.
+
+    That is how an enum is stored where there is none (SQLite; SQLAlchemy's
+    non-native Enum): a varchar as long as the longest label and this CHECK.
+    Read as labels, it compares equal to a native enum of the same labels.
+    """
+    match = re.fullmatch(r"([a-z_][a-z0-9_$]*) in \(('(?:[^']|'')*'(?:, '(?:[^']|'')*')*)\)", expression)
+    if match is None or kinds.get(match.group(1), "").split("(")[0] != "text":
         return False
-    labels = columns.get(match.group(1), {}).get("labels")
-    if not labels:
+    labels = [label.replace("''", "'") for label in re.findall(r"'((?:[^']|'')*)'", match.group(2))]
+    found = columns.setdefault(match.group(1), {})
+    if found.get("labels") not in (None, labels):
         return False
-    return match.group(2) == ", ".join("'" + str(label).replace("'", "''") + "'" for label in labels)
+    found["labels"] = labels
+    if found.get("length") == max(len(label) for label in labels):
+        del found["length"]
+    columns[match.group(1)] = dict(sorted(found.items()))
+    return True
 
 
 # --- ignoring ------------------------------------------------------------------------------------
