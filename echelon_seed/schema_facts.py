@@ -219,7 +219,9 @@ def _table_sql_sqlite(sync: Connection, table: str) -> str:
 def _definitions(create_table: str) -> list[str]:
     """The column and constraint definitions of a CREATE TABLE, split at its top-level commas."""
     start = create_table.find("(")
-    parts, depth, current, quote = [], 0, [], ""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in create_table[start + 1 :]:
         if quote:
             quote = "" if char == quote else quote

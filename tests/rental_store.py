@@ -64,7 +64,7 @@ CREATE TABLE film (
     release_year integer CONSTRAINT film_year_check CHECK (release_year >= 1901 AND release_year <= 2155),
     language_id integer NOT NULL{language_fk},
     rental_rate {rate_type} NOT NULL DEFAULT {rate_default},
-    rating varchar(5) DEFAULT 'G' CONSTRAINT film_rating_check CHECK (rating IN ('G', 'PG', 'PG-13', 'R', 'NC-17')){film_checks}
+    rating {rating_type} DEFAULT 'G'{rating_check}{film_checks}
 );
 CREATE TABLE customer (
     customer_id integer PRIMARY KEY,
@@ -96,6 +96,9 @@ DEFAULTS = {
     "film_checks": ",\n    CONSTRAINT film_rental_rate_check CHECK (rental_rate >= 0)",
     "email_type": "varchar(50)",
     "email_unique": " CONSTRAINT customer_email_key UNIQUE",
+    # SQLite's enum: a varchar as long as the longest label, and a CHECK (PostgreSQL has mpaa_rating).
+    "rating_type": "varchar(5)",
+    "rating_check": " CONSTRAINT film_rating_check CHECK (rating IN ('G', 'PG', 'PG-13', 'R', 'NC-17'))",
 }
 
 ROWS = """
