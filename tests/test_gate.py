@@ -308,7 +308,7 @@ async def test_library_errors_are_typed(pg_url: str, tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="is empty"):
         await commands.verify(pg_url)
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"format":"echelon-seed-snapshot/2"}\n', encoding="utf-8")
+    bad.write_text('{"format":"echelon-seed-snapshot/3"}\n', encoding="utf-8")
     with pytest.raises(SnapshotError, match="unreadable snapshot header"):
         await commands.verify(golden=bad)
     assert os.environ.get("DATABASE_URL") is None

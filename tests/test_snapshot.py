@@ -142,7 +142,7 @@ async def test_header_states_format_provenance_and_per_table_rows_and_digests(db
     data = await snapshot_bytes(db_url)
     header = json.loads(data.split(b"\n", 1)[0])
 
-    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/2"
+    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/3"
     assert header["ignore"] == []
     assert header["schema_revision"] == "0001"
     assert header["fixtures"] == fixtures.load(project.data_dir()).digest

@@ -231,7 +231,7 @@ def _one_error_line(code: int, out: str, err: str) -> str:
     "content",
     [
         GOLDEN.read_text(encoding="utf-8").replace(
-            '"format":"echelon-seed-snapshot/2"', '"format":"echelon-seed-snapshot/3"', 1
+            '"format":"echelon-seed-snapshot/3"', '"format":"echelon-seed-snapshot/4"', 1
         ),
         "id,name\n1,AGT_RAVEN\n",
         '["agents",{"id":"AGT_RAVEN"}]\n',
