@@ -378,7 +378,8 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
 def _read_facts(sync: Connection, reading: _Reading, patterns: Sequence[str]) -> schema_facts.Facts:
     """The schema facts of the tables read, without the ignored ones; an `--ignore` that named nothing is refused."""
     columns = {p.table.name: [(c.name, c.kind) for c in p.columns] for p in reading.plans}
-    facts = schema_facts.read(sync, schema_of(sync), columns, reading.declared)
+    with reflecting():
+        facts = schema_facts.read(sync, schema_of(sync), columns, reading.declared)
     facts, matched = schema_facts.filter_facts(facts, patterns)
     matched |= reading.matched
     for pattern in patterns:
