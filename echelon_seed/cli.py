@@ -63,7 +63,7 @@ _FRESH = (
     f"fixtures (--fresh: always the fresh one). {_URLS}"
 )
 _GATE_EXITS = (
-    "0 the digests are equal; 1 the database differs (content, schema or provenance); 2 error: unreachable, "
+    "0 the digests are equal; 1 the database differs (rows or schema; how it was seeded is a note); 2 error: unreachable, "
     "empty or unmigrated database, not seeded by echelon-seed, unreadable or inconsistent golden file, "
     "bad option; 130/143 interrupted"
 )
@@ -207,8 +207,9 @@ def _configure_verify(parser: argparse.ArgumentParser) -> None:
         "--ignore",
         action="append",
         metavar="PATTERN",
-        help="leave matching columns out: created_at, *.updated_at, agents.* (repeatable; recorded in the "
-        "golden file, whose list is used when none is given)",
+        help="leave matching columns out: created_at, *.updated_at, agents.*; or schema facts: "
+        "'schema:*.default', 'schema:film.check.*' (repeatable; recorded in the golden file, whose list is used "
+        "when none is given; a pattern that matches nothing is an error)",
     )
     parser.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
     parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
@@ -216,7 +217,11 @@ def _configure_verify(parser: argparse.ArgumentParser) -> None:
 
 
 def _report_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by verify and diff: where and how the report goes."""
+    """Options shared by verify and diff: what the verdict covers, where and how the report goes."""
+    parser.add_argument(
+        "--indexes", action="store_true", help="indexes are part of the verdict too (a physical choice: off by default)"
+    )
+    parser.add_argument("--views", action="store_true", help="views and materialized views are part of the verdict too")
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="report as text (default) or JSON on stdout"
     )
@@ -233,7 +238,8 @@ def _configure_diff(parser: argparse.ArgumentParser) -> None:
         "--ignore",
         action="append",
         metavar="PATTERN",
-        help="leave matching columns out of a database's snapshot (default: the file side's recorded list)",
+        help="leave matching columns (or 'schema:' facts) out of a database's snapshot (default: the file "
+        "side's recorded list)",
     )
     parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
     _report_options(parser)
@@ -403,6 +409,8 @@ async def _verify(args: argparse.Namespace) -> int:
         reporter=_reporter(args),
         project=_project(args),
         allow_large=args.allow_large,
+        indexes=args.indexes,
+        views=args.views,
     )
     _end_progress()
     if result.updated:
@@ -429,6 +437,9 @@ def _report(args: argparse.Namespace, report: diff.Report, *, actual: str, ok: s
         print(report.render(regenerate))
     elif not args.quiet:
         print(ok)
+        # How the rows got there is worth knowing, never a reason to fail.
+        for note in report.provenance:
+            print(f"note: {note}", file=sys.stderr)
     return 0 if report.matches else 1
 
 
@@ -448,6 +459,9 @@ async def _diff(args: argparse.Namespace) -> int:
         limit=None if args.full or args.format == "json" else diff.DEFAULT_LIMIT,
         save_actual=args.save_actual,
         reporter=_reporter(args),
+        project=_project(args),
+        indexes=args.indexes,
+        views=args.views,
     )
     _end_progress()
     ok = f"OK: {_summary(result.report.actual_header, verb='match ' + result.golden)}"

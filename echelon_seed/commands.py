@@ -32,7 +32,7 @@ from . import snapshot as snapshots
 from . import stamp as stamping
 from . import status as status_
 from .bookkeeping import seed_runs
-from .errors import ConfigError, FixtureError, FixtureProblem, RefusedError, SnapshotError
+from .errors import ConfigError, FixtureError, FixtureProblem, OlderFormatError, RefusedError, SnapshotError
 from .migrate import MigrationResult
 from .project import Project
 
@@ -438,6 +438,8 @@ async def verify(
     reporter: progress.Reporter | None = None,
     project: Project | None = None,
     allow_large: bool = False,
+    indexes: bool = False,
+    views: bool = False,
 ) -> VerifyResult:
     """Compare a database with the golden file (or rewrite the golden file with `update`).
 
@@ -447,6 +449,7 @@ async def verify(
     produce the committed snapshot. A database given by URL is only read.
     Without `ignore`, a golden file made with ignored columns is verified
     with the same ones, and one is made with the project's `ignore` list.
+    `indexes` and `views` make those sections part of the verdict.
     """
     project = project or projects.echelon()
     golden_file = golden or golden_path(scale, project)
@@ -497,7 +500,13 @@ async def verify(
                 shutil.copyfileobj(source, out)
             return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, updated=True)
         report = diff.compare(
-            golden_file, actual, limit=limit, golden_label=projects.display(golden_file), actual_label=database
+            golden_file,
+            actual,
+            limit=limit,
+            golden_label=projects.display(golden_file),
+            actual_label=database,
+            indexes=indexes,
+            views=views,
         )
     return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, report=report)
 
@@ -510,12 +519,19 @@ def _check_default_golden_source(
     golden_file: Path,
     project: Project,
 ) -> None:
-    """The project's golden file describes its fixtures: only a database seeded from them may rewrite it."""
+    """The project's golden file describes its fixtures: a database seeded from other fixtures may not rewrite it.
+
+    A database echelon-seed did not seed (no seed record) may: its golden
+    file is then the description of that database, which is what a team
+    adopting the gate on an existing database wants.
+    """
+    if header.fixtures is None:
+        return
     # Only the digest is wanted: the size limit is apply's business, not this comparison's.
     wanted = fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True).digest
     if header.fixtures == wanted and header.scale == scale:
         return
-    has = "no seed record" if header.fixtures is None else f"fixtures {header.fixtures[:19]}…, scale {header.scale}"
+    has = f"fixtures {header.fixtures[:19]}…, scale {header.scale}"
     raise RefusedError(
         f"refusing to rewrite {projects.display(golden_file)} from {database}: it was not seeded from these fixtures "
         f"at scale {scale} ({has}; the fixtures are {wanted[:19]}…); to write it anyway, name it: "
@@ -546,8 +562,14 @@ def _file_side(text: str) -> tuple[Path, snapshots.Header, bool]:
     path = Path(text)
     if not path.is_file():
         raise SnapshotError(f"no snapshot file at {text} (a database needs a URL: sqlite:///path or postgresql://...)")
-    with path.open("rb") as raw:
-        header = snapshots.check_consistent(text, raw)
+    try:
+        with path.open("rb") as raw:
+            header = snapshots.check_consistent(text, raw)
+    except OlderFormatError as exc:
+        raise OlderFormatError(
+            f"{exc}; write it again from the database it was taken from: "
+            f"echelon-seed snapshot --database-url URL -o {shlex.quote(text)}"
+        ) from None
     with path.open("rb") as raw:
         raw.readline()
         manifest = not raw.readline()
@@ -562,14 +584,20 @@ async def diff_sources(
     limit: int | None = diff.DEFAULT_LIMIT,
     save_actual: Path | None = None,
     reporter: progress.Reporter | None = None,
+    project: Project | None = None,
+    indexes: bool = False,
+    views: bool = False,
 ) -> DiffResult:
     """Compare A (taken as the golden side) with B; each a database URL or a snapshot file.
 
     The comparison is `verify`'s (`diff.compare`, the same report and exit
     codes). A database is snapshotted read-only with the `ignore` patterns,
     else with those recorded in the file on the other side; against a
-    manifest it is summarised into a manifest too.
+    manifest it is summarised into a manifest too. A database is read as
+    `snapshot` and `verify` read it, with the project's declared types, so
+    that a file and the database it was taken from compare equal.
     """
+    project = project or projects.echelon()
     files = {text: _file_side(text) for text in (a, b) if not is_url(text)}
     recorded = next((header.ignore for _, header, _ in files.values()), [])
     patterns = list(ignore) if ignore is not None else recorded
@@ -583,7 +611,7 @@ async def diff_sources(
                 continue
             path = Path(scratch) / f"side-{index}.snapshot"
             with path.open("wb") as out:
-                header = await snapshot(text, out, blocks=manifest, ignore=patterns, reporter=reporter)
+                header = await snapshot(text, out, blocks=manifest, ignore=patterns, reporter=reporter, project=project)
             if manifest:
                 path.write_text(header.to_line(blocks=True) + "\n", encoding="utf-8")
             paths.append(path)
@@ -598,6 +626,8 @@ async def diff_sources(
             actual_label=labels[b],
             golden_side=labels[a],
             actual_side=labels[b],
+            indexes=indexes,
+            views=views,
         )
     return DiffResult(report=report, golden=labels[a], actual=labels[b])
 

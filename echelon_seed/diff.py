@@ -1,16 +1,19 @@
 """Golden snapshot versus actual snapshot: the verdict, and what differs, grouped for a reader.
 
 The verdict is digest equality and nothing else: two snapshots match when
-their digests (schema, ignore list and every row, see `snapshot`) are equal
-and their provenance (schema revision, fixtures, scale) is the same. The rest
-of this module only explains a difference, in the order a reviewer needs it:
+their digests (schema facts, ignore list and every row, see `snapshot`) are
+equal, and, when asked (`indexes`, `views`), their indexes and views too.
+How the rows got there (schema revision, fixtures, scale: the seed record)
+never decides it: a database exported and applied elsewhere is the same
+database, and `verify` and `diff` give one answer for one pair. A different
+provenance is a note beside the verdict. The rest of this module only
+explains a difference, in the order a reviewer needs it:
 
-1. provenance: the golden file was made for another revision, other fixtures,
-   another scale, other ignored columns (one sentence; the rows are still
-   compared);
-2. schema: tables and columns only on one side, retyped, made nullable,
-   reordered, re-keyed;
-3. rows: a summary grouped by table and column (`wing_flaps.volume_usd: 75 of
+1. schema: tables and columns only on one side, retyped, made nullable,
+   reordered, re-keyed; then the other schema facts grouped by kind
+   (`foreign key dropped: film(language_id) → language(language_id)`,
+   `default changed: film.rental_rate 4.99 → 2.99`, see `schema_facts`);
+2. rows: a summary grouped by table and column (`wing_flaps.volume_usd: 75 of
    75 rows`), then examples spread over the groups, every value a JSON
    literal so that two different values never print alike.
 
@@ -32,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import canonical, snapshot
+from . import canonical, schema_facts, snapshot
 from .errors import DatabaseError
+from .schema_facts import Change
 from .snapshot import Header, TableSummary
 
 __all__ = ["DEFAULT_LIMIT", "Difference", "Group", "Report", "compare", "literal"]
@@ -137,9 +141,15 @@ class Report:
     actual_side: str = "the database"
     golden_side: str = GOLDEN
     provenance: list[str] = field(default_factory=list)
-    schema: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     limit: int | None = DEFAULT_LIMIT
+    physical_differs: bool = False
+
+    @property
+    def schema(self) -> list[str]:
+        """The schema differences as lines, grouped by kind: what the text report prints under "schema:"."""
+        return [str(c) for c in self.changes]
 
     @property
     def golden_digest(self) -> str:
@@ -151,8 +161,8 @@ class Report:
 
     @property
     def matches(self) -> bool:
-        """Digest equality, with the same provenance: nothing else ever makes two snapshots equal."""
-        return self.golden_digest == self.actual_digest and not self.provenance
+        """Digest equality (and indexes and views, when asked): nothing else ever makes two snapshots equal."""
+        return self.golden_digest == self.actual_digest and not self.physical_differs
 
     @property
     def differences(self) -> list[Difference]:
@@ -178,12 +188,12 @@ class Report:
 
     @property
     def unexplained(self) -> bool:
-        return self.golden_digest != self.actual_digest and not self.schema and not self.groups
+        return self.golden_digest != self.actual_digest and not self.changes and not self.groups
 
     def render(self, regenerate: str | None = None) -> str:
         if self.matches:
             return f"matches {self.golden}"
-        lines: list[str] = list(self.provenance)
+        lines: list[str] = []
         if self.schema:
             lines.append("schema:")
             lines += [f"  {line}" for line in self.schema]
@@ -203,10 +213,11 @@ class Report:
         digests = (
             f"golden {self.golden_digest[:19]}…, actual {self.actual_digest[:19]}…"
             if self.golden_digest != self.actual_digest
-            else f"same rows and schema, {self.actual_digest[:19]}…, another provenance"
+            else f"same rows and schema, {self.actual_digest[:19]}…, other indexes or views"
         )
         hint = f"; if the change is intended, regenerate it: {regenerate}" if regenerate else ""
         lines.append(f"{self.actual_side} differs from {self.golden} ({digests}){hint}")
+        lines += [f"note: {note}" for note in self.provenance]
         return "\n".join(lines)
 
 
@@ -221,56 +232,127 @@ def _provenance(golden: Header, actual: Header, actual_side: str, golden_side: s
     if changed:
         said = ", ".join(f"{label} {literal(g)}" for label, g, _ in changed)
         has = ", ".join(f"{label} {literal(a)}" for label, _, a in changed)
-        lines.append(f"{golden_side} was made for {said}; {actual_side} has {has}")
-    if golden.ignore != actual.ignore:
         lines.append(
-            f"{golden_side} was made ignoring {_patterns(golden.ignore)}; {actual_side} was read ignoring "
-            f"{_patterns(actual.ignore)} (give the same --ignore options, or regenerate the golden file)"
+            f"{golden_side} was made for {said}; {actual_side} has {has} (how the rows got there; not compared)"
         )
     return lines
+
+
+def _ignore_line(golden: Header, actual: Header, actual_side: str, golden_side: str = GOLDEN) -> list[Change]:
+    if golden.ignore == actual.ignore:
+        return []
+    return [
+        Change(
+            "ignore list",
+            None,
+            f"{golden_side} was made ignoring {_patterns(golden.ignore)}; {actual_side} was read ignoring "
+            f"{_patterns(actual.ignore)} (give the same --ignore options, or regenerate the golden file)",
+            plain=True,
+        )
+    ]
 
 
 def _patterns(patterns: list[str]) -> str:
     return " ".join(f"--ignore {p}" for p in patterns) if patterns else "no columns"
 
 
-def _schema(golden: Header, actual: Header, actual_side: str, golden_side: str = GOLDEN) -> list[str]:
-    lines: list[str] = []
+def _schema(
+    golden: Header, actual: Header, actual_side: str, golden_side: str = GOLDEN, *, indexes: bool, views: bool
+) -> list[Change]:
+    """Tables, columns, types, nullability, order and keys first (one line each), then the other facts by kind."""
+    lines: list[Change] = []
+    shared: dict[str, set[str]] = {}
     for name in sorted(set(golden.tables) | set(actual.tables)):
         g, a = golden.tables.get(name), actual.tables.get(name)
         if g is None or a is None:
             only, where = (a, actual_side) if g is None else (g, golden_side)
             assert only is not None
-            lines.append(f"{name}: table only in {where} ({_rows(only.rows)})")
+            kind = "table dropped" if a is None else "table added"
+            lines.append(Change(kind, name, f"{name}: table only in {where} ({_rows(only.rows)})", plain=True))
             continue
         g_cols = {c.name: c for c in g.columns}
         a_cols = {c.name: c for c in a.columns}
         for col in g.columns:
             if col.name not in a_cols:
-                lines.append(f"{name}: column {col.name} ({col.describe()}) only in {golden_side}")
+                lines.append(
+                    Change(
+                        "column dropped",
+                        name,
+                        f"{name}: column {col.name} ({col.describe()}) only in {golden_side}",
+                        plain=True,
+                    )
+                )
         for col in a.columns:
             if col.name not in g_cols:
-                lines.append(f"{name}: column {col.name} ({col.describe()}) only in {actual_side}")
+                lines.append(
+                    Change(
+                        "column added",
+                        name,
+                        f"{name}: column {col.name} ({col.describe()}) only in {actual_side}",
+                        plain=True,
+                    )
+                )
         for col in g.columns:
             other = a_cols.get(col.name)
             if other is None:
                 continue
             if other.kind != col.kind:
-                lines.append(f"{name}.{col.name}: {col.kind} in {golden_side}, {other.kind} in {actual_side}")
+                lines.append(
+                    Change(
+                        "type changed",
+                        name,
+                        f"{name}.{col.name}: {col.kind} in {golden_side}, {other.kind} in {actual_side}",
+                        plain=True,
+                    )
+                )
             if other.nullable != col.nullable:
                 lines.append(
-                    f"{name}.{col.name}: {'nullable' if col.nullable else 'not null'} in {golden_side}, "
-                    f"{'nullable' if other.nullable else 'not null'} in {actual_side}"
+                    Change(
+                        "nullability changed",
+                        name,
+                        f"{name}.{col.name}: {'nullable' if col.nullable else 'not null'} in {golden_side}, "
+                        f"{'nullable' if other.nullable else 'not null'} in {actual_side}",
+                        plain=True,
+                    )
                 )
         g_order = [c for c in g.column_names if c in a_cols]
         a_order = [c for c in a.column_names if c in g_cols]
         if g_order != a_order:
             lines.append(
-                f"{name}: columns in another order ({golden_side}: {', '.join(g_order)}; {actual_side}: {', '.join(a_order)})"
+                Change(
+                    "column order changed",
+                    name,
+                    f"{name}: columns in another order ({golden_side}: {', '.join(g_order)}; {actual_side}: {', '.join(a_order)})",
+                    plain=True,
+                )
             )
         if g.key != a.key:
-            lines.append(f"{name}: key ({', '.join(g.key)}) in {golden_side}, ({', '.join(a.key)}) in {actual_side}")
-    return lines
+            lines.append(
+                Change(
+                    "key changed",
+                    name,
+                    f"{name}: key ({', '.join(g.key)}) in {golden_side}, ({', '.join(a.key)}) in {actual_side}",
+                    plain=True,
+                )
+            )
+        shared[name] = set(g_cols) & set(a_cols)
+    structural = {kind: i for i, kind in enumerate(_STRUCTURAL)}
+    lines.sort(key=lambda c: structural[c.kind])
+    facts = schema_facts.compare(golden.facts, actual.facts, shared, indexes=indexes, views=views)
+    return lines + facts
+
+
+_STRUCTURAL = (
+    "ignore list",
+    "table dropped",
+    "table added",
+    "column dropped",
+    "column added",
+    "type changed",
+    "nullability changed",
+    "column order changed",
+    "key changed",
+)
 
 
 # --- rows ------------------------------------------------------------------------------------------
@@ -454,12 +536,15 @@ def compare(
     actual_side: str = "the database",
     golden_side: str = GOLDEN,
     check_actual: bool = False,
+    indexes: bool = False,
+    views: bool = False,
 ) -> Report:
     """Compare two snapshot files (either may be a manifest: a header alone); the golden one is checked first.
 
-    Raises `SnapshotError` for an unreadable or inconsistent file and
-    `DatabaseError` when the actual side is empty, unmigrated, or differs
-    from a seeded golden file only by having no seed record (exit 2).
+    `indexes` and `views` add those sections to the verdict. Raises
+    `SnapshotError` for an unreadable or inconsistent file and
+    `DatabaseError` when the actual side differs and is empty, unmigrated,
+    or differs from a seeded golden file only by having no seed record (exit 2).
     """
     shown = golden_label or str(golden_path)
     with golden_path.open("rb") as raw:
@@ -470,7 +555,6 @@ def compare(
     with golden_path.open(encoding="utf-8") as golden_file, actual_path.open(encoding="utf-8") as actual_file:
         golden_file.readline()
         actual = snapshot.read_header(actual_label, actual_file)
-        _refuse_incomparable(golden, actual, shown, actual_label)
         report = Report(
             golden=shown,
             golden_header=golden,
@@ -481,8 +565,15 @@ def compare(
             limit=limit,
         )
         if golden.digest == actual.digest:
+            physical = schema_facts.compare_physical(golden.facts, actual.facts, indexes=indexes, views=views)
+            report.changes = physical
+            report.physical_differs = bool(physical)
             return report
-        report.schema = _schema(golden, actual, actual_side, golden_side)
+        _refuse_incomparable(golden, actual, shown, actual_label)
+        report.changes = _ignore_line(golden, actual, actual_side, golden_side) + _schema(
+            golden, actual, actual_side, golden_side, indexes=indexes, views=views
+        )
+        report.physical_differs = any(c.kind.startswith(("index", "view")) for c in report.changes)
         out = _Collector(limit, actual_side, golden_side)
         differing = sorted(
             name

@@ -7,6 +7,7 @@
     │   └── LockTimeout              another writer held the database too long
     ├── RefusedError                 the database holds data that is not ours to replace
     ├── SnapshotError                a snapshot or golden file cannot be read or made
+    │   └── OlderFormatError         a golden file of an older format: regenerate it
     └── Interrupted                  SIGINT/SIGTERM: rolled back (exit 128 + signal)
 
 Messages are written for the person at the terminal: what happened, where,
@@ -27,6 +28,7 @@ __all__ = [
     "FixtureProblem",
     "Interrupted",
     "LockTimeout",
+    "OlderFormatError",
     "RefusedError",
     "SnapshotError",
 ]
@@ -56,6 +58,10 @@ class RefusedError(EchelonSeedError):
 
 class SnapshotError(EchelonSeedError):
     """A snapshot or golden file is missing, unreadable or of another format."""
+
+
+class OlderFormatError(SnapshotError):
+    """A snapshot of a format this version no longer compares; the message says how to regenerate it."""
 
 
 class Interrupted(EchelonSeedError):

@@ -4,8 +4,11 @@ CI systems read these instead of the text report, so their shapes are a
 contract: `JSON_FORMAT` names the JSON shape's version (bump it on any
 incompatible change; README documents the fields), and the JUnit file has
 one test case per table, plus one for the snapshot as a whole, so that a
-provenance or ignore-list mismatch and an unexplained digest difference fail
-a case too.
+difference of no table (a domain, a view, the ignore list) and an
+unexplained digest difference fail a case too. Schema differences come
+before row differences, grouped by kind, each with the table it is on
+(`schema_changes`); a different provenance is a note (`provenance`), never a
+failure.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from .diff import Difference, Report
 
 __all__ = ["JSON_FORMAT", "to_json", "to_junit"]
 
-JSON_FORMAT = "echelon-seed-report/1"
+JSON_FORMAT = "echelon-seed-report/2"
 _KINDS = {"changed": "changed", "missing": "only_in_golden", "extra": "only_in_actual", "table": "table"}
 
 
@@ -76,6 +79,7 @@ def to_json(report: Report, *, actual_source: str) -> dict[str, Any]:
         "actual": _side(actual_source, report, golden=False),
         "provenance": list(report.provenance),
         "schema": list(report.schema),
+        "schema_changes": [{"kind": c.kind, "table": c.table, "text": str(c)} for c in report.changes],
         "tables": _tables(report),
         "differences": [_difference(d) for group in report.groups for d in group.examples],
         "unexplained": report.unexplained,
@@ -91,13 +95,14 @@ def to_junit(report: Report, *, suite: str = "echelon-seed verify") -> bytes:
     """JUnit XML: a case per table (its schema lines and differences), and one for the snapshot as a whole."""
     tables = set(report.golden_header.tables) | set(report.actual_header.tables)
     failures: dict[str, list[str]] = defaultdict(list)
-    for line in report.schema:
-        failures[_table_of_line(line, tables) or "(snapshot)"].append(line)
+    for change in report.changes:
+        case = change.table if change.table in tables else _table_of_line(str(change), tables)
+        failures[case or "(snapshot)"].append(str(change))
     for group in report.groups:
         failures[group.table].append(group.describe(report.actual_side, report.golden_side))
         failures[group.table] += [str(d) for d in group.examples if d.kind != "table"]
-    whole = list(report.provenance)
-    if not report.matches and not failures and not whole:
+    whole: list[str] = []
+    if not report.matches and not failures:
         whole.append("the digests differ")
     if whole:
         failures["(snapshot)"] = whole + failures.get("(snapshot)", [])

@@ -62,10 +62,10 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from . import canonical, migrate, progress, seeder, types
+from . import canonical, migrate, progress, schema_facts, seeder, types
 from . import project as projects
 from .engines import Backend, schema_of
-from .errors import SnapshotError
+from .errors import ConfigError, OlderFormatError, SnapshotError
 from .project import Project
 from .tool_tables import TOOL_TABLES
 from .types.other import reflecting
@@ -83,7 +83,9 @@ __all__ = [
     "read_rows",
 ]
 
-FORMAT = "echelon-seed-snapshot/2"
+FORMAT = "echelon-seed-snapshot/3"
+#: Formats this version can name but not compare: their headers lack the schema facts.
+_OLDER = ("echelon-seed-snapshot/1", "echelon-seed-snapshot/2")
 #: Rows per block digest in a manifest: a changed row is located to one block.
 BLOCK_ROWS = 10_000
 _FETCH = 5_000
@@ -93,6 +95,8 @@ _SORT_CHUNK = 100_000
 def ignored(patterns: Sequence[str], table: str, column: str) -> bool:
     """Whether `--ignore` patterns leave `table.column` out: `col`, `*.col`, `table.*` (fnmatch, case-sensitive)."""
     for pattern in patterns:
+        if pattern.startswith(schema_facts.PATTERN_PREFIX):
+            continue
         target = f"{table}.{column}" if "." in pattern else column
         if fnmatch.fnmatchcase(target, pattern):
             return True
@@ -127,10 +131,16 @@ def schema_line(columns: Sequence[Column], key: Sequence[str]) -> bytes:
     return (canonical.dumps(data) + "\n").encode("utf-8")
 
 
-def whole_digest(ignore: Sequence[str], tables: dict[str, str]) -> str:
-    """The snapshot's digest, from its ignore list and its table digests (see the module docstring)."""
-    text = canonical.dumps({"ignore": list(ignore), "tables": dict(sorted(tables.items()))})
+def whole_digest(ignore: Sequence[str], tables: dict[str, str], schema: dict[str, Any] | None = None) -> str:
+    """The snapshot's digest, from its ignore list, its schema facts and its table digests (see the module docstring)."""
+    data: dict[str, Any] = {"ignore": list(ignore), "schema": schema or {}, "tables": dict(sorted(tables.items()))}
+    text = canonical.dumps(data)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def physical_digest(physical: dict[str, Any]) -> str:
+    """The digest of the indexes and views: not part of the verdict unless asked, but still checked."""
+    return "sha256:" + hashlib.sha256(canonical.dumps(physical).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -183,7 +193,13 @@ class Header:
     tables: dict[str, TableSummary]
     digest: str
     ignore: list[str] = field(default_factory=list)
+    schema: dict[str, Any] = field(default_factory=dict)
+    physical: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
+
+    @property
+    def facts(self) -> schema_facts.Facts:
+        return schema_facts.Facts.from_json(self.schema, self.physical)
 
     def to_line(self, *, blocks: bool = False) -> str:
         return canonical.dumps(
@@ -192,7 +208,9 @@ class Header:
                 "fixtures": self.fixtures,
                 "format": self.format,
                 "ignore": list[canonical.JSONValue](self.ignore),
+                "physical": {**self.physical, "digest": physical_digest(self.physical)},
                 "scale": self.scale,
+                "schema": self.schema,
                 "schema_revision": self.schema_revision,
                 "tables": {name: t.to_json(blocks=blocks) for name, t in self.tables.items()},
             }
@@ -202,6 +220,11 @@ class Header:
     def from_line(cls, line: str, source: str) -> Header:
         try:
             data = json.loads(line)
+            if data.get("format") in _OLDER:
+                raise OlderFormatError(
+                    f"{source} is of the older format {data['format']}, which holds no constraints, defaults, "
+                    f"triggers or indexes; this echelon-seed reads {FORMAT}"
+                )
             if data.get("format") != FORMAT:
                 raise SnapshotError(f"{source} is not a snapshot of format {FORMAT} (found {data.get('format')!r})")
             tables = {str(name): TableSummary.from_json(t) for name, t in data["tables"].items()}
@@ -214,7 +237,14 @@ class Header:
             for text_field in ("schema_revision", "fixtures", "digest"):
                 if data[text_field] is not None and not isinstance(data[text_field], str):
                     raise TypeError(f"{text_field!r} is not text")
+            schema, physical = data["schema"], dict(data["physical"])
+            if not isinstance(schema, dict) or not isinstance(schema.get("tables"), dict):
+                raise TypeError("'schema' is not a set of schema facts")
+            if physical.pop("digest") != physical_digest(physical):
+                raise SnapshotError(f"{source} is inconsistent: its indexes and views do not match their digest")
             return cls(
+                schema=schema,
+                physical=physical,
                 schema_revision=data["schema_revision"],
                 fixtures=data["fixtures"],
                 scale=scale,
@@ -222,6 +252,8 @@ class Header:
                 digest=data["digest"],
                 ignore=list(ignore),
             )
+        except SnapshotError:
+            raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise SnapshotError(f"{source}: unreadable snapshot header ({exc})") from None
 
@@ -268,7 +300,17 @@ def _storage_kind(type_: TypeEngine[Any], dialect: Dialect) -> str:
     return canonical.kind_of(type_).name
 
 
-def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ignore: Sequence[str]) -> list[_Plan]:
+@dataclass
+class _Reading:
+    """What `_plans` decided, and what it saw on the way: the declared types used, the patterns that matched."""
+
+    plans: list[_Plan] = field(default_factory=list)
+    declared: dict[tuple[str, str], TypeEngine[Any]] = field(default_factory=dict)
+    matched: set[str] = field(default_factory=set)
+    keys_named: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ignore: Sequence[str]) -> _Reading:
     """Decide, table by table and column by column, how to read it.
 
     The columns are always the database's own (reflected): a column added by
@@ -279,7 +321,8 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
     """
     reflected = MetaData()
     dialect = sync.dialect
-    plans = []
+    reading_out = _Reading()
+    plans = reading_out.plans
     # The project's schema, named (never the session's search_path); the tables read below are
     # built without one, and the connection's schema translation qualifies them.
     schema = schema_of(sync)
@@ -296,11 +339,18 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
         kinds: list[tuple[str, canonical.Kind]] = []
         loose: set[str] = set()
         for col in found.columns:
+            for pattern in ignore:
+                if ignored([pattern], name, col.name):
+                    if col.name in pk_names:
+                        reading_out.keys_named.setdefault(pattern, []).append(f"{name}.{col.name}")
+                    else:
+                        reading_out.matched.add(pattern)
             if col.name not in pk_names and ignored(ignore, name, col.name):
                 continue
             mine = declared.columns.get(col.name) if declared is not None else None
             if mine is not None and _stored_as_declared(mine.type, col.type, dialect):
                 type_: TypeEngine[Any] = mine.type
+                reading_out.declared[(name, col.name)] = mine.type
             else:
                 type_ = col.type
                 loose.add(col.name)
@@ -322,7 +372,36 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
         plans.append(
             _Plan(table=table, columns=recorded, key=key_names, encoder=encoder, ordered_by_key=bool(pk_names))
         )
-    return plans
+    return reading_out
+
+
+def _read_facts(sync: Connection, reading: _Reading, patterns: Sequence[str]) -> schema_facts.Facts:
+    """The schema facts of the tables read, without the ignored ones; an `--ignore` that named nothing is refused."""
+    columns = {p.table.name: [(c.name, c.kind) for c in p.columns] for p in reading.plans}
+    with reflecting():
+        facts = schema_facts.read(sync, schema_of(sync), columns, reading.declared)
+    facts, matched = schema_facts.filter_facts(facts, patterns)
+    matched |= reading.matched
+    for pattern in patterns:
+        if pattern in matched:
+            continue
+        keys = reading.keys_named.get(pattern)
+        if keys:
+            raise ConfigError(
+                f"--ignore {pattern} names only key columns ({', '.join(keys)}): a key identifies its rows "
+                "and is never ignored"
+            )
+        what = "schema fact" if pattern.startswith(schema_facts.PATTERN_PREFIX) else "column"
+        raise ConfigError(
+            f"--ignore {pattern} matches no {what} of the database; "
+            + (
+                "facts are named like film.rental_rate.default, film.check.NAME, film.foreign_key.COLUMNS, "
+                "film.unique.COLUMNS, film.trigger.NAME, domain.NAME"
+                if what == "schema fact"
+                else "give a column (created_at), TABLE.COLUMN or TABLE.* that exists"
+            )
+        )
+    return facts
 
 
 async def _provenance(conn: AsyncConnection, project: Project) -> tuple[str | None, seeder.SeedRecord | None]:
@@ -442,7 +521,9 @@ async def capture(
     built_here = project.migrations is not None and revision is not None and revision == migrate.head_revision(project)
     ours = project.metadata if record is not None or built_here else None
     patterns = sorted(set(ignore))
-    plans = await conn.run_sync(lambda sync: _plans(sync, anchor, ours, patterns))
+    reading = await conn.run_sync(lambda sync: _plans(sync, anchor, ours, patterns))
+    plans = reading.plans
+    facts = await conn.run_sync(lambda sync: _read_facts(sync, reading, patterns))
     totals = await _counts(conn, plans) if reporter.live else {}
     reporter.phase("reading", sum(totals.values()) if totals else None)
     summaries: dict[str, TableSummary] = {}
@@ -459,8 +540,10 @@ async def capture(
             fixtures=None if record is None else record.fixture_digest,
             scale=None if record is None else record.scale,
             tables=summaries,
-            digest=whole_digest(patterns, {name: t.digest for name, t in summaries.items()}),
+            digest=whole_digest(patterns, {name: t.digest for name, t in summaries.items()}, facts.logical()),
             ignore=patterns,
+            schema=facts.logical(),
+            physical=facts.physical(),
         )
         if out is not None:
             out.write((header.to_line(blocks=blocks) + "\n").encode("utf-8"))
@@ -567,7 +650,7 @@ def check_consistent(path_text: str, stream: IO[bytes]) -> Header:
             raise refuse(f"table {name}: its key or columns do not add up")
         if summary.blocks and sum(b.rows for b in summary.blocks) != summary.rows:
             raise refuse(f"table {name}: its blocks do not add up to {summary.rows} rows")
-    if whole_digest(header.ignore, {n: t.digest for n, t in header.tables.items()}) != header.digest:
+    if whole_digest(header.ignore, {n: t.digest for n, t in header.tables.items()}, header.schema) != header.digest:
         raise refuse("its digest is not the digest of its tables")
     if list(header.tables) != sorted(header.tables):
         raise refuse("its tables are not in name order")

@@ -46,7 +46,7 @@ async def test_json_report_field_by_field(drifted: str) -> None:
 
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
-    assert doc["format"] == reports.JSON_FORMAT == "echelon-seed-report/1"
+    assert doc["format"] == reports.JSON_FORMAT == "echelon-seed-report/2"
     assert doc["verdict"] == "differs"
     golden_header = json.loads(GOLDEN.read_text(encoding="utf-8").split("\n", 1)[0])
     assert doc["golden"]["digest"] == golden_header["digest"]

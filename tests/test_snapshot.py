@@ -142,7 +142,7 @@ async def test_header_states_format_provenance_and_per_table_rows_and_digests(db
     data = await snapshot_bytes(db_url)
     header = json.loads(data.split(b"\n", 1)[0])
 
-    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/2"
+    assert header["format"] == snapshots.FORMAT == "echelon-seed-snapshot/3"
     assert header["ignore"] == []
     assert header["schema_revision"] == "0001"
     assert header["fixtures"] == fixtures.load(project.data_dir()).digest
@@ -173,7 +173,10 @@ async def test_table_digests_cover_schema_and_rows_and_the_digest_covers_the_tab
         assert summary["digest"] == "sha256:" + hashlib.sha256(schema_line + mine).hexdigest(), name
         assert summary["rows"] == mine.count(b"\n")
     tables = {name: t["digest"] for name, t in header["tables"].items()}
-    whole = json.dumps({"ignore": [], "tables": tables}, sort_keys=True, separators=(",", ":")).encode()
+    # The schema facts (constraints, defaults, lengths...) are in the digest too; indexes and views are not.
+    whole = json.dumps(
+        {"ignore": [], "schema": header["schema"], "tables": tables}, sort_keys=True, separators=(",", ":")
+    ).encode()
     assert header["digest"] == "sha256:" + hashlib.sha256(whole).hexdigest()
 
 
