@@ -107,7 +107,7 @@ async def test_defaults_fill_left_out_columns_alike_on_both_engines(
     for url in (sqlite_url, pg_url):
         await commands.apply(url, project=chosen, anchor=ANCHOR)
         snapshots.append(await snapshot_bytes(url, chosen))
-    assert snapshots[0] == snapshots[1]
+    assert body(snapshots[0]) == body(snapshots[1])  # the header names each engine's schema facts
     rows = [json.loads(line) for line in body(snapshots[0]).splitlines()]
     languages = [r[1] for r in rows if r[0] == "language"]
     assert [(r["language_id"], r["name"]) for r in languages] == [(1, "English"), (2, "Italian"), (3, "Japanese")]
