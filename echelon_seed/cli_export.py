@@ -130,10 +130,13 @@ async def export(args: argparse.Namespace) -> int:
         f"exported {options.plural(len(result.rows), 'table')} from {result.database} to "
         f"{project.display(result.directory)} ({exporting.describe_anchor(result.anchor)})"
     )
+    from .layout import name_width
+
+    width = name_width(result.rows)
     for name, count in result.rows.items():
-        print(f"  {name:<16}{count:>12,}")
+        print(f"  {name:<{width}}{count:>12,}")
     total = sum(result.rows.values())
-    print(f"  {'total':<16}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s")
+    print(f"  {'total':<{width}}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s")
     if result.added:
         added = ", ".join(f"{name} ({options.plural(n, 'row')})" for name, n in sorted(result.added.items()))
         print(f"added for foreign keys: {added}")

@@ -18,14 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import anyio
 from sqlalchemy import and_, column, inspect, literal, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import __version__, clock, diff, engines, fixtures, migrate, progress, seeder, types
+from . import __version__, clock, diff, engines, fixtures, migrate, progress, reflected, seeder, types
 from . import mask as masking
 from . import project as projects
 from . import snapshot as snapshots
@@ -156,13 +156,15 @@ async def apply(
     anchor = anchor or clock.now()
     url = resolve_url(database_url)
     _require_types(_engine_of(url), project, f"{engines.redact(url)} is a SQLite database: {_GIVE_URL}")
-    # Everything either engine would refuse is found here, before connecting.
-    fixture_set = fixtures.load(
-        fixtures_dir or project.fixtures, project, anchor=anchor, scale=scale, allow_large=allow_large
-    )
-    if reporter is not None:
-        total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
-        reporter.phase("seeding", total)
+    # Everything either engine would refuse is found here, before connecting (without models: once the
+    # migrations have built the tables the rows are checked against, inside the transaction).
+    directory = fixtures_dir or project.fixtures
+    fixture_set = None
+    if not project.reflect:
+        fixture_set = fixtures.load(directory, project, anchor=anchor, scale=scale, allow_large=allow_large)
+        if reporter is not None:
+            total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
+            reporter.phase("seeding", total)
     started = time.perf_counter()
     database = engines.open_database(url, write=True, lock_timeout=lock_timeout, schema=project.schema)
     try:
@@ -172,6 +174,12 @@ async def apply(
             await _pause("locked")
             migration = await migrate.upgrade(conn, project)
             await _pause("migrated")
+            if fixture_set is None:
+                project = await reflected_project(conn, project)
+                fixture_set = fixtures.load(directory, project, anchor=anchor, scale=scale, allow_large=allow_large)
+                if reporter is not None:
+                    total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
+                    reporter.phase("seeding", total)
             wanted = seeder.SeedRecord(
                 anchor=anchor,
                 fixture_digest=fixture_set.digest,
@@ -223,6 +231,7 @@ async def apply(
                 reporter=reporter,
                 after_table=lambda name: _pause(f"table:{name}"),
             )
+            await database.backend.advance_sequences(conn, project.tables)
             await seeder.record(conn, wanted)
             await seeder.write_stamp(conn, wanted, stamp, project)
             await database.backend.check_integrity(conn)
@@ -241,6 +250,15 @@ async def apply(
         await database.dispose()
 
 
+async def reflected_project(conn: AsyncConnection, project: Project) -> Project:
+    """A project without models, its tables read from the database behind `conn` (as is, for one with models)."""
+    if not project.reflect:
+        return project
+    from dataclasses import replace
+
+    return replace(project, metadata=await conn.run_sync(reflected.metadata))
+
+
 def _check_force_target(database: engines.Database, state: seeder.DatabaseState, confirm: str | None) -> None:
     """--force wipes only what is plainly ours or plainly disposable, unless the name is repeated."""
     if state.record is not None or database.backend.is_disposable(database.target):
@@ -257,9 +275,10 @@ def _foreign_references(connection: Connection, project: Project) -> list[tuple[
     """(table, foreign key, our table) for each table we do not own whose rows point into ours."""
     owned = {t.name for t in project.tables} | {seed_runs.name}
     schema = engines.schema_of(connection)
+    partitions = engines.backend_of(connection).partitions(connection, schema)  # their parent's keys, not theirs
     found: list[tuple[str, str, str]] = []
     for (_schema, name), keys in sorted(inspect(connection).get_multi_foreign_keys(schema=schema).items()):
-        if name in owned:
+        if name in owned or name in partitions:
             continue
         for key in keys:
             if key["referred_table"] not in owned:
@@ -301,12 +320,21 @@ def check(
     schema's constraints (see `constraints`).
     """
     project = project or projects.echelon()
+    if project.reflect:
+        return fixtures.check_shapes(fixtures_dir or project.fixtures)
     return fixtures.check(fixtures_dir or project.fixtures, project, allow_large=allow_large)
 
 
 def unchecked(project: Project | None = None) -> list[str]:
-    """What of the project's schema `check` cannot evaluate (PostgreSQL-only types and SQL)."""
-    return fixtures.unchecked(project or projects.echelon())
+    """What of the project's schema `check` cannot evaluate (PostgreSQL-only types and SQL; without models, all of it)."""
+    project = project or projects.echelon()
+    if project.reflect:
+        where = projects.display(project.migrations or Path())
+        return [
+            f"tables, columns, types, keys and constraints (project {project.name!r} has no models: "
+            f"its schema is what {where}/ builds)"
+        ]
+    return fixtures.unchecked(project)
 
 
 class _RollBack(Exception):
@@ -323,6 +351,11 @@ async def check_schema(database_url: str | None = None, *, project: Project | No
     `database_url` when given (an empty or already migrated one).
     """
     project = project or projects.echelon()
+    if project.reflect:
+        raise ConfigError(
+            f"project {project.name!r} has no models: its schema is what its migrations build, so there is "
+            "nothing for 'check --schema' to compare them with"
+        )
     with tempfile.TemporaryDirectory(prefix="echelon-seed-schema-") as scratch:
         database = engines.open_database(
             database_url or f"sqlite:///{Path(scratch) / 'schema.db'}", write=True, schema=project.schema
@@ -336,7 +369,7 @@ async def check_schema(database_url: str | None = None, *, project: Project | No
                 "(the migrations run and roll back)",
             )
             async with database.transaction() as conn:
-                await migrate.upgrade(conn, project)
+                await migrate.upgrade(conn, project, allow_lagging=True)
                 raise _RollBack(await migrate.differences(conn, project))
         except _RollBack as done:
             return done.found
@@ -358,6 +391,7 @@ async def snapshot(
     database = engines.open_database(resolve_url(database_url), write=False, schema=project.schema)
     try:
         async with database.transaction() as conn:
+            project = await reflected_project(conn, project)
             return await snapshots.capture(
                 conn, database.backend, out, blocks=blocks, ignore=ignore, reporter=reporter, project=project
             )
@@ -528,7 +562,10 @@ def _check_default_golden_source(
     if header.fixtures is None:
         return
     # Only the digest is wanted: the size limit is apply's business, not this comparison's.
-    wanted = fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True).digest
+    directory = fixtures_dir or project.fixtures
+    wanted = (
+        fixtures.digest(directory) if project.reflect else fixtures.load(directory, project, allow_large=True).digest
+    )
     if header.fixtures == wanted and header.scale == scale:
         return
     has = f"fixtures {header.fixtures[:19]}…, scale {header.scale}"
@@ -673,6 +710,20 @@ async def export(
     from . import export as exporting
 
     project = project or projects.echelon()
+    if project.reflect:
+        return await _export_reflected(
+            database_url,
+            output,
+            tables=tables,
+            roots=roots,
+            anchor=anchor,
+            absolute=absolute,
+            force=force,
+            reporter=reporter,
+            project=project,
+            mask=mask,
+            mask_key=mask_key,
+        )
     if anchor is not None and absolute:
         raise ConfigError("--anchor and --absolute exclude each other: times are relative to one anchor, or absolute")
     known = [t.name for t in project.tables]
@@ -795,18 +846,33 @@ async def check_leaks(
     return LeakResult(database.display, leaks, len(detector.found))
 
 
+async def _export_reflected(database_url: str | None, output: Path | None, **options: Any) -> ExportResult:
+    """`export` for a project without models: its tables are the database's, read first."""
+    project: Project = options.pop("project")
+    database = engines.open_database(resolve_url(database_url), write=False, schema=project.schema)
+    try:
+        async with database.transaction() as conn:
+            project = await reflected_project(conn, project)
+    finally:
+        await database.dispose()
+    from dataclasses import replace
+
+    return await export(database_url, output, project=replace(project, reflect=False), **options)
+
+
 async def status(
     database_url: str | None = None, *, fixtures_dir: Path | None = None, project: Project | None = None
 ) -> status_.Status:
     """What a database holds (schema revision, seed record, rows) and whether its seed is current."""
     project = project or projects.echelon()
-    try:
-        digest, problem = fixtures.load(fixtures_dir or project.fixtures, project).digest, None
-    except FixtureError as exc:
-        digest, problem = None, f"{len(exc.problems)} problem(s); 'echelon-seed check' lists them"
     database = engines.open_database(resolve_url(database_url), write=False)
     try:
         async with database.transaction() as conn:
+            project = await reflected_project(conn, project)
+            try:
+                digest, problem = fixtures.load(fixtures_dir or project.fixtures, project).digest, None
+            except FixtureError as exc:
+                digest, problem = None, f"{len(exc.problems)} problem(s); 'echelon-seed check' lists them"
             return await status_.read(
                 conn, project, database=database.display, fixtures=digest, fixtures_problem=problem
             )
@@ -835,6 +901,11 @@ def export_sql(
     if scale < 1:
         raise ValueError("scale must be at least 1")
     project = project or projects.echelon()
+    if project.reflect:
+        raise ConfigError(
+            f"project {project.name!r} has no models, so export-sql cannot know its tables without a database: "
+            "seed one with 'echelon-seed apply' and give the script's reader that, or add models"
+        )
     masker = _masker(mask, mask_key, project, ())
     fixture_set = fixtures.load(fixtures_dir or project.fixtures, project)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=False)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from sqlalchemy import ARRAY, Enum, Numeric, Select, String, Text, cast, event, text
+from sqlalchemy import ARRAY, Enum, MetaData, Numeric, Select, String, Text, cast, event, inspect, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -42,12 +42,15 @@ __all__ = [
     "DEFAULT_URL",
     "Backend",
     "Database",
+    "backend_of",
     "open_database",
     "parse_url",
     "qualified",
     "redact",
     "schema_of",
     "scrub",
+    "sequences_sql",
+    "table_names",
 ]
 
 DEFAULT_URL = "sqlite:///./dev.db"
@@ -177,6 +180,32 @@ class Backend:
         """Whether this role may SELECT from `table` (asking must not abort the transaction)."""
         return True
 
+    def partitions(self, connection: Connection, schema: str | None) -> frozenset[str]:
+        """The tables of `schema` that are partitions of another: their rows are read through the parent."""
+        return frozenset()
+
+    def create_tables(self, connection: Connection, metadata: MetaData, tables: Sequence[Table]) -> None:
+        """Create `tables` of `metadata`, with the types they need that the database does not have yet."""
+        metadata.create_all(connection, tables=list(tables))
+
+    async def advance_sequences(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
+        """Let the application's next INSERT without a key continue after the largest key written.
+
+        Bulk writes with explicit keys never move a SERIAL/IDENTITY sequence
+        (PostgreSQL) or an AUTOINCREMENT counter (SQLite, after a DELETE).
+        """
+
+    def run_script(self, connection: Connection, script: str) -> None:
+        """Run a file of SQL statements (a project's plain-SQL migration) inside the caller's transaction."""
+        raise NotImplementedError
+
+    def is_new(self, target: urls.Target) -> bool:
+        """Whether writing to `target` would create it (a SQLite file that does not exist yet)."""
+        return False
+
+    def discard_new(self, target: urls.Target) -> None:
+        """After a failed first write: remove what connecting created, so the database is as it was (absent)."""
+
 
 class SQLiteBackend(Backend):
     name = "sqlite"
@@ -209,6 +238,10 @@ class SQLiteBackend(Backend):
         def _on_begin(conn: Any) -> None:
             try:
                 conn.exec_driver_sql(begin)
+                if write:
+                    # Foreign keys checked at COMMIT (and by `check_integrity` just before), as PostgreSQL
+                    # checks a self-reference at the end of the COPY: children may precede their parents.
+                    conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             except OperationalError as exc:
                 if write and "locked" in str(exc.orig):
                     raise LockTimeout(
@@ -221,6 +254,60 @@ class SQLiteBackend(Backend):
         path = Path(target.path)
         if not path.is_file():
             raise DatabaseError(f"no SQLite database at {path}; seed it first with 'echelon-seed apply'")
+
+    def run_script(self, connection: Connection, script: str) -> None:
+        # sqlite3's executescript would COMMIT first: statements one by one, cut where SQLite says one is whole.
+        statement = ""
+        for line in script.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                connection.exec_driver_sql(statement)
+                statement = ""
+        if statement.strip() and not sqlite3.complete_statement(statement + ";"):
+            raise DatabaseError(f"incomplete SQL statement at the end of the script: {statement.strip()[:60]}")
+        if statement.strip():
+            connection.exec_driver_sql(statement)
+
+    def is_new(self, target: urls.Target) -> bool:
+        return target.path not in ("", ":memory:") and not Path(target.path).exists()
+
+    def discard_new(self, target: urls.Target) -> None:
+        # A rolled-back first transaction leaves a 0-byte file: nothing of it was ever committed.
+        path = Path(target.path)
+        try:
+            if path.is_file() and path.stat().st_size == 0:
+                path.unlink()
+                for suffix in ("-journal", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def create_tables(self, connection: Connection, metadata: MetaData, tables: Sequence[Table]) -> None:
+        # PostgreSQL's named types (a DOMAIN or ENUM given `with_variant(..., "postgresql")`) answer
+        # SQLAlchemy's "does the type exist?" on every engine, and SQLite has no such question: on
+        # SQLite the column is its base type, so the type counts as present and nothing is created.
+        dialect: Any = connection.dialect
+        if not hasattr(dialect, "has_type"):
+            dialect.has_type = lambda *_args, **_kwargs: True
+        metadata.create_all(connection, tables=list(tables))
+
+    async def advance_sequences(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
+        # Only AUTOINCREMENT tables keep a counter, in sqlite_sequence; it survives a DELETE, so after
+        # `apply --force` it would still count the old rows. The others take max(rowid) + 1 anyway.
+        exists = await conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+        )
+        if exists.first() is None:
+            return
+        counted = {row[0] for row in (await conn.exec_driver_sql("SELECT name FROM sqlite_sequence")).all()}
+        for table in tables:
+            if table.name not in counted:
+                continue
+            await conn.exec_driver_sql(
+                f"UPDATE sqlite_sequence SET seq = (SELECT coalesce(max(rowid), 0) FROM {qualified(conn, table)}) "
+                "WHERE name = ?",
+                (table.name,),
+            )
 
     def recover(self, target: urls.Target) -> None:
         """Roll back a hot journal now rather than leave it to the next opener.
@@ -404,6 +491,45 @@ class PostgresBackend(Backend):
             format="text",
         )
 
+    def partitions(self, connection: Connection, schema: str | None) -> frozenset[str]:
+        query = text(
+            "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relispartition AND n.nspname = :schema"
+        ).bindparams(schema=schema or "public")
+        return frozenset(connection.execute(query).scalars())
+
+    def create_tables(self, connection: Connection, metadata: MetaData, tables: Sequence[Table]) -> None:
+        # A reflected DOMAIN or ENUM is told not to create itself (create_type=False), and one given by
+        # `with_variant` is not attached to the metadata: create every named type the columns use
+        # first, enums before the domains that may be built on them; one that exists is used as it is.
+        from sqlalchemy.dialects.postgresql import DOMAIN
+        from sqlalchemy.dialects.postgresql.named_types import NamedType
+
+        named: dict[tuple[str | None, str], Any] = {}
+        for table in tables:
+            for column in table.columns:
+                type_ = column.type.dialect_impl(connection.dialect)
+                variant = getattr(column.type, "_variant_mapping", {}).get(self.name)
+                for candidate in (variant, type_):
+                    if isinstance(candidate, NamedType):
+                        found: Any = candidate
+                        named.setdefault((found.schema, found.name), found)
+        for type_ in sorted(named.values(), key=lambda t: isinstance(t, DOMAIN)):
+            type_.create(connection, checkfirst=True)
+        metadata.create_all(connection, tables=list(tables))
+
+    def run_script(self, connection: Connection, script: str) -> None:
+        from sqlalchemy.util import await_only
+
+        # The simple-query protocol runs several statements at once, in the transaction already open.
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        await_only(driver.execute(script))
+
+    async def advance_sequences(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
+        if tables:
+            await conn.exec_driver_sql(sequences_sql(schema_of(conn, tables[0]) or "public", [t.name for t in tables]))
+
     async def may_read(self, conn: AsyncConnection, table: TableClause) -> bool:
         # A refused SELECT would abort the transaction: ask first.
         name = f"{_quote_identifier(schema_of(conn, table) or 'public')}.{_quote_identifier(table.name)}"
@@ -420,6 +546,58 @@ class PostgresBackend(Backend):
         cursor = await driver.cursor(_sql(conn, query))
         while rows := await cursor.fetch(batch):
             yield rows
+
+
+def sequences_sql(schema: str, tables: Sequence[str]) -> str:
+    """One PostgreSQL statement moving every sequence owned by a column of `tables` past that column's largest value.
+
+    Owned means SERIAL (dependency 'a') or IDENTITY ('i'); an empty column
+    puts its sequence back at its start. `apply` runs it and `export-sql`
+    writes it, so both leave the application's next INSERT working. setval
+    is not undone by a rollback: a failed seed leaves a sequence ahead, never behind.
+    """
+    names = ", ".join(_literal(name) for name in tables)
+    return (
+        "DO $echelon_seed$\nDECLARE r record; top bigint;\nBEGIN\n"
+        "  FOR r IN\n"
+        "    SELECT t.relname AS table_name, a.attname AS column_name, s.oid::regclass AS seq, q.seqstart AS start\n"
+        "    FROM pg_catalog.pg_depend d\n"
+        "    JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'\n"
+        "    JOIN pg_catalog.pg_sequence q ON q.seqrelid = s.oid\n"
+        "    JOIN pg_catalog.pg_class t ON t.oid = d.refobjid\n"
+        "    JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace\n"
+        "    JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid\n"
+        "    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass\n"
+        f"      AND d.deptype IN ('a', 'i') AND n.nspname = {_literal(schema)} AND t.relname IN ({names})\n"
+        "    ORDER BY t.relname, a.attname\n"
+        "  LOOP\n"
+        f"    EXECUTE format('SELECT max(%I) FROM %I.%I', r.column_name, {_literal(schema)}, r.table_name) INTO top;\n"
+        "    IF top IS NULL OR top < r.start THEN\n"
+        "      PERFORM pg_catalog.setval(r.seq, r.start, false);\n"
+        "    ELSE\n"
+        "      PERFORM pg_catalog.setval(r.seq, top, true);\n"
+        "    END IF;\n"
+        "  END LOOP;\n"
+        "END $echelon_seed$"
+    )
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def backend_of(connection: AsyncConnection | Connection) -> Backend:
+    """The backend of the engine `connection` belongs to."""
+    return _BACKENDS[connection.dialect.name]
+
+
+def table_names(connection: Connection) -> list[str]:
+    """The tables of the connection's schema, partitions left out (their parent holds their rows), sorted."""
+    schema = schema_of(connection)
+    backend = _BACKENDS[connection.dialect.name]
+    names = inspect(connection).get_table_names(schema=schema)
+    partitions = backend.partitions(connection, schema)
+    return sorted(name for name in names if name not in partitions)
 
 
 _MOMENT_CODECS: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -587,8 +765,9 @@ class Database:
         forever (Ctrl-C hung rather than exiting 130). Shielded, the rollback runs to
         its end, and a commit already under way completes.
         """
+        fresh = not self.read_only and self.backend.is_new(self.target)
         manager = self._transaction()
-        conn = await manager.__aenter__()
+        conn = await manager.__aenter__()  # a failed BEGIN IMMEDIATE: another writer has the file, leave it
         try:
             yield conn
         except BaseException as exc:
@@ -598,6 +777,9 @@ class Database:
                 finally:
                     if not self.read_only:
                         self.backend.recover(self.target)
+                    if fresh:
+                        await self.engine.dispose()
+                        self.backend.discard_new(self.target)
             raise
         self._committing = True
         try:

@@ -55,7 +55,7 @@ from sqlalchemy.types import NullType
 
 from . import canonical, clock, fixtures, progress, types
 from . import project as projects
-from .engines import Backend
+from .engines import Backend, table_names
 from .errors import ConfigError, DatabaseError, FixtureError, FixtureProblem, RefusedError
 from .project import Project
 from .tool_tables import TOOL_TABLES
@@ -157,7 +157,7 @@ def _check_schema(sync: Connection, project: Project) -> list[str]:
 
 def _compare_schema(sync: Connection, project: Project) -> list[str]:
     inspector = inspect(sync)
-    present = set(inspector.get_table_names())
+    present = set(table_names(sync))
     for table in project.tables:
         if table.name not in present:
             raise DatabaseError(

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 
 from . import cycles, fixtures, migrate, types
 from .bookkeeping import seed_runs
+from .engines import sequences_sql
 from .fixtures import FixtureSet, TableFixture
 from .project import Project
 from .tool_tables import RUNS_TABLE, VERSION_TABLE
@@ -176,8 +177,11 @@ def _table(
             )
         else:
             select.append(q)
+    # COPY writes a GENERATED ALWAYS identity as given; an INSERT must say that it means to.
+    always = any(c.identity is not None and c.identity.always for c in table.columns)
+    overriding = " OVERRIDING SYSTEM VALUE" if always else ""
     out.write(
-        f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)})\n"
+        f"INSERT INTO {_quote(table.name)} ({', '.join(_quote(n) for n in names)}){overriding}\n"
         f"  SELECT {', '.join(select)} FROM {_quote(twin)};\n\n"
     )
     return count
@@ -234,6 +238,8 @@ def write_script(
     for fixture in fixture_set.tables:
         if fixture.table.name in late:
             _fill(out, fixture.table, late[fixture.table.name])
+    # The application's next INSERT without a key continues after the seed's largest key.
+    out.write(sequences_sql(project.schema, [t.name for t in project.tables]) + ";\n\n")
     values = ", ".join(
         [
             "1",

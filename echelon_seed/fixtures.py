@@ -29,9 +29,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Table, UniqueConstraint
+from sqlalchemy import Column, MetaData, Table, UniqueConstraint
 
-from . import clock, constraints, generate, project, types
+from . import clock, constraints, defaults, generate, project, types
 from .errors import ConfigError, FixtureError, FixtureProblem
 from .project import Project
 from .types import Invalid as _Invalid
@@ -230,8 +230,9 @@ def _row_label(table: Table, row: Mapping[str, Any]) -> str | None:
 
 
 def _load_file(
-    table: Table, path: Path, data: bytes, shown: str, problems: list[FixtureProblem]
+    table: Table, path: Path, data: bytes, shown: str, problems: list[FixtureProblem], incomplete: set[tuple[str, int]]
 ) -> TableFixture | None:
+    """One file's rows; `incomplete` gets the rows reported only through a problem about their column."""
     try:
         document = _parse(data)
     except UnicodeDecodeError as exc:
@@ -263,6 +264,8 @@ def _load_file(
         return None
     names = table.columns.keys()
     rows: list[tuple[Any, ...]] = []
+    filled = {c.name: defaults.of(table, c) for c in table.columns}
+    unstable: dict[str, list[tuple[int, str | None]]] = {}
     for number, raw in enumerate(raw_rows, start=1):
         if not isinstance(raw, dict):
             problems.append(FixtureProblem(shown, "a row must be a JSON object", row=number))
@@ -279,16 +282,42 @@ def _load_file(
                 problems.append(problem(f"unknown column; known: {', '.join(names)}", name))
         values: list[Any] = []
         for column in table.columns:
-            if column.name not in raw and not column.nullable:
-                problems.append(problem("missing required value", column.name))
-                values.append(None)
-                continue
+            given: Any = raw.get(column.name)
+            if column.name not in raw:
+                default = filled[column.name]
+                if isinstance(default, defaults.Unstable):
+                    unstable.setdefault(column.name, []).append((number, label))
+                    incomplete.add((shown, number))
+                    values.append(None)
+                    continue
+                if isinstance(default, defaults.Numbered):
+                    given = number
+                elif isinstance(default, defaults.Fixed):
+                    given = default.value
+                elif not column.nullable:
+                    problems.append(problem("missing required value", column.name))
+                    values.append(None)
+                    continue
             try:
-                values.append(_convert(column, raw.get(column.name)))
+                values.append(_convert(column, given))
             except _Invalid as exc:
-                problems.append(problem(str(exc), column.name))
+                problems.append(problem(str(exc) if column.name in raw else f"its default: {exc}", column.name))
                 values.append(None)
         rows.append(tuple(values))
+    for name, missing in unstable.items():
+        default = filled[name]
+        assert isinstance(default, defaults.Unstable)
+        first, label = missing[0]
+        problems.append(
+            FixtureProblem(
+                shown,
+                f"left out of {len(missing)} row(s); its default ({default.why}) is not the same on every run, "
+                "so every row must give it",
+                row=first,
+                row_id=label,
+                column=name,
+            )
+        )
     return TableFixture(table=table, path=path, rows=tuple(rows))
 
 
@@ -381,7 +410,10 @@ def _json_files(directory: Path) -> list[Path]:
     try:
         mode = directory.stat().st_mode
     except FileNotFoundError:
-        raise ConfigError(f"fixture directory {shown} does not exist (--fixtures)") from None
+        raise ConfigError(
+            f"fixture directory {shown} does not exist: 'echelon-seed export' writes it from a database "
+            "(or write one <table>.json per table there)"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"fixture directory {shown}: {_os_reason(directory, exc)} (--fixtures)") from None
     if not stat.S_ISDIR(mode):
@@ -490,7 +522,12 @@ def _check_times(
 
 
 def _trial(
-    fixture_set: FixtureSet, owner: Project, shown: Mapping[str, str], anchor: datetime, known: list[FixtureProblem]
+    fixture_set: FixtureSet,
+    owner: Project,
+    shown: Mapping[str, str],
+    anchor: datetime,
+    known: list[FixtureProblem],
+    incomplete: set[tuple[str, int]],
 ) -> list[FixtureProblem]:
     """Let a real database judge the rows: CHECK constraints, keys (see `constraints`).
 
@@ -498,7 +535,7 @@ def _trial(
     judged, so that a CHECK violation is listed with everything else; only
     the cross-row checks (foreign keys, generators) wait for a clean set.
     """
-    skip = {(p.file, p.row) for p in known}
+    skip = {(p.file, p.row) for p in known} | incomplete
     batches: list[constraints.Batch] = []
     problems: list[FixtureProblem] = []
     for fixture in fixture_set.tables:
@@ -536,6 +573,7 @@ def _collect(
     shown: dict[str, str] = {}
     failed: set[str] = set()
     contents: dict[str, bytes] = {}
+    incomplete: set[tuple[str, int]] = set()
     # Named inside the directory as given: resolving the file itself would follow its link.
     where = _display(directory)
     for path in files:
@@ -551,7 +589,7 @@ def _collect(
             problems.append(FixtureProblem(name, str(exc)))
             failed.add(table.name)
             continue
-        fixture = _load_file(table, path, data, name, problems)
+        fixture = _load_file(table, path, data, name, problems, incomplete)
         if fixture is None:
             failed.add(table.name)
         else:
@@ -567,12 +605,43 @@ def _collect(
     if anchor is not None and not problems:
         problems = _check_times(fixture_set, shown, anchor, scale)
     if not problems or anchor is None:
-        problems += _trial(fixture_set, owner, shown, anchor or _CHECK_ANCHOR, problems)
+        problems += _trial(fixture_set, owner, shown, anchor or _CHECK_ANCHOR, problems, incomplete)
     if not problems:
         return fixture_set, []
     # File by file, row by row: the order a person fixes them in.
     problems.sort(key=lambda p: (p.file, p.row or 0))
     return None, problems
+
+
+def digest(directory: Path) -> str:
+    """The digest `load` gives a directory whose every *.json file is a table's (no table needs to be known)."""
+    return _digest({path.name: _read_regular(path) for path in _json_files(directory)})
+
+
+def check_shapes(directory: Path) -> list[FixtureProblem]:
+    """What can be judged of fixture files without knowing the tables: JSON, layout, one object per row.
+
+    For a project without models, whose tables exist only once its
+    migrations ran: `apply` judges the rest against the database.
+    """
+    problems: list[FixtureProblem] = []
+    where = _display(directory)
+    files = _json_files(directory)
+    for path in files:
+        name = path.name if where == "." else os.path.join(where, path.name)
+        try:
+            data = _read_regular(path)
+        except _Unreadable as exc:
+            problems.append(FixtureProblem(name, str(exc)))
+            continue
+        # A table with no column: every row's columns are "unknown", and only the layout is judged.
+        shapeless = Table(path.stem, MetaData())
+        found: list[FixtureProblem] = []
+        _load_file(shapeless, path, data, name, found, set())
+        problems += [p for p in found if not p.message.startswith("unknown column")]
+    if not files:
+        problems.append(FixtureProblem(where, "no *.json fixture files"))
+    return problems
 
 
 def check(directory: Path, owner: Project | None = None, *, allow_large: bool = False) -> list[FixtureProblem]:

@@ -26,7 +26,7 @@ from sqlalchemy.schema import CreateSchema
 
 from . import bookkeeping, tool_tables
 from . import project as projects
-from .engines import schema_of
+from .engines import backend_of, describe_error, qualified, schema_of
 from .errors import ConfigError, DatabaseError
 from .project import Project
 
@@ -134,9 +134,23 @@ def _stated_head(migrations: Path) -> str | None:
     return heads.pop() if len(heads) == 1 and parents <= revisions else None
 
 
+def sql_files(project: Project) -> list[Path]:
+    """A plain-SQL project's migrations: the `*.sql` files of its directory, in name order."""
+    assert project.migrations is not None
+    return sorted(project.migrations.glob("*.sql"), key=lambda p: p.name)
+
+
 def head_revision(project: Project | None = None) -> str:
+    project = project or projects.echelon()
+    if project.sql_migrations:
+        files = sql_files(project)
+        if not files:
+            raise ConfigError(
+                f"the migrations directory {projects.display(project.migrations or Path())} has no *.sql file"
+            )
+        return files[-1].stem
     try:
-        head = _script(project or projects.echelon()).get_current_head()
+        head = _script(project).get_current_head()
     except Exception as exc:  # their script directory: several heads, a broken revision file
         raise ConfigError(f"cannot read the migrations: {exc}") from None
     if head is None:
@@ -151,6 +165,11 @@ def _version_options(connection: Connection) -> dict[str, Any]:
 
 def behind(revision: str | None, project: Project) -> int | None:
     """How many revisions `revision` (None: never migrated) is behind the head; None when the scripts do not know it."""
+    if project.sql_migrations:
+        stems = [p.stem for p in sql_files(project)]
+        if revision is None:
+            return len(stems)
+        return len(stems) - stems.index(revision) - 1 if revision in stems else None
     from alembic.script.revision import RevisionError
 
     script = _script(project)
@@ -185,7 +204,7 @@ async def current_revision(conn: AsyncConnection) -> str | None:
 def _from_metadata(connection: Connection, project: Project) -> MigrationResult:
     present = set(inspect(connection).get_table_names(schema=schema_of(connection)))
     missing = [t for t in project.tables if t.name not in present]
-    project.metadata.create_all(connection, tables=missing)
+    backend_of(connection).create_tables(connection, project.metadata, missing)
     created = len(missing) == len(project.tables)
     return MigrationResult(before=None, after=FROM_METADATA, applied=len(missing), created=created)
 
@@ -214,6 +233,15 @@ def offline_sql(project: Project, out: IO[str]) -> None:
     No BEGIN/COMMIT: the caller's script owns the transaction. The version
     table is echelon-seed's own, as when `upgrade` runs the same scripts.
     """
+    if project.sql_migrations:
+        files = sql_files(project)
+        for path in files:
+            out.write(f"-- {path.name}\n{path.read_text(encoding='utf-8').rstrip()}\n\n")
+        out.write(
+            f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version_num VARCHAR(255) NOT NULL PRIMARY KEY);\n"
+            f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('{files[-1].stem.replace(chr(39), chr(39) * 2)}');\n\n"
+        )
+        return
     if project.migrations is None:
         from sqlalchemy import create_mock_engine
 
@@ -265,7 +293,64 @@ def _refuse_unversioned_tables(connection: Connection, project: Project) -> None
         )
 
 
-def _upgrade(connection: Connection, project: Project) -> MigrationResult:
+def _run_sql_files(connection: Connection, project: Project) -> MigrationResult:
+    """Run the `*.sql` files after the one the version table names, in name order; record the last."""
+    before = _current(connection)
+    files = sql_files(project)
+    stems = [p.stem for p in files]
+    if before is not None and before not in stems:
+        raise DatabaseError(
+            f"the database is at schema revision {before!r}, which is no file of {projects.display(project.migrations or Path())}"
+        )
+    pending = files[stems.index(before) + 1 :] if before is not None else files
+    if not pending:
+        return MigrationResult(before=before, after=before or "", applied=0)
+    backend = backend_of(connection)
+    version = table(VERSION_TABLE, column("version_num"), schema=schema_of(connection))
+    if before is None:
+        connection.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {qualified(connection, version)} "
+            "(version_num VARCHAR(255) NOT NULL PRIMARY KEY)"
+        )
+    for path in pending:
+        try:
+            backend.run_script(connection, path.read_text(encoding="utf-8"))
+        except DatabaseError:
+            raise
+        except Exception as exc:  # their SQL: the file is the news, the driver's words the detail
+            raise DatabaseError(f"migration {projects.display(path)} failed: {describe_error(exc)}") from None
+    connection.execute(version.delete())
+    connection.execute(version.insert().values(version_num=pending[-1].stem))
+    return MigrationResult(before=before, after=pending[-1].stem, applied=len(pending), created=before is None)
+
+
+def _refuse_lagging(connection: Connection, project: Project) -> None:
+    """Name the tables and columns the models declare and the migrations did not build, before any write.
+
+    Left to the server, the first COPY fails with `relation "public.x" does not
+    exist`, which says nothing of the cause: the migrations lag the models.
+    """
+    if project.reflect:
+        return  # no models to lag behind
+    schema = schema_of(connection)
+    found = inspect(connection).get_multi_columns(schema=schema)
+    columns = {name: {c["name"] for c in listed} for (_schema, name), listed in found.items()}
+    missing: list[str] = []
+    for declared in project.tables:
+        if declared.name not in columns:
+            missing.append(f"table {declared.name}")
+        else:
+            have = columns[declared.name]
+            missing += [f"column {declared.name}.{c.name}" for c in declared.columns if c.name not in have]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
+        raise DatabaseError(
+            f"the migrations of project {project.name!r} lag its models: after them the database has no {shown}; "
+            "add a migration for them ('echelon-seed check --schema' lists every difference)"
+        )
+
+
+def _upgrade(connection: Connection, project: Project, lagging: bool = False) -> MigrationResult:
     schema = schema_of(connection)
     if schema is not None and not inspect(connection).has_schema(schema):
         # A project's own schema (not `public`) is created with its tables, in the same transaction.
@@ -273,8 +358,12 @@ def _upgrade(connection: Connection, project: Project) -> MigrationResult:
     bookkeeping.metadata.create_all(connection, checkfirst=True)
     if project.migrations is None:
         return _from_metadata(connection, project)
+    if project.sql_migrations:
+        return _run_sql_files(connection, project)
     before = _current(connection)
     if before is not None and before == _stated_head(project.migrations):
+        if not lagging:
+            _refuse_lagging(connection, project)
         return MigrationResult(before=before, after=before, applied=0)  # at head: Alembic not even imported
     from alembic.script.revision import RevisionError
 
@@ -292,13 +381,21 @@ def _upgrade(connection: Connection, project: Project) -> MigrationResult:
         _refuse_unversioned_tables(connection, project)
     if pending:
         _run_scripts(connection, project, script, before)
+    if not lagging:
+        _refuse_lagging(connection, project)
     return MigrationResult(before=before, after=head, applied=len(pending), created=before is None and bool(pending))
 
 
-async def upgrade(conn: AsyncConnection, project: Project | None = None) -> MigrationResult:
-    """Bring the project's schema to head (or create it from the metadata) inside the caller's transaction."""
+async def upgrade(
+    conn: AsyncConnection, project: Project | None = None, *, allow_lagging: bool = False
+) -> MigrationResult:
+    """Bring the project's schema to head (or create it from the metadata) inside the caller's transaction.
+
+    Migrations that leave out tables or columns of the models are refused,
+    by name, unless `allow_lagging` (`check --schema`, which lists them).
+    """
     chosen = project or projects.echelon()
-    return await conn.run_sync(_upgrade, chosen)
+    return await conn.run_sync(_upgrade, chosen, allow_lagging)
 
 
 def _describe(difference: Any) -> str:

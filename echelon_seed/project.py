@@ -6,8 +6,8 @@ guesses a path. A project is declared in a `pyproject.toml`:
 
     [tool.echelon-seed]
     name = "shop"                           # golden file names, the writer lock
-    metadata = "shop.models:Base.metadata"  # a SQLAlchemy MetaData, module:attribute
-    migrations = "migrations"               # optional: Alembic script directory or alembic.ini
+    metadata = "shop.models:Base.metadata"  # a SQLAlchemy MetaData, module:attribute (or none: see below)
+    migrations = "migrations"               # optional: Alembic script directory, alembic.ini, or *.sql files
     fixtures = "seed/fixtures"              # one JSON file per table
     snapshots = "seed/snapshots"            # golden files
     generators = ["shop.seed_generators"]   # optional: modules imported before seeding
@@ -17,7 +17,11 @@ guesses a path. A project is declared in a `pyproject.toml`:
     [tool.echelon-seed.mask]                # optional: the masking policy of `export --mask`
     "users.email" = "email"                 # (docs/masking.md)
 
-found through `--project PATH`, else `ECHELON_SEED_PROJECT`, else the first
+Without `metadata`, the project has no models: its schema is whatever
+`migrations` builds (Alembic revisions, or plain `*.sql` files run in name
+order), reflected from the database after they ran (`Project.reflect`).
+
+A configuration is found through `--project PATH`, else `ECHELON_SEED_PROJECT`, else the first
 `pyproject.toml` holding that section from the working directory up (as
 pytest and Alembic find theirs); with none in sight, the built-in Echelon
 project. Finding reads TOML only; the user's modules are imported by `load`,
@@ -69,7 +73,7 @@ ENV = "ECHELON_SEED_PROJECT"
 #: Every key of [tool.echelon-seed], and whether it must be given.
 KEYS: Mapping[str, bool] = {
     "name": True,
-    "metadata": True,
+    "metadata": False,
     "migrations": False,
     "fixtures": True,
     "snapshots": True,
@@ -81,6 +85,15 @@ KEYS: Mapping[str, bool] = {
 _SECTION = "echelon-seed"
 _PYPROJECT = "pyproject.toml"
 _PACKAGE = Path(__file__).resolve().parent
+
+
+def _in_key_order(metadata: MetaData) -> tuple[Table, ...]:
+    """`metadata.sorted_tables` without its warning about a cycle: `cycles` writes those keys after the rows."""
+    from sqlalchemy.sql.ddl import sort_tables_and_constraints
+
+    by_key = sorted(metadata.tables.values(), key=lambda t: t.key)  # what sorted_tables starts from
+    ordered = sort_tables_and_constraints(by_key)  # type: ignore[no-untyped-call]
+    return tuple(table for table, _keys in ordered if table is not None)
 
 
 @dataclass(frozen=True)
@@ -104,11 +117,18 @@ class Project:
     config_files: tuple[Path, ...] = ()
     #: The [tool.echelon-seed.mask] table as written (checked by `mask.policy` when an export masks).
     mask: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+    #: No models: the tables are reflected from the database once `migrations` built it (see `reflected`).
+    reflect: bool = False
+
+    @property
+    def sql_migrations(self) -> bool:
+        """Whether `migrations` is a directory of plain `*.sql` files (run in name order) rather than Alembic's."""
+        return self.migrations is not None and not (self.migrations / "versions").is_dir()
 
     @property
     def tables(self) -> tuple[Table, ...]:
         """Every table the project owns, in foreign-key order; nothing else is ever cleared."""
-        return tuple(self.metadata.sorted_tables)
+        return _in_key_order(self.metadata)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -270,10 +290,13 @@ def _strings(config: Config, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _path(config: Config, key: str) -> Path:
+def _path(config: Config, key: str, *, made_when_needed: bool = False) -> Path:
+    """A path key, relative to the pyproject; it must exist unless a command makes it when it writes there."""
     path = (config.path.parent / _text(config, key)).resolve()
-    if not path.exists():
+    if not made_when_needed and not path.exists():
         raise ConfigError(f"{config.where(key)}: {display(path)} does not exist")
+    if path.exists() and not path.is_dir() and made_when_needed:
+        raise ConfigError(f"{config.where(key)}: {display(path)} is a file; give a directory")
     return path
 
 
@@ -318,9 +341,10 @@ def _migrations(config: Config) -> Path | None:
         if not location:
             raise ConfigError(f"{config.where('migrations')}: {display(path)} sets no script_location")
         path = (path.parent / location.replace("%(here)s", str(path.parent))).resolve()
-    if not (path / "versions").is_dir():
+    if not (path / "versions").is_dir() and not any(path.glob("*.sql")):
         raise ConfigError(
-            f"{config.where('migrations')}: {display(path)} is not an Alembic script directory (no versions/)"
+            f"{config.where('migrations')}: {display(path)} is not an Alembic script directory (no versions/) "
+            "and holds no *.sql files"
         )
     return path
 
@@ -334,7 +358,12 @@ def load(config: Config | None) -> Project:
         raise ConfigError(f"{config.where(unknown[0])}: unknown key; known: {', '.join(KEYS)}")
     missing = [key for key, required in KEYS.items() if required and key not in config.values]
     if missing:
-        raise ConfigError(f"{config.where(missing[0])}: missing (required: name, metadata, fixtures, snapshots)")
+        raise ConfigError(f"{config.where(missing[0])}: missing (required: name, fixtures, snapshots)")
+    if "metadata" not in config.values and "migrations" not in config.values:
+        raise ConfigError(
+            f"{config.where('metadata')}: missing; give the models' MetaData, or (a project without models) "
+            "the migrations that build the schema"
+        )
     name = _text(config, "name")
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"{config.where('name')}: {name!r} may hold only letters, digits, '-' and '_'")
@@ -342,9 +371,16 @@ def load(config: Config | None) -> Project:
     directory = str(config.path.parent)
     if directory not in sys.path:
         sys.path.insert(0, directory)
-    metadata = _metadata(config)
-    fixtures = _path(config, "fixtures")
-    snapshots = _path(config, "snapshots")
+    reflect = "metadata" not in config.values
+    if reflect:
+        from sqlalchemy import MetaData
+
+        metadata = MetaData()  # filled from the database after the migrations (see `reflected`)
+    else:
+        metadata = _metadata(config)
+    # Made by the command that first writes there (export, verify --update): git keeps no empty directory.
+    fixtures = _path(config, "fixtures", made_when_needed=True)
+    snapshots = _path(config, "snapshots", made_when_needed=True)
     migrations = _migrations(config)
     ini = _path(config, "migrations") if migrations is not None else None
     generators = _strings(config, "generators")
@@ -360,9 +396,10 @@ def load(config: Config | None) -> Project:
         ignore=_strings(config, "ignore"),
         source=config.path,
         schema=_text(config, "schema") if "schema" in config.values else "public",
-        metadata_module=_text(config, "metadata").partition(":")[0],
+        metadata_module="" if reflect else _text(config, "metadata").partition(":")[0],
         config_files=(ini,) if ini is not None and ini.is_file() else (),
         mask=_mask(config),
+        reflect=reflect,
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, Float, func, inspect, literal, select, table
+from sqlalchemy import Boolean, Enum, Float, func, inspect, literal, select, table, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
@@ -24,7 +24,7 @@ from . import cycles, forked, progress, types
 from . import project as projects
 from . import stamp as stamping
 from .bookkeeping import seed_runs, stamps
-from .engines import Backend, schema_of
+from .engines import Backend, schema_of, table_names
 from .fixtures import FixtureSet
 from .project import Project
 from .tool_tables import TOOL_TABLES
@@ -109,8 +109,7 @@ async def read_record(conn: AsyncConnection) -> SeedRecord | None:
 
 
 def _other_tables(connection: Connection, ours: frozenset[str]) -> list[str]:
-    names = inspect(connection).get_table_names(schema=schema_of(connection))
-    return sorted(name for name in names if name not in ours)
+    return [name for name in table_names(connection) if name not in ours]
 
 
 async def read_state(conn: AsyncConnection, backend: Backend, project: Project | None = None) -> DatabaseState:
@@ -130,7 +129,12 @@ async def read_state(conn: AsyncConnection, backend: Backend, project: Project |
 
 async def clear(conn: AsyncConnection, backend: Backend, project: Project | None = None) -> None:
     """Empty every table of the project, and echelon-seed's record; no other table."""
-    await backend.clear(conn, (*(project or projects.echelon()).tables, seed_runs, stamps))
+    tables = (project or projects.echelon()).tables
+    # A cycle has no children-first order: its forward keys (those `cycles` writes late) go first.
+    for holdback in cycles.holdbacks(tables).values():
+        nulls = {c.name: None for c in holdback.late}
+        await conn.execute(update(holdback.table).values(nulls))
+    await backend.clear(conn, (*tables, seed_runs, stamps))
 
 
 # Their bind processors only re-check values that `fixtures` validated on load and that

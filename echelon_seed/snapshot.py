@@ -57,14 +57,14 @@ from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Column as SAColumn
-from sqlalchemy import MetaData, Table, func, inspect, select
+from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from . import canonical, migrate, progress, schema_facts, seeder, types
 from . import project as projects
-from .engines import Backend, schema_of
+from .engines import Backend, schema_of, table_names
 from .errors import ConfigError, OlderFormatError, SnapshotError
 from .project import Project
 from .tool_tables import TOOL_TABLES
@@ -326,7 +326,7 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
     # The project's schema, named (never the session's search_path); the tables read below are
     # built without one, and the connection's schema translation qualifies them.
     schema = schema_of(sync)
-    for name in sorted(inspect(sync).get_table_names(schema=schema)):
+    for name in table_names(sync):
         if name in TOOL_TABLES:
             continue
         with reflecting():

@@ -135,8 +135,12 @@ def inputs(
     files.update(os.path.join(run.fixtures, n) for n in os.listdir(run.fixtures) if n.endswith(".json"))
     if migrations is not None:
         versions = migrations / "versions"
-        listings.append((str(versions), ".py"))
-        files.update(str(p) for p in versions.glob("*.py"))
+        if versions.is_dir():
+            listings.append((str(versions), ".py"))
+            files.update(str(p) for p in versions.glob("*.py"))
+        else:  # plain *.sql migrations, run in name order
+            listings.append((str(migrations), ".sql"))
+            files.update(str(p) for p in migrations.glob("*.sql"))
     files.update(_module_files({"echelon_seed", *modules}))
     # An installed distribution upgraded or removed (SQLAlchemy, a driver, a library the models use)
     # renames or drops its *.dist-info directory: a change, though none of its files are hashed.

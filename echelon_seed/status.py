@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import migrate, seeder
+from .engines import table_names
+from .layout import name_width
 from .project import Project
 from .seeder import SeedRecord
 
@@ -83,8 +85,9 @@ class Status:
             state = "current: the fixtures on disk are the ones seeded"
         out.append(f"fixtures {state}")
         out.append("rows")
+        width = name_width(self.rows)
         for name, count in self.rows.items():
-            out.append(f"  {name:<16}{'-' if count is None else format(count, ','):>12}")
+            out.append(f"  {name:<{width}}{'-' if count is None else format(count, ','):>12}")
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -113,7 +116,7 @@ async def read(
     conn: AsyncConnection, project: Project, *, database: str, fixtures: str | None, fixtures_problem: str | None
 ) -> Status:
     """The status of the database behind `conn` (read only) for `project` and its fixtures' digest."""
-    present = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    present = set(await conn.run_sync(table_names))
     revision = await migrate.current_revision(conn)
     if project.migrations is None:
         head = migrate.FROM_METADATA

@@ -120,7 +120,7 @@ def test_an_option_naming_no_configuration_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
-        ({"metadata": ""}, r"key 'metadata': missing \(required: name, metadata, fixtures, snapshots\)"),
+        ({"metadata": ""}, r"key 'metadata': missing; give the models' MetaData, or .* the migrations"),
         ({"colour": '"blue"'}, r"key 'colour': unknown key; known: name, metadata, migrations"),
         (
             {"metadata": '"no_such_module_here:metadata"'},
@@ -132,7 +132,7 @@ def test_an_option_naming_no_configuration_is_an_error(tmp_path: Path) -> None:
             r"key 'metadata': 'cfgmodels_\d+:not_metadata' is a value of type int, not a SQLAlchemy MetaData",
         ),
         ({"metadata": '"MODULE"'}, r'key \'metadata\': expected "module:attribute"'),
-        ({"fixtures": '"nowhere"'}, r"key 'fixtures': .*nowhere does not exist"),
+        ({"fixtures": '"pyproject.toml"'}, r"key 'fixtures': .*pyproject.toml is a file; give a directory"),
         ({"migrations": '"fixtures"'}, r"key 'migrations': .*fixtures is not an Alembic script directory"),
         ({"generators": '["no_such_generators"]'}, r"key 'generators': cannot import 'no_such_generators'"),
         ({"ignore": '"*.updated_at"'}, r"key 'ignore': expected a list of strings"),
