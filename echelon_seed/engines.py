@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import socket
 import sqlite3
 import sys
@@ -220,7 +221,10 @@ class SQLiteBackend(Backend):
     def check_readable(self, target: urls.Target) -> None:
         path = Path(target.path)
         if not path.is_file():
-            raise DatabaseError(f"no SQLite database at {path}; seed it first with 'echelon-seed apply'")
+            url = f"sqlite:///{path}" if path.is_absolute() else f"sqlite:///./{path}"
+            raise DatabaseError(
+                f"no SQLite database at {path}; seed it first: {shlex.join(['echelon-seed', 'apply', '--database-url', url])}"
+            )
 
     def recover(self, target: urls.Target) -> None:
         """Roll back a hot journal now rather than leave it to the next opener.

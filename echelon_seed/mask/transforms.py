@@ -271,8 +271,10 @@ class Transform:
         if self.kinds is not None and target.kind not in self.kinds:
             takes = ", ".join(sorted(self.kinds))
             return f"{self.text!r} masks {takes} columns; {target.name} is a {target.kind} column"
-        if self.family == "email" and target.length is not None and target.length < _EMAIL_SHORTEST + (
-            _TAG_LENGTH + 1 if target.unique else 0
+        if (
+            self.family == "email"
+            and target.length is not None
+            and target.length < _EMAIL_SHORTEST + (_TAG_LENGTH + 1 if target.unique else 0)
         ):
             return f"{target.name} holds {target.length} characters, too few for an email address ('hash' fits)"
         if self.family == "null" and not target.nullable:
