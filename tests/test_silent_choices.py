@@ -33,7 +33,7 @@ def _paste(hint: str, cwd: Path, url: str | None = None) -> dbtools.subprocess.C
     return dbtools.run_cli(*words[1:], cwd=cwd, env={"PGPASSWORD": password} if password else None)
 
 
-@pytest.mark.parametrize("verb", [["check"], ["status"], ["apply"], ["export-sql", "-o", "out.sql"]])
+@pytest.mark.parametrize("verb", [["check"], ["status"], ["apply"], ["export-sql", "-o", "-"]])
 def test_a_command_outside_any_project_says_it_uses_the_built_in_one(tmp_path: Path, verb: list[str]) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     args = [*verb, *(["--database-url", url] if verb[0] in ("status", "apply") else [])]
@@ -111,7 +111,8 @@ def test_the_hints_of_apply_verify_status_and_snapshot_work_when_pasted(db_url: 
     verify = dbtools.run_cli("verify", *repo, cwd=cwd)
     assert verify.returncode == 1
     assert _paste(hint_in(verify.stdout.strip().splitlines()[-1]), cwd, db_url).returncode == 0
-    assert dbtools.run_cli("verify", *repo, cwd=cwd).returncode == 0
+    final = dbtools.run_cli("verify", *repo, cwd=cwd)
+    assert final.returncode == 0, final.stdout[-2000:]
 
 
 def test_the_hints_of_a_missing_database_and_of_bad_fixtures_work_when_pasted(tmp_path: Path) -> None:
