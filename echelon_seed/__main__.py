@@ -1,8 +1,12 @@
 """`python -m echelon_seed` and the `echelon-seed` command: the process's entry point.
 
-Signals are handled before anything else is imported: a SIGINT or SIGTERM
-during the imports prints one line and exits 128+N, instead of a traceback
-(SIGINT) or a silent death (SIGTERM). `cli.main` takes over from there.
+Signals are handled before anything else of this module is imported: a
+SIGINT or SIGTERM during the imports prints one line and exits 128+N,
+instead of a traceback (SIGINT) or a silent death (SIGTERM). `cli.main`
+takes over from there. The installed command (`bin/echelon-seed`) installs
+the same handler on its own first lines, before even the package is
+imported; `python -m echelon_seed` imports the package's light `__init__`
+first.
 
 Once the command has finished and its output is flushed, the process leaves
 at once (`os._exit`): the interpreter's own shutdown, with SQLAlchemy and the

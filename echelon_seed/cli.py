@@ -26,9 +26,12 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from . import __version__
 from . import cli_export as _io
+from .cli_options import NOTED as _NOTED
 from .cli_options import anchor as _anchor
+from .cli_options import check_outputs as _check_outputs
 from .cli_options import check_sqlite_path as _check_sqlite_path
 from .cli_options import directory as _directory
+from .cli_options import note_for_stamp as _note_for_stamp
 from .cli_options import path as _path
 from .cli_options import plural as _plural
 from .cli_options import positive as _positive
@@ -36,6 +39,7 @@ from .cli_options import project as _project
 from .cli_options import seconds as _seconds
 from .cli_options import target as _target
 from .cli_signals import SIGNALS as _SIGNALS
+from .cli_signals import STARTUP_INTERRUPTED_LINE as _STARTUP_INTERRUPTED_LINE
 from .cli_signals import begin as _begin
 from .cli_signals import end_progress as _end_progress
 from .cli_signals import reporter as _reporter
@@ -303,6 +307,7 @@ async def _apply(args: argparse.Namespace) -> int:
     if not args.force and args.anchor is None:
         from . import stamp
 
+        _note_for_stamp(args)
         hit = await stamp.check(
             _target(args), project=args.project, fixtures=args.fixtures, scale=args.scale, allow_large=args.allow_large
         )
@@ -382,11 +387,8 @@ async def _snapshot(args: argparse.Namespace) -> int:
         await commands.snapshot(args.database_url, sys.stdout.buffer, reporter=reporter, project=chosen)
         sys.stdout.flush()
         return 0
-    from .errors import ConfigError
-
     target = _path(args.output)
-    if not target.parent.is_dir():
-        raise ConfigError(f"cannot write {target}: the directory {target.parent} does not exist (create it first)")
+    project.check_output(target)
     with project.replaced(target) as out:
         header = await commands.snapshot(args.database_url, out, reporter=reporter, project=chosen)
     _end_progress()
@@ -400,6 +402,7 @@ async def _verify(args: argparse.Namespace) -> int:
 
     if args.database_url is not None:
         _check_sqlite_path(args.database_url, must_exist=True)
+    _check_outputs(args, args.golden if args.update else None)
     result = await commands.verify(
         args.database_url,
         golden=args.golden,
@@ -423,10 +426,20 @@ async def _verify(args: argparse.Namespace) -> int:
         return 0
     assert result.report is not None
     ok = f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}"
-    return _report(args, result.report, actual=result.database, ok=ok, regenerate=result.regenerate)
+    return _report(
+        args, result.report, actual=result.database, ok=ok, regenerate=result.regenerate, advice=result.advice
+    )
 
 
-def _report(args: argparse.Namespace, report: diff.Report, *, actual: str, ok: str, regenerate: str | None) -> int:
+def _report(
+    args: argparse.Namespace,
+    report: diff.Report,
+    *,
+    actual: str,
+    ok: str,
+    regenerate: str | None,
+    advice: str | None = None,
+) -> int:
     """Print the report as asked (text or JSON), write the JUnit file if asked; 0 when equal, else 1."""
     import json
 
@@ -438,7 +451,7 @@ def _report(args: argparse.Namespace, report: diff.Report, *, actual: str, ok: s
     if args.format == "json":
         print(json.dumps(reports.to_json(report, actual_source=actual), ensure_ascii=False, indent=2))
     elif not report.matches:
-        print(report.render(regenerate))
+        print(report.render(regenerate, advice=advice))
     elif not args.quiet:
         print(ok)
         # How the rows got there is worth knowing, never a reason to fail.
@@ -455,6 +468,7 @@ async def _diff(args: argparse.Namespace) -> int:
         if not source.strip():
             raise ConfigError(f"{name} is empty; give a database URL or a snapshot file")
         _check_sqlite_path(source, must_exist=True)
+    _check_outputs(args)
 
     result = await commands.diff_sources(
         args.a,
@@ -490,9 +504,12 @@ class _Command:
         fixtures: bool = False,
         epilog: str,
         database_help: str = _DATABASE_HELP,
+        rolls_back: Callable[[argparse.Namespace], bool] = lambda _args: True,
     ) -> None:
         self.help, self.description, self.configure, self.run = help, description, configure, run
         self.database, self.fixtures, self.epilog, self.database_help = database, fixtures, epilog, database_help
+        #: Whether an interrupted run has a transaction to roll back (check and export-sql have none).
+        self.rolls_back = rolls_back
 
 
 _COMMANDS: dict[str, _Command] = {
@@ -575,6 +592,7 @@ _COMMANDS: dict[str, _Command] = {
         configure=_configure_check,
         run=_check,
         fixtures=True,
+        rolls_back=lambda args: bool(args.schema),
         database_help="with --schema: the database to migrate and roll back (default: a scratch SQLite file)",
         epilog=_epilog(
             [
@@ -612,6 +630,7 @@ _COMMANDS: dict[str, _Command] = {
         run=_io.export_sql,
         database=False,
         fixtures=True,
+        rolls_back=lambda _args: False,
         epilog=_epilog(
             [
                 ("echelon-seed export-sql -o seed.sql", "the seed as a psql script, for a migrated database"),
@@ -776,9 +795,12 @@ def _leave(code: int) -> NoReturn:
 def main(argv: Sequence[str] | None = None) -> int:
     """The process's entry point: its signal handlers stay installed until the process exits."""
     _begin()
+    _NOTED.clear()
     if threading.current_thread() is threading.main_thread():  # only there can Python take signals
         _SIGNALS.install()
     args = _parse(build_parser(argv), argv)
+    if not _COMMANDS[args.verb].rolls_back(args):
+        _SIGNALS.line = _STARTUP_INTERRUPTED_LINE
     return _main(args)
 
 

@@ -95,9 +95,11 @@ def _print_leaks(exc: Any) -> None:
 
 
 async def export(args: argparse.Namespace) -> int:
-    from . import commands
+    from . import commands, project
 
     options.check_sqlite_path(options.target(args), must_exist=True)
+    if args.output is not None:
+        project.check_output(args.output, directory=True)
     chosen = options.project(args)
     from .mask import DIGESTS_FILE, LeakError
 
@@ -120,7 +122,6 @@ async def export(args: argparse.Namespace) -> int:
         raise
     end_progress()
     from . import export as exporting
-    from . import project
 
     if result.left_out:
         print(f"not exported (not tables of the project): {', '.join(result.left_out)}", file=sys.stderr)
@@ -176,10 +177,7 @@ async def export_sql(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     target = options.path(args.output)
-    if not target.parent.is_dir():
-        from .errors import ConfigError
-
-        raise ConfigError(f"cannot write {target}: the directory {target.parent} does not exist (create it first)")
+    project.check_output(target)
     with project.replaced(target) as out:
         rows = commands.export_sql(
             out,

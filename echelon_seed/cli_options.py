@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 
 # typing is for type checkers only; see the same guard in `cli`.
 TYPE_CHECKING = False
@@ -17,9 +18,14 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "NOTED",
     "anchor",
+    "check_outputs",
     "check_sqlite_path",
     "directory",
+    "note_builtin",
+    "note_for_stamp",
+    "note_ignored",
     "path",
     "plural",
     "positive",
@@ -122,4 +128,66 @@ def project(args: argparse.Namespace) -> Any:
     """The Project of this run (--project, $ECHELON_SEED_PROJECT, the nearest configuration, or Echelon)."""
     from . import project as projects
 
-    return projects.resolve(args.project)
+    config = projects.find(args.project)
+    if config is None:
+        note_builtin(args)
+    chosen = projects.load(config)
+    if args.verb in _READ_FIXTURES:
+        note_ignored(args, args.fixtures or chosen.fixtures)
+    return chosen
+
+
+# --- no silent choices: each said once per run, on stderr (--quiet leaves them out) --------------------
+
+# The commands that read the fixture directory.
+_READ_FIXTURES = ("apply", "check", "verify", "status", "export-sql")
+NOTED: set[str] = set()
+
+
+def note_builtin(args: argparse.Namespace) -> None:
+    """Say that no project is in sight: run in the wrong directory, apply would seed Echelon's tables."""
+    if "builtin" in NOTED or args.quiet:
+        return
+    NOTED.add("builtin")
+    print(
+        "echelon-seed: no [tool.echelon-seed] project here or above: using the built-in Echelon project "
+        "(name yours with --project PATH or ECHELON_SEED_PROJECT)",
+        file=sys.stderr,
+    )
+
+
+def note_ignored(args: argparse.Namespace, directory: Path) -> None:
+    """Name the files of the fixture directory that are not read: a users.yaml is not a fixture."""
+    from . import project as projects
+
+    if "ignored" in NOTED or args.quiet:
+        return
+    names = projects.ignored_files(directory)
+    if names:
+        NOTED.add("ignored")
+        print(f"echelon-seed: ignored: {', '.join(names)} (only *.json fixtures are read)", file=sys.stderr)
+
+
+def note_for_stamp(args: argparse.Namespace) -> None:
+    """The notes of `project`, for apply's fast path, which reads the configuration only."""
+    from pathlib import Path
+
+    from . import project as projects
+
+    config = projects.find(args.project)
+    if config is None:
+        note_builtin(args)
+        note_ignored(args, args.fixtures or projects.data_dir())
+    elif args.fixtures is not None:
+        note_ignored(args, args.fixtures)
+    elif isinstance(config.values.get("fixtures"), str):
+        note_ignored(args, config.path.parent / Path(config.values["fixtures"]))
+
+
+def check_outputs(args: argparse.Namespace, *more: Path | None) -> None:
+    """The files verify and diff will write, refused before any work when they cannot be."""
+    from . import project as projects
+
+    for path_ in (args.junit_xml, args.save_actual, *more):
+        if path_ is not None:
+            projects.check_output(path_)

@@ -53,6 +53,11 @@ class Signals:
         self._lock = threading.Lock()
         self._reported = False
         self._timer: threading.Timer | None = None
+        #: What an interrupted command says: one with nothing to roll back (check) does not claim it did.
+        self.line = INTERRUPTED_LINE
+        from . import interrupts
+
+        interrupts.reset()
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, self._handle)
@@ -71,6 +76,9 @@ class Signals:
             return
         self.caught = signum
         self._stop.set()
+        from . import interrupts
+
+        interrupts.request(signum)  # the loops that keep the event loop busy (reading fixtures) stop too
         # A driver thread whose caller was cancelled may still finish its call after the event
         # loop closed and complain about that: noise on the way out, not an error to show.
         threading.excepthook = _silent
@@ -89,12 +97,12 @@ class Signals:
         if self._timer is not None:
             self._timer.cancel()
 
-    def report(self, line: str = INTERRUPTED_LINE) -> None:
+    def report(self) -> None:
         """Print the interrupted line once, whichever of main() and the grace timer gets there first."""
         with self._lock:
             if not self._reported:
                 self._reported = True
-                print(line, file=sys.stderr, flush=True)
+                print(self.line, file=sys.stderr, flush=True)
 
     def _leave(self, signum: int) -> None:
         end_progress()

@@ -212,10 +212,12 @@ async def apply(
                 )
             replacing = bool(state.occupied) or state.record is not None
             if (replacing or state.others) and not force:
+                again = ["echelon-seed", "apply", "--force"]
+                again += _options(database_url=database_url, fixtures_dir=fixtures_dir, project=project)
+                again += ["--scale", str(scale)] if scale != 1 else []
                 raise RefusedError(
                     f"refusing to seed {database.display}: {_describe_occupied(state)}; "
-                    "'echelon-seed apply --force' clears the project's tables and reseeds "
-                    "(other tables are never touched)"
+                    f"to clear the project's tables and reseed (other tables are never touched): {shlex.join(again)}"
                 )
             if replacing or state.others:
                 _check_force_target(database, state, confirm)
@@ -321,7 +323,7 @@ def check(
     """
     project = project or projects.echelon()
     if project.reflect:
-        return fixtures.check_shapes(fixtures_dir or project.fixtures)
+        return fixtures.check_shapes(fixtures_dir or project.fixtures, project.max_fixture_bytes)
     return fixtures.check(fixtures_dir or project.fixtures, project, allow_large=allow_large)
 
 
@@ -411,6 +413,7 @@ def regenerate_command(
     fixtures_dir: Path | None = None,
     database_url: str | None = None,
     ignore: Sequence[str] = (),
+    project: Project | None = None,
 ) -> str:
     """The `verify --update` that rewrites the file just verified: the user's own options, replayed.
 
@@ -420,8 +423,10 @@ def regenerate_command(
     database is repeated; the password of a URL is shown as ***.
     """
     words = ["echelon-seed", "verify", "--update"]
+    if project is not None:
+        words += projects.command_options(project)
     if database_url is not None:
-        words += ["--database-url", engines.redact(database_url)]
+        words += ["--database-url", _pasteable(database_url)]
     if fixtures_dir is not None:
         words += ["--fixtures", str(fixtures_dir)]
     if scale != 1:
@@ -443,6 +448,9 @@ class VerifyResult:
     regenerate: str
     report: diff.Report | None = None
     updated: bool = False
+    #: When `regenerate` would be refused (the database was seeded at another scale or from other
+    #: fixtures), what to do instead, as a sentence ending in a command.
+    advice: str | None = None
 
     @property
     def matches(self) -> bool:
@@ -489,7 +497,7 @@ async def verify(
     golden_file = golden or golden_path(scale, project)
     manifest = scale != 1
     hint = regenerate_command(
-        scale, golden=golden, fixtures_dir=fixtures_dir, database_url=database_url, ignore=ignore or ()
+        scale, golden=golden, fixtures_dir=fixtures_dir, database_url=database_url, ignore=ignore or (), project=project
     )
     patterns = list(project.ignore if ignore is None else ignore)
     if not update:
@@ -542,7 +550,66 @@ async def verify(
             indexes=indexes,
             views=views,
         )
-    return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, report=report)
+    advice = None
+    if not report.matches and not seeded_here and golden is None:
+        advice = _verify_advice(header, scale, fixtures_dir, database_url, ignore, project)
+    return VerifyResult(
+        golden=golden_file, header=header, database=database, regenerate=hint, report=report, advice=advice
+    )
+
+
+def _verify_advice(
+    header: snapshots.Header,
+    scale: int,
+    fixtures_dir: Path | None,
+    database_url: str | None,
+    ignore: Sequence[str] | None,
+    project: Project,
+) -> str | None:
+    """What to run when `verify --update` would refuse this database: every hint must work when pasted.
+
+    A database seeded at another scale is verified at that scale (its
+    manifest, or `--update` to make one); one seeded from other fixtures
+    cannot rewrite the project's golden file, so it is reseeded first.
+    """
+    words = ["echelon-seed"]
+    options = _options(database_url=database_url, fixtures_dir=fixtures_dir, project=project)
+    if header.scale is not None and header.scale != scale:
+        exists = project.golden_path(header.scale).is_file()
+        words += ["verify", *([] if exists else ["--update"]), *options, "--scale", str(header.scale)]
+        words += [w for pattern in ignore or () for w in ("--ignore", pattern)]
+        what = "verify it at that scale" if exists else "make that scale's golden file from it"
+        return f"the database was seeded at scale {header.scale}; {what}: {shlex.join(words)}"
+    if header.fixtures is None:
+        return None
+    wanted = fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True).digest
+    if header.fixtures == wanted:
+        return None
+    words += ["apply", "--force", *options, *(["--scale", str(scale)] if scale != 1 else [])]
+    return (
+        f"the database was seeded from other fixtures ({header.fixtures[:19]}…; these are {wanted[:19]}…); "
+        f"reseed it from these fixtures, then verify again: {shlex.join(words)}"
+    )
+
+
+def _pasteable(url: str) -> str:
+    """A URL for a hint: never its password (the pasted command finds it in PGPASSWORD or ~/.pgpass)."""
+    from . import urls
+
+    try:
+        return urls.parse(url).pasteable
+    except ConfigError:
+        return engines.redact(url)
+
+
+def _options(*, database_url: str | None, fixtures_dir: Path | None, project: Project) -> list[str]:
+    """The options that make a pasted command act on the same database, fixtures and project."""
+    words = []
+    if database_url is not None:
+        words += ["--database-url", _pasteable(database_url)]
+    if fixtures_dir is not None:
+        words += ["--fixtures", str(fixtures_dir)]
+    return [*projects.command_options(project), *words]
 
 
 def _check_default_golden_source(
@@ -564,7 +631,9 @@ def _check_default_golden_source(
     # Only the digest is wanted: the size limit is apply's business, not this comparison's.
     directory = fixtures_dir or project.fixtures
     wanted = (
-        fixtures.digest(directory) if project.reflect else fixtures.load(directory, project, allow_large=True).digest
+        fixtures.digest(directory, project.generators)
+        if project.reflect
+        else fixtures.load(directory, project, allow_large=True).digest
     )
     if header.fixtures == wanted and header.scale == scale:
         return
@@ -866,15 +935,22 @@ async def status(
     """What a database holds (schema revision, seed record, rows) and whether its seed is current."""
     project = project or projects.echelon()
     database = engines.open_database(resolve_url(database_url), write=False)
+    reseed = ["echelon-seed", "apply", "--force"]
+    reseed += _options(database_url=database_url, fixtures_dir=fixtures_dir, project=project)
     try:
         async with database.transaction() as conn:
             project = await reflected_project(conn, project)
             try:
                 digest, problem = fixtures.load(fixtures_dir or project.fixtures, project).digest, None
             except FixtureError as exc:
-                digest, problem = None, f"{len(exc.problems)} problem(s); 'echelon-seed check' lists them"
+                digest, problem = None, f"{len(exc.problems)} problem(s); to list them: {exc.check_command}"
             return await status_.read(
-                conn, project, database=database.display, fixtures=digest, fixtures_problem=problem
+                conn,
+                project,
+                database=database.display,
+                fixtures=digest,
+                fixtures_problem=problem,
+                reseed=shlex.join(reseed),
             )
     finally:
         await database.dispose()

@@ -190,7 +190,8 @@ class Report:
     def unexplained(self) -> bool:
         return self.golden_digest != self.actual_digest and not self.changes and not self.groups
 
-    def render(self, regenerate: str | None = None) -> str:
+    def render(self, regenerate: str | None = None, *, advice: str | None = None) -> str:
+        """The report as text; its last line ends with `advice` when given, else with the `regenerate` command."""
         if self.matches:
             return f"matches {self.golden}"
         lines: list[str] = []
@@ -216,6 +217,8 @@ class Report:
             else f"same rows and schema, {self.actual_digest[:19]}…, other indexes or views"
         )
         hint = f"; if the change is intended, regenerate it: {regenerate}" if regenerate else ""
+        if advice:
+            hint = f"; {advice}"
         lines.append(f"{self.actual_side} differs from {self.golden} ({digests}){hint}")
         lines += [f"note: {note}" for note in self.provenance]
         return "\n".join(lines)
@@ -497,9 +500,19 @@ def _compare_manifest(golden: Header, actual: Header, differing: list[str], out:
 
 
 def _refuse_incomparable(golden: Header, actual: Header, golden_label: str, actual_label: str) -> None:
-    """Exit 2, not 1: the database is not a version of what the golden file describes at all."""
-    if not actual.tables and actual.schema_revision is None and golden.tables:
-        raise DatabaseError(f"{actual_label} is empty (no tables): there is nothing to compare with {golden_label}")
+    """Exit 2, not 1: the database is not a version of what the golden file describes at all.
+
+    One rule for empty, whichever side and whatever each side is (a database
+    or a snapshot file): a snapshot of a database with no tables (and no
+    schema revision) is never compared, not even with another empty one. Two
+    empty databases "matching" would pass a gate that checked nothing.
+    """
+    for header, label, other in ((actual, actual_label, golden_label), (golden, golden_label, actual_label)):
+        if not header.tables and header.schema_revision is None:
+            raise DatabaseError(
+                f"{label} is empty (no tables): there is nothing to compare with {other}; "
+                "an empty database is never compared, on either side"
+            )
     if golden.schema_revision is not None and actual.schema_revision is None:
         raise DatabaseError(
             f"{actual_label} is not migrated (no alembic_version; {golden_label} is of schema revision "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import socket
 import sqlite3
 import sys
@@ -253,7 +254,10 @@ class SQLiteBackend(Backend):
     def check_readable(self, target: urls.Target) -> None:
         path = Path(target.path)
         if not path.is_file():
-            raise DatabaseError(f"no SQLite database at {path}; seed it first with 'echelon-seed apply'")
+            url = f"sqlite:///{path}" if path.is_absolute() else f"sqlite:///./{path}"
+            raise DatabaseError(
+                f"no SQLite database at {path}; seed it first: {shlex.join(['echelon-seed', 'apply', '--database-url', url])}"
+            )
 
     def run_script(self, connection: Connection, script: str) -> None:
         # sqlite3's executescript would COMMIT first: statements one by one, cut where SQLite says one is whole.

@@ -104,6 +104,7 @@ class FixtureError(EchelonSeedError):
         # directory is left to check (an export refused before it was written), `advice` says
         # what to do instead.
         self.problems = tuple(problems)
+        self.check_command = check_command
         count = len(self.problems)
         head = str(self.problems[0]) if self.problems else "invalid fixtures"
         others = f"+{count - 1} more problem{'s' if count > 2 else ''}"

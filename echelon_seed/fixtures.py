@@ -21,17 +21,17 @@ import json
 import os
 import shlex
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Column, MetaData, Table, UniqueConstraint
 
-from . import clock, constraints, defaults, generate, project, types
+from . import clock, constraints, defaults, generate, interrupts, jsonstream, project, types
 from .errors import ConfigError, FixtureError, FixtureProblem
 from .project import Project
 from .types import Invalid as _Invalid
@@ -58,6 +58,10 @@ LARGE_ROWS = 1_000_000
 _MAX_DIGITS = 400
 # `check` has no anchor: times resolve against this one, which every allowed offset fits.
 _CHECK_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
+# The longest single row (or generate block) a fixture file may hold, in characters: memory follows it.
+_MAX_VALUE = 16 << 20
+# Problems listed per file: a file of a million bad rows is one finding, not a million lines.
+_MAX_FILE_PROBLEMS = 1_000
 # Generated rows per table that the constraint trial inserts: enough to run the generator on its inputs.
 _TRIAL_SAMPLE = 1_000
 
@@ -147,14 +151,10 @@ def _parse_int(text: str) -> int | _LongNumber:
     return int(text) if len(text) <= _MAX_DIGITS else _LongNumber(text)
 
 
-def _parse(data: bytes) -> Any:
-    return json.loads(
-        data.decode("utf-8"),
-        object_pairs_hook=_object,
-        parse_float=Decimal,
-        parse_int=_parse_int,
-        parse_constant=_NotFinite,
-    )
+# The decoder of every fixture value: keys given twice, exact decimals, long numbers and NaN kept locatable.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_object, parse_float=Decimal, parse_int=_parse_int, parse_constant=_NotFinite
+)
 
 
 class _Unreadable(Exception):
@@ -182,8 +182,8 @@ def _os_reason(path: Path, exc: OSError) -> str:
     return f"cannot be read ({exc.strerror or exc})"
 
 
-def _read_regular(path: Path) -> bytes:
-    """The bytes of a fixture file; anything but a regular file is refused before it is opened.
+def _open_regular(path: Path, size_limit: int) -> IO[bytes]:
+    """A fixture file opened for reading; anything but a regular file of at most `size_limit` bytes is refused.
 
     Opening a FIFO blocks until a writer comes, and a device may never end,
     so the type is checked first (through symbolic links, which are allowed),
@@ -194,13 +194,24 @@ def _read_regular(path: Path) -> bytes:
         if not stat.S_ISREG(mode):
             raise _Unreadable(f"{_kind_of_file(mode)}, not a regular file")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-        with os.fdopen(fd, "rb") as stream:
-            mode = os.fstat(stream.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise _Unreadable(f"{_kind_of_file(mode)}, not a regular file")
-            return stream.read()
+        stream = os.fdopen(fd, "rb")
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            stream.close()
+            raise _Unreadable(f"{_kind_of_file(info.st_mode)}, not a regular file")
+        if info.st_size > size_limit:
+            stream.close()
+            raise _Unreadable(_too_large(info.st_size, size_limit))
+        return stream
     except OSError as exc:
         raise _Unreadable(_os_reason(path, exc)) from None
+
+
+def _too_large(size: int, size_limit: int) -> str:
+    return (
+        f"{size:,} bytes, over the {size_limit / (1 << 20):g} MB limit for a fixture file "
+        "(max_fixture_mb in [tool.echelon-seed] raises it)"
+    )
 
 
 # --- converting one value ------------------------------------------------------------------------------
@@ -230,87 +241,172 @@ def _row_label(table: Table, row: Mapping[str, Any]) -> str | None:
 
 
 def _load_file(
-    table: Table, path: Path, data: bytes, shown: str, problems: list[FixtureProblem], incomplete: set[tuple[str, int]]
+    table: Table,
+    path: Path,
+    shown: str,
+    problems: list[FixtureProblem],
+    *,
+    size_limit: int,
+    seen: Any,
+    incomplete: set[tuple[str, int]],
 ) -> TableFixture | None:
-    """One file's rows; `incomplete` gets the rows reported only through a problem about their column."""
+    """Read one fixture file, a value at a time (see `jsonstream`); None when it cannot be used.
+
+    A file that is not JSON, or not shaped as a fixture, is one problem: the
+    problems of its rows read so far are dropped with it, as if the file had
+    been parsed whole first. `incomplete` gets the rows reported only through
+    a problem about their column (a default that must be given).
+    """
     try:
-        document = _parse(data)
-    except UnicodeDecodeError as exc:
-        problems.append(FixtureProblem(shown, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        stream = _open_regular(path, size_limit)
+    except _Unreadable as exc:
+        problems.append(FixtureProblem(shown, str(exc)))
         return None
-    except json.JSONDecodeError as exc:
-        problems.append(FixtureProblem(shown, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"))
+    found = _FileProblems(shown, incomplete)
+    with stream:
+        reader = jsonstream.Reader(stream, _DECODER, limit=_MAX_VALUE, size_limit=size_limit, seen=seen)
+        try:
+            fixture = _read_document(table, path, reader, found)
+            if fixture is not None:
+                reader.end()
+        except jsonstream.NotText as exc:
+            problems.append(FixtureProblem(shown, f"not UTF-8 text ({exc})"))
+            return None
+        except jsonstream.JSONError as exc:
+            problems.append(
+                FixtureProblem(shown, f"invalid JSON at line {exc.line} column {exc.column}: {exc.message}")
+            )
+            return None
+        except jsonstream.TooLarge:
+            what = f"row {found.rows + 1}" if found.rows else "a value"
+            if reader.bytes_read > size_limit:
+                problems.append(FixtureProblem(shown, _too_large(reader.bytes_read, size_limit) + " (it grew)"))
+            else:
+                problems.append(
+                    FixtureProblem(
+                        shown, f"{what} is longer than {_MAX_VALUE:,} characters; no fixture row is that long"
+                    )
+                )
+            return None
+        except RecursionError:
+            problems.append(FixtureProblem(shown, f"JSON nested too deeply to read (at most {MAX_JSON_DEPTH} levels)"))
+            return None
+    problems.extend(found.listed())
+    return fixture if not found.over else None
+
+
+class _FileProblems:
+    """The problems of one file: the first `_MAX_FILE_PROBLEMS`; after them, rows are read but not checked."""
+
+    def __init__(self, shown: str, incomplete: set[tuple[str, int]]) -> None:
+        self.shown = shown
+        self.incomplete = incomplete
+        self.kept: list[FixtureProblem] = []
+        self.rows = 0
+        #: The first row not checked, once the list is full.
+        self.full_at: int | None = None
+
+    @property
+    def over(self) -> bool:
+        return self.full_at is not None
+
+    def add(self, problem: FixtureProblem) -> None:
+        if len(self.kept) < _MAX_FILE_PROBLEMS:
+            self.kept.append(problem)
+        elif self.full_at is None:
+            self.full_at = max(self.rows, 1)
+
+    def listed(self) -> list[FixtureProblem]:
+        if self.full_at is None:
+            return self.kept
+        unchecked = f"rows {self.full_at:,} to {self.rows:,}" if self.rows > self.full_at else f"row {self.rows:,}"
+        summary = FixtureProblem(
+            self.shown,
+            f"more than {len(self.kept):,} problems: the first {len(self.kept):,} are listed, "
+            f"{unchecked} were read as JSON but not checked",
+        )
+        return [summary, *self.kept]
+
+
+def _read_document(table: Table, path: Path, reader: jsonstream.Reader, found: _FileProblems) -> TableFixture | None:
+    """The one-key object of a fixture file; a problem of its shape goes to `found`."""
+    shape = 'expected an object with exactly one key, "rows" or "generate"'
+    if reader.peek() != "{":
+        reader.value()  # not JSON is said before not an object
+        found.add(FixtureProblem(found.shown, shape))
         return None
-    except RecursionError:
-        problems.append(FixtureProblem(shown, f"JSON nested too deeply to read (at most {MAX_JSON_DEPTH} levels)"))
-        return None
-    if getattr(document, "duplicates", ()):
-        problems.append(FixtureProblem(shown, f"duplicate key {document.duplicates[0]!r} at the top level"))
-        return None
-    if not isinstance(document, dict) or len(document) != 1 or next(iter(document)) not in ("rows", "generate"):
-        problems.append(FixtureProblem(shown, 'expected an object with exactly one key, "rows" or "generate"'))
-        return None
-    if "generate" in document:
-        spec = document["generate"]
+    reader.take("{", "Expecting value")
+    if reader.peek() != '"':
+        if reader.peek() == "}":
+            found.add(FixtureProblem(found.shown, shape))
+            return None
+        raise reader.error("Expecting property name enclosed in double quotes")
+    key = reader.value()
+    reader.take(":", "Expecting ':' delimiter")
+    fixture: TableFixture | None = None
+    if key == "rows":
+        fixture = _read_rows(table, path, reader, found)
+    elif key == "generate":
+        spec = reader.value()
         if not isinstance(spec, dict):
-            problems.append(FixtureProblem(shown, '"generate" must be an object'))
+            found.add(FixtureProblem(found.shown, '"generate" must be an object'))
             return None
         spec_problems = generate.validate(table.name, spec)
-        problems.extend(FixtureProblem(shown, message) for message in spec_problems)
-        return None if spec_problems else TableFixture(table=table, path=path, spec=spec)
-    raw_rows = document["rows"]
-    if not isinstance(raw_rows, list):
-        problems.append(FixtureProblem(shown, '"rows" must be a list of objects'))
+        for message in spec_problems:
+            found.add(FixtureProblem(found.shown, message))
+        fixture = None if spec_problems else TableFixture(table=table, path=path, spec=spec)
+    else:
+        found.add(FixtureProblem(found.shown, shape))
         return None
+    after = reader.peek()
+    if after == ",":
+        reader.take(",", "")
+        if reader.peek() == '"' and reader.value() == key:
+            message = f"duplicate key {key!r} at the top level"
+        else:
+            message = shape
+        found.kept, found.full_at = [FixtureProblem(found.shown, message)], None
+        return None
+    reader.take("}", "Expecting ',' delimiter")
+    return fixture
+
+
+def _read_rows(table: Table, path: Path, reader: jsonstream.Reader, found: _FileProblems) -> TableFixture | None:
+    """The list of rows, one at a time: each converted, then its JSON let go."""
+    if reader.peek() != "[":
+        reader.value()
+        found.add(FixtureProblem(found.shown, '"rows" must be a list of objects'))
+        return None
+    reader.take("[", "Expecting value")
     names = table.columns.keys()
-    rows: list[tuple[Any, ...]] = []
     filled = {c.name: defaults.of(table, c) for c in table.columns}
     unstable: dict[str, list[tuple[int, str | None]]] = {}
-    for number, raw in enumerate(raw_rows, start=1):
-        if not isinstance(raw, dict):
-            problems.append(FixtureProblem(shown, "a row must be a JSON object", row=number))
+    rows: list[tuple[Any, ...]] | None = []
+    if reader.peek() == "]":
+        reader.take("]", "")
+        return TableFixture(table=table, path=path, rows=())
+    while True:
+        raw = reader.value()
+        found.rows += 1
+        if found.rows % 1024 == 0:
+            interrupts.check()
+        row = None if found.over else _row(table, names, raw, found.rows, found, filled, unstable)
+        if found.over:
+            rows = None  # past the problems listed: its rows are no use, and memory stays flat
+        elif rows is not None and row is not None:
+            rows.append(row)
+        if reader.peek() == ",":
+            reader.take(",", "")
             continue
-        label = _row_label(table, raw)
-
-        def problem(message: str, column: str, number: int = number, label: str | None = label) -> FixtureProblem:
-            return FixtureProblem(shown, message, row=number, row_id=label, column=column)
-
-        for name in getattr(raw, "duplicates", ()):
-            problems.append(problem("duplicate key in the row object (each column once)", name))
-        for name in raw:
-            if name not in names:
-                problems.append(problem(f"unknown column; known: {', '.join(names)}", name))
-        values: list[Any] = []
-        for column in table.columns:
-            given: Any = raw.get(column.name)
-            if column.name not in raw:
-                default = filled[column.name]
-                if isinstance(default, defaults.Unstable):
-                    unstable.setdefault(column.name, []).append((number, label))
-                    incomplete.add((shown, number))
-                    values.append(None)
-                    continue
-                if isinstance(default, defaults.Numbered):
-                    given = number
-                elif isinstance(default, defaults.Fixed):
-                    given = default.value
-                elif not column.nullable:
-                    problems.append(problem("missing required value", column.name))
-                    values.append(None)
-                    continue
-            try:
-                values.append(_convert(column, given))
-            except _Invalid as exc:
-                problems.append(problem(str(exc) if column.name in raw else f"its default: {exc}", column.name))
-                values.append(None)
-        rows.append(tuple(values))
+        reader.take("]", "Expecting ',' delimiter")
+        break
     for name, missing in unstable.items():
         default = filled[name]
         assert isinstance(default, defaults.Unstable)
         first, label = missing[0]
-        problems.append(
+        found.add(
             FixtureProblem(
-                shown,
+                found.shown,
                 f"left out of {len(missing)} row(s); its default ({default.why}) is not the same on every run, "
                 "so every row must give it",
                 row=first,
@@ -318,7 +414,57 @@ def _load_file(
                 column=name,
             )
         )
-    return TableFixture(table=table, path=path, rows=tuple(rows))
+    return TableFixture(table=table, path=path, rows=tuple(rows)) if rows is not None else None
+
+
+def _row(
+    table: Table,
+    names: Any,
+    raw: Any,
+    number: int,
+    found: _FileProblems,
+    filled: Mapping[str, defaults.Default | None],
+    unstable: dict[str, list[tuple[int, str | None]]],
+) -> tuple[Any, ...] | None:
+    """One row object as typed values in column order; each problem is located to its cell."""
+    shown = found.shown
+    if not isinstance(raw, dict):
+        found.add(FixtureProblem(shown, "a row must be a JSON object", row=number))
+        return None
+    label = _row_label(table, raw)
+
+    def problem(message: str, column: str) -> FixtureProblem:
+        return FixtureProblem(shown, message, row=number, row_id=label, column=column)
+
+    for name in getattr(raw, "duplicates", ()):
+        found.add(problem("duplicate key in the row object (each column once)", name))
+    for name in raw:
+        if name not in names:
+            found.add(problem(f"unknown column; known: {', '.join(names)}", name))
+    values: list[Any] = []
+    for column in table.columns:
+        given: Any = raw.get(column.name)
+        if column.name not in raw:
+            default = filled[column.name]
+            if isinstance(default, defaults.Unstable):
+                unstable.setdefault(column.name, []).append((number, label))
+                found.incomplete.add((shown, number))
+                values.append(None)
+                continue
+            if isinstance(default, defaults.Numbered):
+                given = number
+            elif isinstance(default, defaults.Fixed):
+                given = default.value
+            elif not column.nullable:
+                found.add(problem("missing required value", column.name))
+                values.append(None)
+                continue
+        try:
+            values.append(_convert(column, given))
+        except _Invalid as exc:
+            found.add(problem(str(exc) if column.name in raw else f"its default: {exc}", column.name))
+            values.append(None)
+    return tuple(values)
 
 
 # --- checks across rows and tables ---------------------------------------------------------------------
@@ -388,11 +534,18 @@ def _check_foreign_keys(
                     )
 
 
-def _digest(contents: Mapping[str, bytes]) -> str:
+def _digest(files: Mapping[str, str], code: Sequence[tuple[str, bytes]]) -> str:
+    """The fixture set's identity: its files (name and sha256 of the bytes) and the generators' code.
+
+    A generator's source is part of the rows it makes, so an edited generator
+    is another seed even when every fixture file is unchanged.
+    """
     hasher = hashlib.sha256()
     hasher.update(f"generators={generate.GENERATOR_VERSION}\n".encode())
-    for name, data in sorted(contents.items()):
-        hasher.update(name.encode("utf-8", "surrogateescape") + b"\x00" + data + b"\x00")
+    for name, file_digest in sorted(files.items()):
+        hasher.update(name.encode("utf-8", "surrogateescape") + b"\x00" + file_digest.encode() + b"\n")
+    for module, source in code:
+        hasher.update(f"code {module} {len(source)}\n".encode("utf-8", "surrogateescape") + source)
     return "sha256:" + hasher.hexdigest()
 
 
@@ -572,7 +725,7 @@ def _collect(
     by_name: dict[str, TableFixture] = {}
     shown: dict[str, str] = {}
     failed: set[str] = set()
-    contents: dict[str, bytes] = {}
+    contents: dict[str, str] = {}
     incomplete: set[tuple[str, int]] = set()
     # Named inside the directory as given: resolving the file itself would follow its link.
     where = _display(directory)
@@ -583,13 +736,17 @@ def _collect(
             problems.append(FixtureProblem(name, f"no seeded table is called {path.stem!r}; known: {', '.join(known)}"))
             continue
         shown[table.name] = name
-        try:
-            data = contents[path.name] = _read_regular(path)
-        except _Unreadable as exc:
-            problems.append(FixtureProblem(name, str(exc)))
-            failed.add(table.name)
-            continue
-        fixture = _load_file(table, path, data, name, problems, incomplete)
+        file_hash = hashlib.sha256()
+        fixture = _load_file(
+            table,
+            path,
+            name,
+            problems,
+            size_limit=owner.max_fixture_bytes,
+            seen=file_hash.update,
+            incomplete=incomplete,
+        )
+        contents[path.name] = file_hash.hexdigest()
         if fixture is None:
             failed.add(table.name)
         else:
@@ -601,7 +758,10 @@ def _collect(
     _check_foreign_keys(by_name, shown, problems, skip=failed)
     _check_generators(by_name, shown, problems, failed=failed, allow_large=allow_large)
     tables = tuple(by_name[t.name] for t in owner.tables if t.name in by_name)
-    fixture_set = FixtureSet(directory=directory, digest=_digest(contents), tables=tables)
+    used = [f.spec["generator"] for f in tables if f.spec is not None]
+    fixture_set = FixtureSet(
+        directory=directory, digest=_digest(contents, generate.code(owner.generators, used)), tables=tables
+    )
     if anchor is not None and not problems:
         problems = _check_times(fixture_set, shown, anchor, scale)
     if not problems or anchor is None:
@@ -613,12 +773,13 @@ def _collect(
     return None, problems
 
 
-def digest(directory: Path) -> str:
+def digest(directory: Path, generators: Sequence[str] = ()) -> str:
     """The digest `load` gives a directory whose every *.json file is a table's (no table needs to be known)."""
-    return _digest({path.name: _read_regular(path) for path in _json_files(directory)})
+    files = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in _json_files(directory)}
+    return _digest(files, generate.code(generators, []))
 
 
-def check_shapes(directory: Path) -> list[FixtureProblem]:
+def check_shapes(directory: Path, size_limit: int = project.MAX_FIXTURE_MB << 20) -> list[FixtureProblem]:
     """What can be judged of fixture files without knowing the tables: JSON, layout, one object per row.
 
     For a project without models, whose tables exist only once its
@@ -629,15 +790,10 @@ def check_shapes(directory: Path) -> list[FixtureProblem]:
     files = _json_files(directory)
     for path in files:
         name = path.name if where == "." else os.path.join(where, path.name)
-        try:
-            data = _read_regular(path)
-        except _Unreadable as exc:
-            problems.append(FixtureProblem(name, str(exc)))
-            continue
         # A table with no column: every row's columns are "unknown", and only the layout is judged.
         shapeless = Table(path.stem, MetaData())
         found: list[FixtureProblem] = []
-        _load_file(shapeless, path, data, name, found, set())
+        _load_file(shapeless, path, name, found, size_limit=size_limit, seen=None, incomplete=set())
         problems += [p for p in found if not p.message.startswith("unknown column")]
     if not files:
         problems.append(FixtureProblem(where, "no *.json fixture files"))
@@ -670,7 +826,7 @@ def load(
 
 def _check_command(directory: Path, owner: Project) -> str:
     """The `check` that lists these problems: with --fixtures unless they are the project's own."""
-    words = ["echelon-seed", "check"]
+    words = ["echelon-seed", "check", *project.command_options(owner)]
     if _resolved_path(directory) != _resolved_path(owner.fixtures):
         words += ["--fixtures", _display(directory)]
     return shlex.join(words)

@@ -10,7 +10,9 @@ against the table's columns. It knows no schema and no generator by name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import importlib.util
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -21,6 +23,7 @@ from .generators import GeneratorError
 __all__ = [
     "GENERATOR_VERSION",
     "GeneratorError",
+    "code",
     "earliest_offset",
     "inputs",
     "row_count",
@@ -32,6 +35,42 @@ __all__ = [
 GENERATOR_VERSION = "1"
 
 _SPEC_KEYS = frozenset({"generator", "seed", "count", "params"})
+
+
+def code(modules: Iterable[str], used: Iterable[str] = ()) -> list[tuple[str, bytes]]:
+    """The source of the generator modules, by module name in order: part of a seed's identity.
+
+    `modules` are the project's generator modules; `used` names registered
+    generators whose modules count too (one registered from elsewhere). A
+    generator's rows follow from its code, so the fixture digest (and the
+    pytest plugin's template key) covers this: an edited constant is another
+    seed, whatever the file's size or time. A module whose file cannot be
+    found or read counts as empty.
+    """
+    names = set(modules)
+    for name in used:
+        entry = generators.lookup(name)
+        if entry is not None:
+            names.add(entry.function.__module__)
+    return [(name, _source(name)) for name in sorted(names)]
+
+
+def _source(module: str) -> bytes:
+    loaded = sys.modules.get(module)
+    origin = getattr(loaded, "__file__", None)
+    if not isinstance(origin, str):
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+    if not origin:
+        return b""
+    try:
+        with open(origin, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
 
 
 def validate(table: str, spec: Mapping[str, object]) -> list[str]:

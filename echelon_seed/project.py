@@ -13,6 +13,7 @@ guesses a path. A project is declared in a `pyproject.toml`:
     generators = ["shop.seed_generators"]   # optional: modules imported before seeding
     ignore = ["*.updated_at"]               # optional: columns left out of comparison
     schema = "public"                       # optional: the PostgreSQL schema of the tables
+    max_fixture_mb = 64                     # optional: larger fixture files are refused unread
 
     [tool.echelon-seed.mask]                # optional: the masking policy of `export --mask`
     "users.email" = "email"                 # (docs/masking.md)
@@ -54,10 +55,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV",
     "KEYS",
+    "MAX_FIXTURE_MB",
     "Config",
     "Project",
+    "check_output",
+    "command_options",
     "data_dir",
     "display",
+    "ignored_files",
     "echelon",
     "find",
     "load",
@@ -81,7 +86,10 @@ KEYS: Mapping[str, bool] = {
     "ignore": False,
     "schema": False,
     "mask": False,
+    "max_fixture_mb": False,
 }
+#: The largest fixture file read, in megabytes, unless the configuration's `max_fixture_mb` says otherwise.
+MAX_FIXTURE_MB = 64
 _SECTION = "echelon-seed"
 _PYPROJECT = "pyproject.toml"
 _PACKAGE = Path(__file__).resolve().parent
@@ -119,6 +127,8 @@ class Project:
     mask: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
     #: No models: the tables are reflected from the database once `migrations` built it (see `reflected`).
     reflect: bool = False
+    #: A fixture file larger than this is refused unread (`max_fixture_mb`): odd inputs stay cheap.
+    max_fixture_bytes: int = MAX_FIXTURE_MB << 20
 
     @property
     def sql_migrations(self) -> bool:
@@ -400,7 +410,15 @@ def load(config: Config | None) -> Project:
         config_files=(ini,) if ini is not None and ini.is_file() else (),
         mask=_mask(config),
         reflect=reflect,
+        max_fixture_bytes=_megabytes(config, "max_fixture_mb") << 20,
     )
+
+
+def _megabytes(config: Config, key: str) -> int:
+    value = config.values.get(key, MAX_FIXTURE_MB)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{config.where(key)}: expected a whole number of megabytes (1 or more), got {value!r}")
+    return value
 
 
 def _mask(config: Config) -> Mapping[str, Any] | None:
@@ -426,22 +444,117 @@ def display(path: Path) -> str:
         return str(path)
 
 
+def command_options(chosen: Project) -> list[str]:
+    """`--project PATH` when a command pasted here would not find `chosen` by itself, else nothing.
+
+    Hints are commands to paste; one that found another project (or the
+    built-in one) would act on other tables.
+    """
+    try:
+        found = find()
+    except ConfigError:
+        found = None
+    here = found.path if found is not None else None
+    if chosen.source == here:
+        return []
+    if chosen.source is None:
+        # The built-in project, where a configuration is in sight: it has no path to name.
+        return ["--project", str(root())] if (root() / _PYPROJECT).is_file() else []
+    return ["--project", display(chosen.source.parent)]
+
+
+def ignored_files(directory: Path) -> list[str]:
+    """The files of a fixture directory that are not fixtures (only *.json is read), to be named once.
+
+    Hidden files (.gitkeep) and subdirectories are nobody's fixtures and are
+    not named; an unreadable directory is the reader's to report.
+    """
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(
+                e.name
+                for e in entries
+                if not e.name.endswith(".json") and not e.name.startswith(".") and not e.is_dir()
+            )
+    except OSError:
+        return []
+
+
+def check_output(target: Path, *, directory: bool = False) -> None:
+    """Refuse, before any work, an output path that cannot be written: one line naming it and why.
+
+    Every command that writes a file (`snapshot -o`, `export-sql -o`, `verify
+    --update`, `--save-actual`, `--junit-xml`) or a directory (`export -o`)
+    asks here first, so that a mistyped path is said as such, never as an
+    internal error or as the database's fault. The parent directory is
+    probed by creating a file in it and removing it: permissions alone do not
+    tell (root may write anywhere, yet not into /proc).
+    """
+    problem = _output_problem(target, directory=directory)
+    if problem is not None:
+        raise ConfigError(f"cannot write {target}: {problem}")
+
+
+def _output_problem(target: Path, *, directory: bool) -> str | None:
+    import tempfile
+
+    if directory:
+        if target.exists() and not target.is_dir():
+            return "it exists and is not a directory; give a directory for the fixture files"
+    elif target.is_dir():
+        return "it is a directory; give a file name"
+    elif target.exists():
+        if not target.is_file():
+            return None if os.access(target, os.W_OK) else "it is not writable"
+        if not os.access(target, os.W_OK):
+            return "it is not writable"
+    parent = target.parent
+    if not parent.exists():
+        return f"the directory {parent} does not exist (create it first)"
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    try:
+        if directory:
+            os.rmdir(tempfile.mkdtemp(prefix=".echelon-seed-probe-", dir=parent))
+        else:
+            fd, probe = tempfile.mkstemp(prefix=".echelon-seed-probe-", dir=parent)
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        return f"the directory {parent} does not take new files ({exc.strerror or exc})"
+    return None
+
+
 @contextmanager
 def replaced(target: Path) -> Iterator[IO[bytes]]:
     """A stream whose bytes replace `target` only once the block succeeds (golden files, snapshots).
 
     A target that exists and is not a regular file (/dev/null, a FIFO) is
     written in place: renaming over it would replace a device with a file.
+    A path that cannot be written is a ConfigError naming it (see `check_output`).
     """
+    check_output(target)
     if target.exists() and not target.is_file():
-        with target.open("wb") as out:
+        with _writing(target, target) as out:
             yield out
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(target.name + ".tmp")
     try:
-        with staged.open("wb") as out:
+        with _writing(staged, target) as out:
             yield out
-        staged.replace(target)
+        try:
+            staged.replace(target)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         staged.unlink(missing_ok=True)
+
+
+@contextmanager
+def _writing(path: Path, target: Path) -> Iterator[IO[bytes]]:
+    try:
+        out = path.open("wb")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {target}: {exc.strerror or exc}") from None
+    with out:
+        yield out

@@ -39,6 +39,8 @@ class Status:
     fixtures_problem: str | None
     #: Rows per project table; None where the table does not exist.
     rows: dict[str, int | None]
+    #: The apply that reseeds this database, with the options that name it (pasted, it works).
+    reseed: str = "echelon-seed apply --force"
 
     @property
     def schema_state(self) -> str:
@@ -78,9 +80,7 @@ class Status:
             )
         state = self.seed_state
         if state == "stale":
-            state = (
-                f"stale: the fixtures on disk are {(self.fixtures or '')[:19]}…; 'echelon-seed apply --force' reseeds"
-            )
+            state = f"stale: the fixtures on disk are {(self.fixtures or '')[:19]}…; reseed with: {self.reseed}"
         elif state == "current":
             state = "current: the fixtures on disk are the ones seeded"
         out.append(f"fixtures {state}")
@@ -113,7 +113,13 @@ class Status:
 
 
 async def read(
-    conn: AsyncConnection, project: Project, *, database: str, fixtures: str | None, fixtures_problem: str | None
+    conn: AsyncConnection,
+    project: Project,
+    *,
+    database: str,
+    fixtures: str | None,
+    fixtures_problem: str | None,
+    reseed: str = "echelon-seed apply --force",
 ) -> Status:
     """The status of the database behind `conn` (read only) for `project` and its fixtures' digest."""
     present = set(await conn.run_sync(table_names))
@@ -143,4 +149,5 @@ async def read(
         fixtures=fixtures,
         fixtures_problem=fixtures_problem,
         rows=rows,
+        reseed=reseed,
     )

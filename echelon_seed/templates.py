@@ -25,7 +25,6 @@ and a name that exists without that comment is refused, not reused or dropped.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -156,10 +155,8 @@ def key(project: Project, seed: Seed) -> str:
             add(f"migrations/{name}", path.read_bytes())
     for name, path in _files(seed.fixtures or project.fixtures):
         add(f"fixtures/{name}", path.read_bytes())
-    for module in project.generators:
-        spec = importlib.util.find_spec(module)
-        origin = spec.origin if spec is not None else None
-        add(f"generator {module}", Path(origin).read_bytes() if origin and Path(origin).is_file() else b"")
+    for module, source in generate.code(project.generators):
+        add(f"generator {module}", source)
     return hasher.hexdigest()
 
 

@@ -104,6 +104,12 @@ class Target:
         """The URL for people: the hosts the driver uses, `***` in the password's place."""
         return self._render(":***" if self.password is not None else "", self.database)
 
+    @property
+    def pasteable(self) -> str:
+        """The URL for a command people paste: no password at all, so the driver takes it from
+        PGPASSWORD or the password file, as psql would (`***` would be sent as the password)."""
+        return self._render("", self.database)
+
     def url_for(self, database: str) -> str:
         """A URL that connects where this one does, as the same user, but to `database` (password included).
 
