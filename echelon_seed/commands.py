@@ -538,6 +538,8 @@ async def verify(
         if update:
             if golden is None and not seeded_here:
                 _check_default_golden_source(header, fixtures_dir, scale, database, golden_file, project)
+            if golden is None:  # the project's own snapshots directory is made when first written
+                golden_file.parent.mkdir(parents=True, exist_ok=True)
             with projects.replaced(golden_file) as out, actual.open("rb") as source:
                 shutil.copyfileobj(source, out)
             return VerifyResult(golden=golden_file, header=header, database=database, regenerate=hint, updated=True)

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import pytest
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from .pg_server import Server
@@ -573,17 +575,30 @@ def _fail(exc: BaseException, config: pytest.Config) -> NoReturn:
     pytest.fail(f"echelon-seed: {config.stash[_scrub_key](str(exc))}", pytrace=False)
 
 
+def _open_templates(server_url: str | None, *, shared: Path, private: Path) -> Templates:
+    """PostgreSQL templates on `server_url` when given, else SQLite files (`shared` across workers).
+
+    Chosen here, by the one caller, so that the shared `templates` module never
+    imports the engines' stores that build on it.
+    """
+    if server_url is not None:
+        from .pg_templates import PostgresTemplates
+
+        return PostgresTemplates(server_url)
+    from .sqlite_templates import SQLiteTemplates
+
+    return SQLiteTemplates(shared, private)
+
+
 @pytest.fixture(scope="session")
 def _echelon_seed_session(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[_Session]:
-    from .templates import open_templates
-
     config = request.config
     base = tmp_path_factory.getbasetemp()
     # Under xdist every worker has its own basetemp inside the session's: the templates go one level up.
     shared = (base.parent if hasattr(config, "workerinput") else base) / "echelon-seed-templates"
-    templates = open_templates(config.stash[_server_key], shared=shared, private=base / "echelon-seed")
+    templates = _open_templates(config.stash[_server_key], shared=shared, private=base / "echelon-seed")
     session = _Session(config, templates)
     config.stash[_session_key] = session
     try:

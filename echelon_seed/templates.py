@@ -44,7 +44,6 @@ __all__ = [
     "Template",
     "Templates",
     "key",
-    "open_templates",
     "record_from",
     "record_json",
     "seed_database",
@@ -192,14 +191,3 @@ async def seed_database(url: str, project: Project, seed: Seed) -> SeedRecord:
         schema_fingerprint=project.fingerprint,
         project=project.name,
     )
-
-
-def open_templates(server_url: str | None, *, shared: Path, private: Path) -> Templates:
-    """PostgreSQL templates on `server_url` when given, else SQLite files (`shared` across workers)."""
-    if server_url is not None:
-        from .pg_templates import PostgresTemplates
-
-        return PostgresTemplates(server_url)
-    from .sqlite_templates import SQLiteTemplates
-
-    return SQLiteTemplates(shared, private)

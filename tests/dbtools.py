@@ -334,8 +334,9 @@ _ADMIN_URLS: dict[str, str] = {}
 async def seed(url: str, *, anchor: datetime) -> None:
     """Give the empty test database `url` the built-in project's canonical seed at `anchor`.
 
-    Byte for byte what `commands.apply(url, anchor=anchor)` writes (seed record
-    and stamp included), but copied from a template that one real `apply`
+    Row for row what `commands.apply(url, anchor=anchor)` writes (the seed record
+    included; the stamp digests the modules loaded when the template was made),
+    but copied from a template that one real `apply`
     seeded once per worker: a test whose subject is not the first apply then
     costs milliseconds instead of a seeding. Tests of apply itself call
     `commands.apply`.

@@ -309,6 +309,10 @@ async def test_the_suites_cloned_seed_is_what_apply_writes(db_url: str, new_data
     await commands.apply(applied, anchor=ANCHOR)
     await dbtools.seed(db_url, anchor=ANCHOR)
 
-    assert await dbtools.dump(db_url) == await dbtools.dump(applied)
+    cloned, made = await dbtools.dump(db_url), await dbtools.dump(applied)
+    # The stamp digests the modules loaded in the process that seeded (the template was seeded
+    # earlier in this worker): it may differ, and only ever sends the next apply the full way.
+    cloned.pop("echelon_seed_stamp"), made.pop("echelon_seed_stamp")
+    assert cloned == made
     assert await dbtools.snapshot_bytes(db_url) == await dbtools.snapshot_bytes(applied)
     assert (await commands.apply(db_url, anchor=ANCHOR)).action == "unchanged"
