@@ -499,12 +499,11 @@ def _compare_manifest(golden: Header, actual: Header, differing: list[str], out:
 # --- the comparison ---------------------------------------------------------------------------------
 
 
-def _refuse_incomparable(golden: Header, actual: Header, golden_label: str, actual_label: str) -> None:
-    """Exit 2, not 1: the database is not a version of what the golden file describes at all.
+def _refuse_empty(golden: Header, actual: Header, golden_label: str, actual_label: str) -> None:
+    """One rule for empty, whichever side and whatever each side is (a database or a snapshot file).
 
-    One rule for empty, whichever side and whatever each side is (a database
-    or a snapshot file): a snapshot of a database with no tables (and no
-    schema revision) is never compared, not even with another empty one. Two
+    A snapshot of a database with no tables (and no schema revision) is never
+    compared, not even with another empty one, whose digest is the same: two
     empty databases "matching" would pass a gate that checked nothing.
     """
     for header, label, other in ((actual, actual_label, golden_label), (golden, golden_label, actual_label)):
@@ -513,6 +512,10 @@ def _refuse_incomparable(golden: Header, actual: Header, golden_label: str, actu
                 f"{label} is empty (no tables): there is nothing to compare with {other}; "
                 "an empty database is never compared, on either side"
             )
+
+
+def _refuse_incomparable(golden: Header, actual: Header, golden_label: str, actual_label: str) -> None:
+    """Exit 2, not 1: the database is not a version of what the golden file describes at all."""
     if golden.schema_revision is not None and actual.schema_revision is None:
         raise DatabaseError(
             f"{actual_label} is not migrated (no alembic_version; {golden_label} is of schema revision "
@@ -577,6 +580,7 @@ def compare(
             provenance=_provenance(golden, actual, actual_side, golden_side),
             limit=limit,
         )
+        _refuse_empty(golden, actual, shown, actual_label)
         if golden.digest == actual.digest:
             physical = schema_facts.compare_physical(golden.facts, actual.facts, indexes=indexes, views=views)
             report.changes = physical

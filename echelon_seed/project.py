@@ -509,6 +509,11 @@ def _output_problem(target: Path, *, directory: bool) -> str | None:
         if not os.access(target, os.W_OK):
             return "it is not writable"
     parent = target.parent
+    if directory:
+        # A directory of fixtures is made with its missing parents (`export -o seed/fixtures` in a new
+        # project): the nearest one that exists must take it.
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
     if not parent.exists():
         return f"the directory {parent} does not exist (create it first)"
     if not parent.is_dir():

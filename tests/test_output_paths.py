@@ -42,7 +42,9 @@ def _cases(tmp: Path, db: str) -> list[tuple[list[str], str, str]]:
         (["export-sql", "-o", "/proc/x.sql"], "/proc/x.sql", proc),
         (["export", *url, "-o", "/proc/x"], "/proc/x", proc),
         (["export", *url, "-o", str(a_file)], str(a_file), "it exists and is not a directory"),
-        (["export", *url, "-o", str(missing)], str(missing), no_parent),
+        # `export -o` makes a missing fixture directory with its parents (a new project's
+        # seed/fixtures); under a file it cannot, and says so.
+        (["export", *url, "-o", str(a_file / "out")], str(a_file / "out"), f"{a_file} is not a directory"),
         (["verify", *url, "--save-actual", "/proc/x"], "/proc/x", proc),
         (["verify", *url, "--save-actual", str(a_dir)], str(a_dir), is_dir),
         (["verify", *url, "--junit-xml", "/proc/x.xml"], "/proc/x.xml", proc),

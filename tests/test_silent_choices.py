@@ -66,6 +66,11 @@ def test_files_that_are_not_fixtures_are_named_once(tmp_path: Path) -> None:
         assert done.stderr.splitlines().count(line) == 1, (args, done.stderr)
 
 
+def _verdict_line(stdout: str) -> str:
+    """The report's verdict line (notes on provenance may follow it)."""
+    return next(line for line in reversed(stdout.strip().splitlines()) if not line.startswith("note:"))
+
+
 def test_the_hints_of_apply_verify_status_and_snapshot_work_when_pasted(db_url: str, tmp_path: Path) -> None:
     cwd = tmp_path / "elsewhere"  # with --project: a hint must name the project too
     cwd.mkdir()
@@ -86,7 +91,7 @@ def test_the_hints_of_apply_verify_status_and_snapshot_work_when_pasted(db_url: 
     assert dbtools.run_cli("apply", "-q", *repo, "--scale", "2", cwd=cwd).returncode == 0
     verify = dbtools.run_cli("verify", *repo, cwd=cwd)
     assert verify.returncode == 1, verify.stderr
-    hint = hint_in(verify.stdout.strip().splitlines()[-1])
+    hint = hint_in(_verdict_line(verify.stdout))
     assert "--scale 2" in hint
     pasted = _paste(hint, cwd, db_url)
     assert pasted.returncode == 0, pasted.stderr
@@ -110,7 +115,7 @@ def test_the_hints_of_apply_verify_status_and_snapshot_work_when_pasted(db_url: 
     assert dbtools.run_cli("apply", "-q", "--force", *repo, "--fixtures", str(other), cwd=cwd).returncode == 0
     verify = dbtools.run_cli("verify", *repo, cwd=cwd)
     assert verify.returncode == 1
-    assert _paste(hint_in(verify.stdout.strip().splitlines()[-1]), cwd, db_url).returncode == 0
+    assert _paste(hint_in(_verdict_line(verify.stdout)), cwd, db_url).returncode == 0
     final = dbtools.run_cli("verify", *repo, cwd=cwd)
     assert final.returncode == 0, final.stdout[-2000:]
 
