@@ -730,7 +730,8 @@ def test_a_failed_template_fails_once_with_the_reason_and_the_command(backend: B
     assert len(reasons) == 3 and len(set(reasons)) == 1, run.output
     assert "the notes generator broke on purpose" in reasons[0]
     command = re.findall(r"^reproduce it with: (echelon-seed apply .*)$", run.output, flags=re.MULTILINE)
-    assert len(command) == 3 and len(set(command)) == 1, run.output
+    # Three errors; under CI=true pytest also prints the short summary untruncated, which repeats them.
+    assert len(command) in (3, 6) and len(set(command)) == 1, run.output
     assert f"--anchor {anchor} --scale 1" in command[0] and f"--project {project / 'pyproject.toml'}" in command[0]
     for secret in secrets():
         assert secret not in run.output
