@@ -495,7 +495,7 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _own_server_gone(port: int, root: Path, within: float = 20.0) -> bool:
+def _own_server_gone(port: int, root: Path, within: float = 90.0) -> bool:
     import time
 
     deadline = time.monotonic() + within
