@@ -13,8 +13,9 @@ is slow and every part of it is hit. Each trial must end in one of:
 - exit 130 with stderr exactly the interrupted line and nothing on stdout;
 - the command's own result (the signal came after it had finished);
 - the interpreter's own start, before any line of ours ran: killed by the
-  signal, or Python's "Fatal Python error: init_import_site" (site), with
-  no frame of the script or of echelon_seed in it.
+  signal, or Python's "Fatal Python error: init_…" from one of its own
+  initialisation steps (the standard streams, site), with no frame of the
+  script or of echelon_seed in it.
 
 and enough trials must land inside the command for the test to mean
 anything.
@@ -41,6 +42,9 @@ SCRIPT = Path(sys.executable).with_name("echelon-seed")
 EARLY = 40
 LATE = 12
 INTERRUPTED = "echelon-seed: interrupted\n"
+#: CPython's own initialisation (init_sys_streams, init_import_site, ...) reports a signal that
+#: lands there this way; none of our lines has run yet, so nothing of ours can catch it.
+INTERPRETER_INIT = "Fatal Python error: init_"
 #: The burner stops itself after this long even if the test dies.
 BURNER_LIFETIME_S = 300
 
@@ -103,7 +107,7 @@ def _classify(code: int, out: str, err: str, finished: str) -> str:
     ours = "echelon_seed" in err or str(SCRIPT) in err or "echelon-seed" in err
     if code == -signal.SIGINT and out == "" and err == "":
         return "before the interpreter"
-    if code == 1 and err.startswith("Fatal Python error: init_import_site") and not ours:
+    if code == 1 and err.startswith(INTERPRETER_INIT) and not ours:
         return "before the interpreter"
     return f"wrong: exit {code}, stdout {out!r}, stderr {err!r}"
 
