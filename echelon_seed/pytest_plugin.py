@@ -264,7 +264,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     server = config.stash[_server_key]
     if server is None:
         return  # SQLite templates live in this session's temporary directory: nothing to clean
-    from .pg_templates import PostgresTemplates
+    from .engines.pg_templates import PostgresTemplates
     from .templates import Seed, key
 
     project = _project(config)
@@ -582,10 +582,10 @@ def _open_templates(server_url: str | None, *, shared: Path, private: Path) -> T
     imports the engines' stores that build on it.
     """
     if server_url is not None:
-        from .pg_templates import PostgresTemplates
+        from .engines.pg_templates import PostgresTemplates
 
         return PostgresTemplates(server_url)
-    from .sqlite_templates import SQLiteTemplates
+    from .engines.sqlite_templates import SQLiteTemplates
 
     return SQLiteTemplates(shared, private)
 

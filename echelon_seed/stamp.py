@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import stat
 import sys
 import sysconfig
@@ -36,11 +35,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from . import __version__
 from . import project as projects
-from .tool_tables import RUNS_TABLE, STAMP_TABLE, VERSION_TABLE
+
+# Loaded with the stamp, not on the fast path only: the full path digests every loaded module of
+# the tool, so both paths must load the same ones.
+from .engines import stamp_readers
 
 __all__ = ["FORMAT", "Hit", "Inputs", "check", "digest", "inputs", "record_identity"]
 
@@ -207,10 +208,11 @@ async def _check(url: str, *, project: str | None, fixtures: Path | None, scale:
         allow_large=allow_large,
     )
     if target.engine == "sqlite":
-        stored = _read_sqlite(target.path)
+        raw = stamp_readers.read_sqlite(target.path, _IDENTITY)
     else:
         schema = config.values.get("schema", "public") if config is not None else "public"
-        stored = await _read_postgresql(target, str(schema))
+        raw = await stamp_readers.read_postgresql(target, str(schema), _IDENTITY, connect_timeout=_CONNECT_TIMEOUT_S)
+    stored = None if raw is None else _stored(*raw)
     if stored is None:
         return None
     key, recorded, record, versions, tables = stored
@@ -242,55 +244,3 @@ def _stored(stamps: list[Any], runs: list[Any], versions: list[str], tables: set
         return None
     key, recorded = stamps[0]
     return key, json.loads(recorded), dict(zip(_IDENTITY, tuple(runs[0]), strict=True)), versions, tables
-
-
-def _read_sqlite(path: str) -> _Stored | None:
-    """Everything the check needs, in one read transaction; a locked file is a miss, never a wait."""
-    connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=0, isolation_level=None)
-    try:
-        connection.execute("BEGIN")
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {STAMP_TABLE, RUNS_TABLE} <= tables:
-            return None
-        stamps = connection.execute(f"SELECT key, inputs FROM {STAMP_TABLE}").fetchall()
-        runs = connection.execute(f"SELECT {', '.join(_IDENTITY)} FROM {RUNS_TABLE}").fetchall()
-        versions = (
-            [row[0] for row in connection.execute(f"SELECT version_num FROM {VERSION_TABLE}")]
-            if VERSION_TABLE in tables
-            else []
-        )
-        connection.execute("COMMIT")
-    finally:
-        connection.close()
-    return _stored(stamps, runs, versions, tables)
-
-
-async def _read_postgresql(target: Any, schema: str) -> _Stored | None:
-    """As `_read_sqlite`, in one read-only repeatable-read transaction of the project's schema."""
-    from . import drivers
-
-    asyncpg = drivers.asyncpg()  # missing: an error, so a miss, and the full path says it in its own words
-
-    def qualified(name: str) -> str:
-        return '"{}"."{}"'.format(schema.replace('"', '""'), name)
-
-    kwargs = target.connect_kwargs()
-    # A host that does not answer is the full path's to wait for and report; this only delays it a little.
-    kwargs["timeout"] = min(kwargs["timeout"] or _CONNECT_TIMEOUT_S, _CONNECT_TIMEOUT_S)
-    connection = await asyncpg.connect(**kwargs)
-    try:
-        async with connection.transaction(isolation="repeatable_read", readonly=True):
-            found = await connection.fetch("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = $1", schema)
-            tables = {row[0] for row in found}
-            if not {STAMP_TABLE, RUNS_TABLE} <= tables:
-                return None
-            stamps = await connection.fetch(f"SELECT key, inputs FROM {qualified(STAMP_TABLE)}")
-            runs = await connection.fetch(f"SELECT {', '.join(_IDENTITY)} FROM {qualified(RUNS_TABLE)}")
-            versions = (
-                [row[0] for row in await connection.fetch(f"SELECT version_num FROM {qualified(VERSION_TABLE)}")]
-                if VERSION_TABLE in tables
-                else []
-            )
-    finally:
-        await connection.close()
-    return _stored([tuple(r) for r in stamps], runs, versions, tables)

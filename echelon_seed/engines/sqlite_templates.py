@@ -20,8 +20,8 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .project import Project
-from .templates import Clone, DatabaseURL, Seed, Template, key, record_from, record_json, seed_database
+from echelon_seed.project import Project
+from echelon_seed.templates import Clone, DatabaseURL, Seed, Template, key, record_from, record_json, seed_database
 
 __all__ = ["SQLiteTemplates"]
 

@@ -27,10 +27,10 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from . import drivers, urls
-from .errors import ConfigError, RefusedError
-from .project import Project
-from .templates import (
+from echelon_seed import drivers, urls
+from echelon_seed.errors import ConfigError, RefusedError
+from echelon_seed.project import Project
+from echelon_seed.templates import (
     TEMPLATE_PREFIX,
     TEST_PREFIX,
     Clone,
