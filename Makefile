@@ -26,9 +26,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $(STAMP)
 
-## seed: apply the seed to the default ./dev.db
+## seed: apply the built-in Echelon project in projects/echelon to its default ./dev.db
 seed: venv
-	$(BIN)/echelon-seed apply
+	cd projects/echelon && ../../$(BIN)/echelon-seed apply
 
 ## test: the whole suite, SQLite and PostgreSQL (the tests start their own server), over every core.
 # make fails on any non-zero exit, so pytest's 5 ("no tests collected") fails too;

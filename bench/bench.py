@@ -295,24 +295,24 @@ async def migrate_fresh(url: str) -> Dialect:
 
 def build_rows(dialect: Dialect, scale: int, anchor: datetime) -> list[tuple[Table, list[tuple[Any, ...]]]]:
     """Every row apply writes at `scale`, in its table order, already adapted to driver values."""
-    from echelon_seed import fixtures, project
+    from echelon_seed import fixtures, plan, project
     from echelon_seed.seeder import row_adapter
 
     fixture_set = fixtures.load(project.data_dir())
     out = []
-    for fixture in fixture_set.tables:
-        rows = fixture_set.rows(fixture, anchor=anchor, scale=scale)
-        adapt = row_adapter(dialect, fixture.table)
-        out.append((fixture.table, [adapt(r) for r in rows] if adapt is not None else list(rows)))
+    for planned in plan.make(fixture_set, anchor=anchor, scale=scale).tables:
+        rows = planned.rows()
+        adapt = row_adapter(dialect, planned.table)
+        out.append((planned.table, [adapt(r) for r in rows] if adapt is not None else list(rows)))
     return out
 
 
 def expected_rows(scale: int, anchor: datetime) -> dict[str, int]:
     """Rows per seeded table at `scale`, from the fixtures (what apply and snapshot handle)."""
-    from echelon_seed import fixtures, project
+    from echelon_seed import fixtures, plan, project
 
     fixture_set = fixtures.load(project.data_dir())
-    return {f.table.name: fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables}
+    return {t.table.name: t.total for t in plan.make(fixture_set, anchor=anchor, scale=scale).tables}
 
 
 # ------------------------------------------------------------------------------------ raw limits
@@ -377,7 +377,7 @@ def _order_by(table: Table, *, collate_c: bool) -> str:
 
 
 def _seeded_tables() -> tuple[Table, ...]:
-    from echelon_seed.schema import SEEDED_TABLES
+    from echelon_project.schema import SEEDED_TABLES
 
     return SEEDED_TABLES
 
@@ -435,9 +435,8 @@ _MAPPED: list[bool] = []
 
 
 def _map_wing_flaps() -> None:
+    from echelon_project.schema import wing_flaps
     from sqlalchemy.orm import registry
-
-    from echelon_seed.schema import wing_flaps
 
     if not _MAPPED:
         registry().map_imperatively(_WingFlap, wing_flaps)

@@ -25,7 +25,7 @@ from sqlalchemy import and_, column, inspect, literal, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import __version__, clock, diff, engines, fixtures, migrate, progress, reflected, seeder, types
+from . import __version__, clock, diff, engines, fixtures, migrate, plan, progress, reflected, seeder, types
 from . import mask as masking
 from . import project as projects
 from . import snapshot as snapshots
@@ -162,9 +162,9 @@ async def apply(
     fixture_set = None
     if not project.reflect:
         fixture_set = fixtures.load(directory, project, anchor=anchor, scale=scale, allow_large=allow_large)
+        seed_plan = plan.make(fixture_set, anchor=anchor, scale=scale)
         if reporter is not None:
-            total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
-            reporter.phase("seeding", total)
+            reporter.phase("seeding", seed_plan.total)
     started = time.perf_counter()
     database = engines.open_database(url, write=True, lock_timeout=lock_timeout, schema=project.schema)
     try:
@@ -177,9 +177,9 @@ async def apply(
             if fixture_set is None:
                 project = await reflected_project(conn, project)
                 fixture_set = fixtures.load(directory, project, anchor=anchor, scale=scale, allow_large=allow_large)
+                seed_plan = plan.make(fixture_set, anchor=anchor, scale=scale)
                 if reporter is not None:
-                    total = sum(fixture_set.row_count(f, anchor=anchor, scale=scale) for f in fixture_set.tables)
-                    reporter.phase("seeding", total)
+                    reporter.phase("seeding", seed_plan.total)
             wanted = seeder.SeedRecord(
                 anchor=anchor,
                 fixture_digest=fixture_set.digest,
@@ -227,9 +227,7 @@ async def apply(
             rows = await seeder.write(
                 conn,
                 database.backend,
-                fixture_set,
-                anchor=anchor,
-                scale=scale,
+                seed_plan,
                 reporter=reporter,
                 after_table=lambda name: _pause(f"table:{name}"),
             )

@@ -112,7 +112,7 @@ def _key_value(column: Any, text: str, where: str) -> Any:
         if isinstance(type_, Uuid):
             parsed = uuid.UUID(text)
             return parsed if type_.as_uuid else str(parsed)
-        if fixtures.is_moment(column):
+        if types.is_moment(column.type):
             return clock.parse_anchor(text)
         if isinstance(type_, DateTime):
             return datetime.fromisoformat(text)
@@ -305,7 +305,7 @@ def _value_writer(table: Table, anchor: datetime | None) -> Any:
     steps = []
     for column in table.columns:
         kind = canonical.kind_of(column.type)
-        steps.append((column.name, kind, fixtures.is_moment(column)))
+        steps.append((column.name, kind, types.is_moment(column.type)))
 
     def to_fixture(row: Sequence[Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -30,10 +30,10 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
-from . import cycles, fixtures, migrate, types
+from . import cycles, migrate, plan, types
 from .bookkeeping import seed_runs
 from .engines import sequences_sql
-from .fixtures import FixtureSet, TableFixture
+from .fixture_set import FixtureSet, TableFixture
 from .project import Project
 from .tool_tables import RUNS_TABLE, VERSION_TABLE
 
@@ -60,7 +60,7 @@ def _rows(fixture_set: FixtureSet, fixture: TableFixture, scale: int) -> Iterabl
     """The table's rows with its aware times as offsets (timedelta) or absolute datetimes."""
     if fixture.spec is None:
         return fixture.rows  # literal rows keep what the file said: offsets or absolute times
-    moments = [i for i, c in enumerate(fixture.table.columns) if fixtures.is_moment(c)]
+    moments = [i for i, c in enumerate(fixture.table.columns) if types.is_moment(c.type)]
 
     def relative(row: tuple[Any, ...]) -> tuple[Any, ...]:
         values = list(row)
@@ -69,7 +69,7 @@ def _rows(fixture_set: FixtureSet, fixture: TableFixture, scale: int) -> Iterabl
                 values[i] = values[i] - _REFERENCE
         return tuple(values)
 
-    return map(relative, fixture_set.rows(fixture, anchor=_REFERENCE, scale=scale))
+    return map(relative, plan.rows(fixture_set, fixture, anchor=_REFERENCE, scale=scale))
 
 
 def _checks(out: IO[str], project: Project, *, with_schema: bool) -> None:
@@ -154,7 +154,7 @@ def _table(
     table = fixture.table
     names = table.columns.keys()
     line = types.copy_row(table)
-    moments = [c.name for c in table.columns if fixtures.is_moment(c)]
+    moments = [c.name for c in table.columns if types.is_moment(c.type)]
     rows = _rows(fixture_set, fixture, scale)
     if mask is not None:
         rows = mask.rows(table, rows)

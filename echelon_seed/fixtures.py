@@ -21,8 +21,7 @@ import json
 import os
 import shlex
 import stat
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
@@ -31,8 +30,9 @@ from typing import IO, Any
 
 from sqlalchemy import Column, MetaData, Table, UniqueConstraint
 
-from . import clock, constraints, defaults, generate, interrupts, jsonstream, project, types
+from . import clock, constraints, defaults, generate, interrupts, jsonstream, plan, project, types
 from .errors import ConfigError, FixtureError, FixtureProblem
+from .fixture_set import FixtureSet, TableFixture, resolved
 from .project import Project
 from .types import Invalid as _Invalid
 from .types import LongNumber as _LongNumber
@@ -44,10 +44,7 @@ __all__ = [
     "LARGE_ROWS",
     "MAX_JSON_DEPTH",
     "MAX_OFFSET",
-    "FixtureSet",
-    "TableFixture",
     "check",
-    "is_moment",
     "load",
     "unchecked",
 ]
@@ -64,70 +61,6 @@ _MAX_VALUE = 16 << 20
 _MAX_FILE_PROBLEMS = 1_000
 # Generated rows per table that the constraint trial inserts: enough to run the generator on its inputs.
 _TRIAL_SAMPLE = 1_000
-
-
-@dataclass(frozen=True)
-class TableFixture:
-    """One table's fixture: literal rows (typed, times as offsets) or a generator spec."""
-
-    table: Table
-    path: Path
-    rows: tuple[tuple[Any, ...], ...] = ()
-    spec: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class FixtureSet:
-    """A validated fixture directory: what `apply` seeds and `seed_runs` records."""
-
-    directory: Path
-    digest: str
-    tables: tuple[TableFixture, ...]
-
-    def table(self, name: str) -> TableFixture | None:
-        return next((f for f in self.tables if f.table.name == name), None)
-
-    def _context(self, anchor: datetime) -> dict[str, list[dict[str, Any]]]:
-        return {
-            f.table.name: [dict(zip(f.table.columns.keys(), row, strict=True)) for row in _resolved(f, anchor)]
-            for f in self.tables
-            if f.spec is None
-        }
-
-    def row_count(self, fixture: TableFixture, *, anchor: datetime, scale: int) -> int:
-        if fixture.spec is None:
-            return len(fixture.rows)
-        return generate.row_count(
-            fixture.table.name, fixture.spec, scale=scale, anchor=anchor, context=self._context(anchor)
-        )
-
-    def rows(self, fixture: TableFixture, *, anchor: datetime, scale: int) -> Iterator[tuple[Any, ...]]:
-        """The table's rows as tuples in column order, with times resolved; streamed when generated."""
-        if fixture.spec is None:
-            return _resolved(fixture, anchor)
-        return generate.rows(
-            fixture.table.name,
-            fixture.spec,
-            scale=scale,
-            anchor=anchor,
-            context=self._context(anchor),
-            columns=fixture.table.columns.keys(),
-        )
-
-
-def is_moment(column: Column[Any]) -> bool:
-    """A column of moments (aware timestamps): fixtures give them relative to the anchor."""
-    return types.is_moment(column.type)
-
-
-def _resolved(fixture: TableFixture, anchor: datetime) -> Iterator[tuple[Any, ...]]:
-    times = [i for i, c in enumerate(fixture.table.columns) if is_moment(c)]
-    for row in fixture.rows:
-        values = list(row)
-        for i in times:
-            if isinstance(values[i], timedelta):  # an absolute time (a datetime) stays as it is
-                values[i] = anchor + values[i]
-        yield tuple(values)
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -613,7 +546,7 @@ def _check_generators(
         if missing or generated or any(t in failed for t in needs):
             continue
         try:
-            count = listed.row_count(fixture, anchor=_CHECK_ANCHOR, scale=1)
+            count = plan.row_count(listed, fixture, anchor=_CHECK_ANCHOR, scale=1)
         except generate.GeneratorError as exc:
             problems.append(FixtureProblem(shown[name], str(exc)))
             continue
@@ -657,7 +590,7 @@ def _check_times(
                 )
             continue
         names = table.columns.keys()
-        times = [i for i, c in enumerate(table.columns) if is_moment(c)]
+        times = [i for i, c in enumerate(table.columns) if types.is_moment(c.type)]
         for number, row in enumerate(fixture.rows, start=1):
             for i in times:
                 if row[i] is not None and outside(row[i]):
@@ -694,13 +627,13 @@ def _trial(
     for fixture in fixture_set.tables:
         file = shown[fixture.table.name]
         if fixture.spec is None:
-            rows = enumerate(_resolved(fixture, anchor), start=1)
+            rows = enumerate(resolved(fixture, anchor), start=1)
             batches.append(constraints.Batch(fixture.table, file, [r for r in rows if (file, r[0]) not in skip]))
             continue
         if known:
             continue
         try:
-            sample = list(islice(fixture_set.rows(fixture, anchor=anchor, scale=1), _TRIAL_SAMPLE))
+            sample = list(islice(plan.rows(fixture_set, fixture, anchor=anchor, scale=1), _TRIAL_SAMPLE))
         except generate.GeneratorError as exc:
             problems.append(FixtureProblem(file, str(exc)))
             continue

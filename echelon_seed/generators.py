@@ -27,7 +27,7 @@ When rows depend on each other (a running balance, a chain of states), a
 table generator (`register_table`) makes the whole table in one call: it
 gets the spec and the context and yields rows as tuples in its declared
 column order, drawing with `Draw` or a scheme of its own that is just as
-deterministic. Echelon's wing flaps are one (`echelon_seed.echelon_generators`).
+deterministic. Echelon's wing flaps are one (`echelon_project.generators`).
 
 A project's own masking transform (`export --mask`) is registered the same
 way and named in the policy like a built-in one:

@@ -28,9 +28,10 @@ pytest and Alembic find theirs); with none in sight, the built-in Echelon
 project. Finding reads TOML only; the user's modules are imported by `load`,
 when a command runs, so `--help` stays cheap.
 
-The built-in project's files are the top-level `data/`, `migrations/` and
-`snapshots/` in a source checkout, or copies under `echelon_seed/_project/`
-in an installed wheel.
+The built-in project is an ordinary project of its own, `projects/echelon/`
+in a source checkout (its pyproject.toml, its `echelon_project` package, its
+data, migrations and golden files), copied to `echelon_seed/_project/` in an
+installed wheel.
 """
 
 from __future__ import annotations
@@ -181,9 +182,9 @@ def _describe_type(type_: Any) -> str:
 
 
 def root() -> Path:
-    """The directory holding the built-in project's data/, migrations/ and snapshots/."""
-    checkout = _PACKAGE.parent
-    if (checkout / "migrations" / "env.py").is_file():
+    """The built-in project's directory: `projects/echelon` in a source checkout, `_project` in a wheel."""
+    checkout = _PACKAGE.parent / "projects" / "echelon"
+    if (checkout / _PYPROJECT).is_file():
         return checkout
     return _PACKAGE / "_project"
 
@@ -204,22 +205,13 @@ _ECHELON: list[Project] = []
 
 
 def echelon() -> Project:
-    """The built-in Echelon project, what echelon-seed uses when no configuration is in sight."""
-    if not _ECHELON:
-        from . import echelon_generators  # noqa: F401 - registers wing_flaps and price_history
-        from .schema import metadata
+    """The built-in Echelon project, what echelon-seed uses when no configuration is in sight.
 
-        _ECHELON.append(
-            Project(
-                name="echelon",
-                metadata=metadata,
-                fixtures=data_dir(),
-                snapshots=snapshots_dir(),
-                migrations=migrations_dir(),
-                generators=("echelon_seed.echelon_generators",),
-                metadata_module="echelon_seed.schema",
-            )
-        )
+    Loaded from its own pyproject.toml like any project (`load`): the library
+    names no module of it.
+    """
+    if not _ECHELON:
+        _ECHELON.append(load(_named(str(root()), "the built-in project")))
     return _ECHELON[0]
 
 

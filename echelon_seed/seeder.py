@@ -25,7 +25,7 @@ from . import project as projects
 from . import stamp as stamping
 from .bookkeeping import seed_runs, stamps
 from .engines import Backend, schema_of, table_names
-from .fixtures import FixtureSet
+from .plan import Plan
 from .project import Project
 from .tool_tables import TOOL_TABLES
 
@@ -170,51 +170,42 @@ def _adapted(
 async def write(
     conn: AsyncConnection,
     backend: Backend,
-    fixture_set: FixtureSet,
+    plan: Plan,
     *,
-    anchor: datetime,
-    scale: int,
     reporter: progress.Reporter | None = None,
     after_table: Callable[[str], Awaitable[None]] | None = None,
 ) -> dict[str, int]:
-    """Insert every table of `fixture_set` in foreign-key order; return rows written per table."""
+    """Write every table of `plan` in its order, then its cycles' forward keys; return rows written per table."""
     reporter = reporter or progress.NullReporter()
     written: dict[str, int] = {}
-    late = cycles.holdbacks([f.table for f in fixture_set.tables])
-    for fixture in fixture_set.tables:
-        table = fixture.table
-        total = fixture_set.row_count(fixture, anchor=anchor, scale=scale)
-        reporter.start(table.name, total)
+    for planned in plan.tables:
+        table = planned.table
+        reporter.start(table.name, planned.total)
         written[table.name] = 0
 
         def advance(n: int, name: str = table.name) -> None:
             written[name] += n
             reporter.advance(n)
 
-        source = fixture_set.rows(fixture, anchor=anchor, scale=scale)
-        if table.name in late:  # a cycle: forward keys written NULL now, filled in below
-            source = late[table.name].hold(source)
+        source = planned.rows()
         if backend.copies_text and any(types.text_copy(c.type) for c in table.columns):
             # A type the driver has no binary form for: the whole table goes through COPY text.
             line = types.copy_row(table)
             await backend.bulk_insert_text(conn, table, progress.counted(map(line, source), advance))
-            reporter.finish()
-            if after_table is not None:
-                await after_table(table.name)
-            continue
-        rows = _adapted(source, row_adapter(conn.dialect, table))
-        if (
-            backend.rows_in_second_process
-            and total >= forked.THRESHOLD
-            and table.name not in late
-            and forked.available()
-        ):
-            rows = forked.rows(rows)  # made on the other core while this one writes
-        await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=total)
+        else:
+            rows = _adapted(source, row_adapter(conn.dialect, table))
+            if (
+                backend.rows_in_second_process
+                and planned.total >= forked.THRESHOLD
+                and planned.holdback is None
+                and forked.available()
+            ):
+                rows = forked.rows(rows)  # made on the other core while this one writes
+            await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=planned.total)
         reporter.finish()
         if after_table is not None:
             await after_table(table.name)
-    for holdback in late.values():
+    for holdback in plan.holdbacks:
         await holdback.fill(conn)
     return written
 

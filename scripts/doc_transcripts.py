@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PAGES = ("README.md", "docs")
 #: What a page's scratch directory holds: the repository's own project, as a user's checkout has it.
-PROJECT_FILES = ("pyproject.toml", "alembic.ini", "data", "migrations", "snapshots", "examples")
+PROJECT_FILES = ("pyproject.toml", "projects", "examples")
 _FENCE = "```console"
 _DURATIONS = (
     (re.compile(r"\b\d[\d,]*(?:\.\d+)? s\b"), "N s"),

@@ -10,8 +10,8 @@
 # failure at any step leaves the database as it was. Every argument is passed
 # to `apply` as given (--force, --anchor, --scale, --quiet ...), and the exit
 # code is apply's: 0 seeded or already seeded, 2 error or refused, 130/143
-# interrupted. It works from any directory: the project is this repository
-# (its pyproject.toml), and a relative SQLite path in DATABASE_URL is taken
+# interrupted. It works from any directory: the project is the built-in one
+# (projects/echelon, its pyproject.toml), and a relative SQLite path in DATABASE_URL is taken
 # from the directory you run it in, as every other command does.
 set -euo pipefail
 
@@ -25,4 +25,4 @@ else
     exit 2
 fi
 
-exec "$seed" --project "$root" apply "$@"
+exec "$seed" --project "$root/projects/echelon" apply "$@"

@@ -24,10 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from echelon_project import schema
 from sqlalchemy import MetaData, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 
-from echelon_seed import commands, engines, schema, tool_tables
+from echelon_seed import commands, engines, tool_tables
 
 __all__ = [
     "REPO",
@@ -175,6 +176,8 @@ async def enum_types(url: str) -> set[str]:
 
 #: The repository root: alembic.ini, data/ and migrations/ live here.
 REPO = Path(__file__).resolve().parents[1]
+#: The built-in project, an ordinary project of its own (its data, migrations and golden files).
+ECHELON = REPO / "projects" / "echelon"
 
 
 def run_cli(
@@ -205,7 +208,7 @@ def run_cli(
     if process or module != "echelon_seed":
         return subprocess.run(
             [sys.executable, "-m", module, *args],
-            cwd=cwd or REPO,
+            cwd=cwd or ECHELON,
             env=child_env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -213,7 +216,7 @@ def run_cli(
             timeout=timeout,
             check=False,
         )
-    return _run_in_process(list(args), cwd or REPO, child_env)
+    return _run_in_process(list(args), cwd or ECHELON, child_env)
 
 
 def _run_in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -289,7 +292,9 @@ def _run_in_process(argv: list[str], cwd: Path, env: dict[str, str]) -> subproce
     )
 
 
-_KEPT = (str(REPO / "echelon_seed"), sys.prefix, sys.base_prefix)
+# The library, and the built-in project, which a process imports once like the library (re-importing its
+# schema would make a second MetaData).
+_KEPT = (str(REPO / "echelon_seed"), str(ECHELON / "echelon_project"), sys.prefix, sys.base_prefix)
 
 
 def _project_module(module: Any) -> bool:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from echelon_project import schema
 from sqlalchemy import JSON, Boolean, Double, Integer, String
 
-from echelon_seed import clock, commands, project, schema, tool_tables
+from echelon_seed import clock, commands, project, tool_tables
 from echelon_seed.errors import RefusedError
 from echelon_seed.types import Money, UTCDateTime
 from tests import dbtools

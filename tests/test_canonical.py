@@ -11,6 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
+from echelon_project.schema import Document, wing_flaps
 from sqlalchemy import (
     ARRAY,
     BLOB,
@@ -45,7 +46,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from echelon_seed.canonical import KIND_NAMES, Kind, RowEncoder, canonical_value, dumps, kind_of
-from echelon_seed.schema import Document, wing_flaps
 from echelon_seed.types import Money, UTCDateTime
 
 ANCHOR = datetime(2026, 11, 25, 0, 37, 49, tzinfo=UTC)

@@ -57,7 +57,7 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.__std
 def test_help_version_and_argument_errors_import_nothing_heavy(argv: list[str]) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _IMPORTED_BY, json.dumps(argv)],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         capture_output=True,
         text=True,
         timeout=60,
@@ -82,7 +82,7 @@ NOT_AT_START = ("typing", "tomllib", "dataclasses", "hashlib", "echelon_seed.pro
 def test_version_and_argument_errors_import_no_typing_and_read_no_project(argv: list[str]) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _IMPORTED_BY.replace("m.split('.')[0] for m", "m for m"), json.dumps(argv)],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         capture_output=True,
         text=True,
         timeout=60,
@@ -110,7 +110,7 @@ def test_the_library_api_is_still_there_when_first_used() -> None:
             "print(echelon_seed.commands.apply.__name__, echelon_seed.ApplyResult.__name__, "
             "echelon_seed.LockTimeout.__mro__[1].__name__)",
         ],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         capture_output=True,
         text=True,
         timeout=60,
@@ -156,7 +156,7 @@ def test_verify_quiet_prints_no_ok_line_but_still_shows_differences(db_url: str)
 
 def test_diff_and_check_schema_print_nothing_when_quiet_and_their_result_otherwise(db_url: str, tmp_path: Path) -> None:
     assert dbtools.run_cli("apply", "--database-url", db_url, "--anchor", ANCHOR, "-q").returncode == 0
-    golden = str(dbtools.REPO / "snapshots" / "echelon.snapshot.jsonl")
+    golden = str(dbtools.ECHELON / "snapshots" / "echelon.snapshot.jsonl")
 
     loud = dbtools.run_cli("diff", golden, db_url)
     quiet = dbtools.run_cli("diff", golden, db_url, "-q")
@@ -299,7 +299,7 @@ def test_a_relative_sqlite_path_in_a_missing_directory_says_how_to_write_an_abso
 
 
 def test_diff_says_the_same_about_a_relative_sqlite_path_and_an_empty_side(tmp_path: Path) -> None:
-    golden = str(dbtools.REPO / "snapshots" / "echelon.snapshot.jsonl")
+    golden = str(dbtools.ECHELON / "snapshots" / "echelon.snapshot.jsonl")
 
     relative = dbtools.run_cli("diff", "sqlite:///tmp/x.db", golden, cwd=tmp_path)
     empty = dbtools.run_cli("diff", golden, "", cwd=tmp_path)

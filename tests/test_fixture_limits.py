@@ -31,11 +31,11 @@ BAD_ROWS = 2_000_000
 
 def _project(tmp_path: Path, *, max_mb: int | None = None) -> Path:
     """The built-in project's schema and fixtures, as a project of its own in `tmp_path`."""
-    shutil.copytree(dbtools.REPO / "data", tmp_path / "data")
+    shutil.copytree(dbtools.ECHELON / "data", tmp_path / "data")
     cap = f"max_fixture_mb = {max_mb}\n" if max_mb is not None else ""
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.echelon-seed]\nname = "echelon"\nmetadata = "echelon_seed.schema:metadata"\n'
-        'fixtures = "data"\nsnapshots = "data"\ngenerators = ["echelon_seed.echelon_generators"]\n' + cap,
+        '[tool.echelon-seed]\nname = "echelon"\nmetadata = "echelon_project.schema:metadata"\n'
+        'fixtures = "data"\nsnapshots = "data"\ngenerators = ["echelon_project.generators"]\n' + cap,
         encoding="utf-8",
     )
     return tmp_path

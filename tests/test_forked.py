@@ -157,7 +157,7 @@ def _forcing_apply_once_forked(url: str) -> Iterator[subprocess.Popen[str]]:
     child = subprocess.Popen(
         [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "--force"]
         + ["--scale", str(FORKING_SCALE)],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         env=cli_env({commands.PAUSE_ENV: "table:users=0"}),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -271,7 +271,7 @@ async def test_the_hint_after_a_difference_rewrites_the_named_file_and_nothing_e
 
 
 def test_the_hint_for_a_missing_golden_file_creates_that_file(tmp_path: Path) -> None:
-    fixtures = dbtools.REPO / "data"
+    fixtures = dbtools.ECHELON / "data"
     missing = tmp_path / "new.jsonl"
 
     failed = dbtools.run_cli("verify", "--golden", str(missing), "--fixtures", str(fixtures), "--scale", "2")

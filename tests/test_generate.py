@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from echelon_project import generators as echelon_generators
+from echelon_project.schema import price_history, wing_flaps
 
-from echelon_seed import echelon_generators, generate, generators
+from echelon_seed import generate, generators
 from echelon_seed.generate import GeneratorError, row_count, rows, validate
-from echelon_seed.schema import price_history, wing_flaps
 
 ANCHOR = datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=UTC)
 SEED = "echelon-canonical-v1"

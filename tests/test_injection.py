@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from echelon_project import schema
 
-from echelon_seed import commands, project, schema
+from echelon_seed import commands, project
 from tests import dbtools
 
 BOBBY = "Robert'); DROP TABLE users;--"

@@ -43,7 +43,7 @@ ANCHORS = ("2026-03-01T08:30:00Z", "2026-04-02T09:00:00Z", "2026-05-03T10:15:00Z
 def _cli(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "echelon_seed", *args],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         env=cli_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

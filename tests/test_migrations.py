@@ -1,7 +1,7 @@
 """The migrations build exactly `schema.metadata`, from apply and from the `alembic` command.
 
 Alembic's autogenerate comparison (with type comparison on) between a
-migrated database and `echelon_seed.schema.metadata` must find nothing on
+migrated database and `echelon_project.schema.metadata` must find nothing on
 either engine; `alembic upgrade head` run from the repository root with
 DATABASE_URL must leave a schema that `echelon-seed apply` seeds without
 migrating again; `alembic downgrade base` must remove every table, and on
@@ -20,10 +20,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from echelon_project import schema
 from sqlalchemy import Column, MetaData, String
 from sqlalchemy.engine import Connection
 
-from echelon_seed import commands, engines, migrate, schema, tool_tables
+from echelon_seed import commands, engines, migrate, tool_tables
 from echelon_seed import project as projects
 from tests import dbtools
 
@@ -169,7 +170,7 @@ def test_a_no_op_apply_does_not_import_alembic_but_a_real_one_does(db_url: str, 
     def apply() -> tuple[int, list[str]]:
         done = subprocess.run(
             [sys.executable, "-c", _MODULES_AFTER, "apply", "--database-url", db_url, "-q"],
-            cwd=dbtools.REPO,
+            cwd=dbtools.ECHELON,
             capture_output=True,
             text=True,
             timeout=120,

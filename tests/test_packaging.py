@@ -35,7 +35,7 @@ def _without_asyncpg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_a_postgresql_url_without_the_driver_names_the_extra_in_one_line(tmp_path: Path) -> None:
     done = _without_asyncpg(
-        "snapshot", "--database-url", "postgresql://someone:hunter2@127.0.0.1:1/shop", cwd=dbtools.REPO
+        "snapshot", "--database-url", "postgresql://someone:hunter2@127.0.0.1:1/shop", cwd=dbtools.ECHELON
     )
 
     assert done.returncode == 2, done.stderr
@@ -49,8 +49,8 @@ def test_a_postgresql_url_without_the_driver_names_the_extra_in_one_line(tmp_pat
 def test_sqlite_needs_no_postgresql_driver(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dev.db'}"
 
-    applied = _without_asyncpg("apply", "--anchor", "2026-01-15T12:00:00Z", "--database-url", url, cwd=dbtools.REPO)
-    verified = _without_asyncpg("verify", "--database-url", url, cwd=dbtools.REPO)
+    applied = _without_asyncpg("apply", "--anchor", "2026-01-15T12:00:00Z", "--database-url", url, cwd=dbtools.ECHELON)
+    verified = _without_asyncpg("verify", "--database-url", url, cwd=dbtools.ECHELON)
 
     assert applied.returncode == 0, applied.stderr
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -247,7 +247,7 @@ sys.exit(cli.main(sys.argv[1:]))
 def test_cli_apply_progress_without_a_terminal_is_plain_lines(sqlite_url: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _EVERY_TABLE_REPORTS, "apply", "--database-url", sqlite_url],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -295,7 +295,7 @@ def on_terminal(*args: str, env: dict[str, str] | None = None, signal_when: str 
     child_env.update(env or {})
     pid, fd = pty.fork()
     if pid == 0:  # the child: exec at once
-        os.chdir(dbtools.REPO)
+        os.chdir(dbtools.ECHELON)
         os.execve(sys.executable, [sys.executable, "-c", _BAR_AT_ONCE, *args], child_env)
     drawn, signalled = b"", False
     deadline = time.monotonic() + 120

@@ -88,8 +88,8 @@ def test_no_configuration_in_sight_means_the_built_in_echelon_project(tmp_path: 
     assert project.load(None) is project.echelon()
 
 
-def test_this_repository_declares_the_echelon_project() -> None:
-    declared = project.resolve(dbtools.REPO)
+def test_the_built_in_project_is_declared_by_its_own_configuration() -> None:
+    declared = project.resolve(dbtools.ECHELON)
 
     assert declared.name == "echelon"
     assert declared.fingerprint == project.echelon().fingerprint

@@ -42,9 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from echelon_project import schema
 from sqlalchemy.engine import make_url
 
-from echelon_seed import commands, schema
+from echelon_seed import commands
 from tests import dbtools
 
 OLD = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -86,7 +87,7 @@ class PausedApply:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "-q", *args],
-            cwd=dbtools.REPO,
+            cwd=dbtools.ECHELON,
             env=cli_env(extra),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -309,7 +309,7 @@ _PAST_THE_LOADER = (
 def _apply_past_the_loader(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", _PAST_THE_LOADER, "apply", *args],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         env={k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")},
         stdin=subprocess.DEVNULL,
         capture_output=True,

@@ -137,7 +137,7 @@ def test_the_schema_is_read_from_the_configuration(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         "[tool.echelon-seed]\n"
         'name = "echelon"\n'
-        'metadata = "echelon_seed.schema:metadata"\n'
+        'metadata = "echelon_project.schema:metadata"\n'
         f'fixtures = "{projects.data_dir()}"\n'
         f'snapshots = "{projects.snapshots_dir()}"\n'
         'schema = "seeding"\n',

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from echelon_seed import fixtures, generate
+from echelon_seed import generate
 from tests import dbtools
 from tests.test_reliability_kill import cli_env
 
@@ -145,7 +145,7 @@ def test_fixture_digest_and_template_key_both_follow_the_generator_code(shop_cop
 
 
 def test_generate_code_is_the_module_source_by_name() -> None:
-    code = generate.code(["echelon_seed.echelon_generators"])
-    path = Path(fixtures.__file__).with_name("echelon_generators.py")
-    assert code == [("echelon_seed.echelon_generators", path.read_bytes())]
+    code = generate.code(["echelon_project.generators"])
+    path = dbtools.ECHELON / "echelon_project" / "generators.py"
+    assert code == [("echelon_project.generators", path.read_bytes())]
     assert generate.code(["no_such_module_here"]) == [("no_such_module_here", b"")]

@@ -61,7 +61,7 @@ def _fraction(*parts: object) -> float:
 def _apply(url: str, anchor: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "--force", "--anchor", anchor],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         env=cli_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -193,7 +193,7 @@ async def test_a_full_disk_rolls_back_before_the_exit_and_leaves_no_journal(sqli
             "--scale",
             str(scale),
         ],
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         env=cli_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -227,6 +227,6 @@ del thing
 print("the command went on")
 """
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=dbtools.REPO, env=cli_env(), capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], cwd=dbtools.ECHELON, env=cli_env(), capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout, done.stderr) == (128 + signum, "", INTERRUPTED[0] + "\n")

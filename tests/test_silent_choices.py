@@ -52,7 +52,7 @@ def test_a_command_outside_any_project_says_it_uses_the_built_in_one(tmp_path: P
 
 def test_files_that_are_not_fixtures_are_named_once(tmp_path: Path) -> None:
     fixtures = tmp_path / "fixtures"
-    shutil.copytree(dbtools.REPO / "data", fixtures)
+    shutil.copytree(dbtools.ECHELON / "data", fixtures)
     (fixtures / "users.yaml").write_text("- id: 1\n")
     (fixtures / "notes.csv").write_text("a,b\n")
     (fixtures / ".gitkeep").write_text("")
@@ -75,15 +75,15 @@ def test_the_hints_of_apply_verify_status_and_snapshot_work_when_pasted(db_url: 
     cwd = tmp_path / "elsewhere"  # with --project: a hint must name the project too
     cwd.mkdir()
     other = tmp_path / "other-fixtures"
-    shutil.copytree(dbtools.REPO / "data", other)
+    shutil.copytree(dbtools.ECHELON / "data", other)
     agents = other / "agents.json"
     agents.write_text(agents.read_text().replace('"ARBITER"', '"ARBITRE"', 1))
     own = tmp_path / "project"  # a copy: the pasted hints write its golden files
     for name in ("data", "migrations", "snapshots"):
-        shutil.copytree(dbtools.REPO / name, own / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(dbtools.ECHELON / name, own / name, ignore=shutil.ignore_patterns("__pycache__"))
     (own / "pyproject.toml").write_text(
-        '[tool.echelon-seed]\nname = "echelon"\nmetadata = "echelon_seed.schema:metadata"\nmigrations = "migrations"\n'
-        'fixtures = "data"\nsnapshots = "snapshots"\ngenerators = ["echelon_seed.echelon_generators"]\n'
+        '[tool.echelon-seed]\nname = "echelon"\nmetadata = "echelon_project.schema:metadata"\nmigrations = "migrations"\n'
+        'fixtures = "data"\nsnapshots = "snapshots"\ngenerators = ["echelon_project.generators"]\n'
     )
     repo = ["--project", str(own), "--database-url", db_url]
 
@@ -128,9 +128,9 @@ def test_the_hints_of_a_missing_database_and_of_bad_fixtures_work_when_pasted(tm
     assert sqlite3.connect(missing).execute("SELECT count(*) FROM agents").fetchone() == (12,)
 
     bad = tmp_path / "bad"
-    shutil.copytree(dbtools.REPO / "data", bad)
+    shutil.copytree(dbtools.ECHELON / "data", bad)
     (bad / "agents.json").write_text('{"rows": [{"id": "A"}, {"id": "B"}]}')
-    refused = dbtools.run_cli("apply", "--project", str(dbtools.REPO), "--fixtures", str(bad), cwd=tmp_path)
+    refused = dbtools.run_cli("apply", "--project", str(dbtools.ECHELON), "--fixtures", str(bad), cwd=tmp_path)
     assert refused.returncode == 2
     hint = refused.stderr.split("run '", 1)[1].split("' to list them", 1)[0]
     assert hint.startswith("echelon-seed check --project ")

@@ -23,9 +23,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from echelon_project import schema
 from sqlalchemy import insert
 
-from echelon_seed import clock, commands, fixtures, project, schema
+from echelon_seed import clock, commands, fixtures, project
 from echelon_seed import snapshot as snapshots
 from tests import dbtools, pgserver
 from tests.dbtools import snapshot_bytes
@@ -95,7 +96,7 @@ def test_client_time_zone_does_not_change_the_snapshot(
     def seed_and_snapshot(tz: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-c", _APPLY_THEN_SNAPSHOT, urls[tz], DST_ANCHOR_TEXT, str(outs[tz])],
-            cwd=dbtools.REPO,
+            cwd=dbtools.ECHELON,
             env={**env, "TZ": tz},
             capture_output=True,
             text=True,

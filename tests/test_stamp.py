@@ -68,7 +68,7 @@ def apply(cwd: Path, db: Path | str, *args: str, env: dict[str, str] | None = No
 def seeded(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A working directory without a configuration, a copy of Echelon's fixtures, and a database seeded from them."""
     fixtures = tmp_path / "fixtures"
-    shutil.copytree(dbtools.REPO / "data", fixtures)
+    shutil.copytree(dbtools.ECHELON / "data", fixtures)
     db = tmp_path / "dev.db"
     first = apply(tmp_path, db, "--fixtures", str(fixtures))
     assert (first.exit, first.full) == (0, True), first.err
@@ -97,7 +97,7 @@ def test_an_unchanged_seed_is_reported_without_sqlalchemy_exactly_as_the_full_pa
 
 async def test_postgresql_keeps_and_checks_the_stamp_too(tmp_path: Path, pg_url: str) -> None:
     fixtures = tmp_path / "fixtures"
-    shutil.copytree(dbtools.REPO / "data", fixtures)
+    shutil.copytree(dbtools.ECHELON / "data", fixtures)
     seeded = apply(tmp_path, pg_url, "--fixtures", str(fixtures))
     fast = apply(tmp_path, pg_url, "--fixtures", str(fixtures))
     await dbtools.execute(pg_url, "UPDATE echelon_seed_runs SET scale = 3")
@@ -279,7 +279,7 @@ def test_an_upgraded_installed_package_changes_the_digest(tmp_path: Path) -> Non
 
     from echelon_seed import stamp
 
-    run = stamp.Inputs(config="", fixtures=str(dbtools.REPO / "data"), scale=1, allow_large=False)
+    run = stamp.Inputs(config="", fixtures=str(dbtools.ECHELON / "data"), scale=1, allow_large=False)
     files, listings = stamp.inputs(run, migrations=None, modules=[])
     site = tmp_path / "site-packages"
     (site / "SQLAlchemy-2.1.9.dist-info").mkdir(parents=True)

@@ -77,7 +77,7 @@ def _default_sigint() -> None:
 def _start(command: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         command,
-        cwd=dbtools.REPO,
+        cwd=dbtools.ECHELON,
         env=cli_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -114,7 +114,7 @@ def _classify(code: int, out: str, err: str, finished: str) -> str:
 
 def _timed(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    done = subprocess.run(command, cwd=dbtools.REPO, env=cli_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=dbtools.ECHELON, env=cli_env(), capture_output=True, text=True, timeout=300)
     return done, time.monotonic() - started
 
 

@@ -16,9 +16,10 @@ from logging.config import fileConfig
 import anyio
 from alembic import context
 from alembic.util import CommandError
+from echelon_project import schema
 from sqlalchemy.engine import Connection
 
-from echelon_seed import engines, schema, tool_tables
+from echelon_seed import engines, tool_tables
 from echelon_seed.errors import EchelonSeedError
 
 config = context.config

@@ -26,8 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from . import bookkeeping
-from .types import Money, UTCDateTime
+from echelon_seed import bookkeeping
+from echelon_seed.types import Money, UTCDateTime
 
 __all__ = [
     "OWNED_TABLES",

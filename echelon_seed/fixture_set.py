@@ -1,0 +1,53 @@
+"""A validated fixture directory as plain values: what `fixtures` makes and `plan` orders.
+
+Kept apart from the reading and the checks so that everything downstream
+(the plan, the writers, `export-sql`) depends on the values alone, never on
+how files are read or judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table
+
+from . import types
+
+__all__ = ["FixtureSet", "TableFixture", "resolved"]
+
+
+@dataclass(frozen=True)
+class TableFixture:
+    """One table's fixture: literal rows (typed, times as offsets) or a generator spec."""
+
+    table: Table
+    path: Path
+    rows: tuple[tuple[Any, ...], ...] = ()
+    spec: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FixtureSet:
+    """A validated fixture directory: what `apply` seeds and `seed_runs` records."""
+
+    directory: Path
+    digest: str
+    tables: tuple[TableFixture, ...]
+
+    def table(self, name: str) -> TableFixture | None:
+        return next((f for f in self.tables if f.table.name == name), None)
+
+
+def resolved(fixture: TableFixture, anchor: datetime) -> Iterator[tuple[Any, ...]]:
+    """A listed table's rows with its relative times put on the anchor (absolute times stay)."""
+    times = [i for i, c in enumerate(fixture.table.columns) if types.is_moment(c.type)]
+    for row in fixture.rows:
+        values = list(row)
+        for i in times:
+            if isinstance(values[i], timedelta):
+                values[i] = anchor + values[i]
+        yield tuple(values)
