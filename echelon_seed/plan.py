@@ -61,7 +61,7 @@ class Plan:
 def make(fixture_set: FixtureSet, *, anchor: datetime, scale: int) -> Plan:
     """The plan of `fixture_set` at this anchor and scale (the tables keep the set's foreign-key order)."""
     late = cycles.holdbacks([f.table for f in fixture_set.tables])
-    context = _context(fixture_set, anchor)
+    context = _context(fixture_set, anchor) if any(f.spec is not None for f in fixture_set.tables) else {}
     planned = []
     for fixture in fixture_set.tables:
         planned.append(
@@ -89,9 +89,7 @@ def rows(fixture_set: FixtureSet, fixture: TableFixture, *, anchor: datetime, sc
 
 
 def _context(fixture_set: FixtureSet, anchor: datetime) -> dict[str, list[dict[str, Any]]]:
-    """The listed rows a generator may draw from, by table (empty when nothing is generated)."""
-    if all(f.spec is None for f in fixture_set.tables):
-        return {}
+    """The listed rows a generator may draw from, by table."""
     return {
         f.table.name: [dict(zip(f.table.columns.keys(), row, strict=True)) for row in resolved(f, anchor)]
         for f in fixture_set.tables
