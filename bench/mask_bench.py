@@ -9,7 +9,7 @@ Seeds the built-in Echelon project at `--scale` into a temporary SQLite file
 this process and alternating so that the machine's load falls on both alike:
 
 - `export` unmasked (the streaming path);
-- `export --mask examples/echelon-mask.toml`: the Echelon policy (users,
+- `export --mask projects/echelon/echelon-mask.toml`: the Echelon policy (users,
   positions; every table is still buffered to be ordered by masked key, every
   file is written and then read back by the leak check);
 - the same policy plus `"wing_flaps.action" = "text:60"`, so that the largest
@@ -44,7 +44,7 @@ from echelon_seed import commands, project  # noqa: E402
 from echelon_seed.mask import MaskKey, Policy, load_file  # noqa: E402
 
 ANCHOR = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-POLICY = REPO / "examples" / "echelon-mask.toml"
+POLICY = REPO / "projects" / "echelon" / "echelon-mask.toml"
 
 
 def _load() -> str:

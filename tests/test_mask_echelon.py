@@ -1,4 +1,4 @@
-"""The Echelon project's own policy (examples/echelon-mask.toml, shown in docs/masking.md), end to end."""
+"""The Echelon project's own policy (projects/echelon/echelon-mask.toml, shown in docs/masking.md), end to end."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from echelon_seed.mask import DIGESTS_FILE, load_file
 from tests import dbtools, masking
 
 ANCHOR = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-POLICY = dbtools.REPO / "examples" / "echelon-mask.toml"
+POLICY = dbtools.ECHELON / "echelon-mask.toml"
 JOINS = (
     "SELECT count(*) FROM agents a JOIN users u ON u.id = a.owner_id",
     "SELECT count(*) FROM positions p JOIN users u ON u.id = p.user_id JOIN timelines t ON t.id = p.timeline_id",
