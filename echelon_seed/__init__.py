@@ -14,7 +14,7 @@ does not pay for SQLAlchemy and the drivers.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 # Not `from typing import TYPE_CHECKING`: typing alone costs a noticeable part of `--version`.
 TYPE_CHECKING = False

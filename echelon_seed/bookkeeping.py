@@ -7,12 +7,19 @@ the version table, itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
 from .tool_tables import RUNS_TABLE, STAMP_TABLE
 from .types import UTCDateTime
 
-__all__ = ["metadata", "seed_runs", "stamps"]
+if TYPE_CHECKING:
+    from .project import Project
+
+__all__ = ["SeedRecord", "metadata", "seed_runs", "stamps"]
 
 metadata = MetaData()
 
@@ -37,3 +44,32 @@ stamps = Table(
     Column("key", String(80), primary_key=True),
     Column("inputs", Text, nullable=False),
 )
+
+
+@dataclass(frozen=True)
+class SeedRecord:
+    """What a database was seeded with; the row of `echelon_seed_runs`.
+
+    Identity is this record: the project, its schema fingerprint, the fixture
+    digest and the scale; never a revision string or a table name alone.
+    """
+
+    anchor: datetime
+    fixture_digest: str
+    scale: int
+    tool_version: str
+    schema_revision: str
+    schema_fingerprint: str = ""
+    project: str = "echelon"
+
+    def same_seed(self, other: SeedRecord) -> bool:
+        """Whether `other` would write exactly the rows this seeding wrote (anchor aside)."""
+        return self.identity() == other.identity()
+
+    def same_schema(self, project: Project) -> bool:
+        """Whether this record was written into `project`'s schema (so its types describe the rows)."""
+        return (self.project, self.schema_fingerprint) == (project.name, project.fingerprint)
+
+    def identity(self) -> tuple[str, str, str, int, str]:
+        """Project, schema fingerprint, fixture digest, scale, schema revision: what makes two seeds the same."""
+        return (self.project, self.schema_fingerprint, self.fixture_digest, self.scale, self.schema_revision)

@@ -24,7 +24,6 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
-from . import __version__
 from . import cli_export as _io
 from .cli_options import NOTED as _NOTED
 from .cli_options import anchor as _anchor
@@ -43,6 +42,7 @@ from .cli_signals import STARTUP_INTERRUPTED_LINE as _STARTUP_INTERRUPTED_LINE
 from .cli_signals import begin as _begin
 from .cli_signals import end_progress as _end_progress
 from .cli_signals import reporter as _reporter
+from .version import __version__
 
 # typing costs a few milliseconds of every start-up and is needed only by type checkers.
 TYPE_CHECKING = False

@@ -25,7 +25,19 @@ from sqlalchemy import and_, column, inspect, literal, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from . import __version__, clock, diff, engines, fixtures, migrate, plan, progress, reflected, seeder, types
+from . import (
+    bookkeeping,
+    clock,
+    diff,
+    engines,
+    fixtures,
+    migrate,
+    plan,
+    progress,
+    reflected,
+    seeder,
+    types,
+)
 from . import mask as masking
 from . import project as projects
 from . import snapshot as snapshots
@@ -35,6 +47,7 @@ from .bookkeeping import seed_runs
 from .errors import ConfigError, FixtureError, FixtureProblem, OlderFormatError, RefusedError, SnapshotError
 from .migrate import MigrationResult
 from .project import Project
+from .version import __version__
 
 __all__ = [
     "ApplyResult",
@@ -180,7 +193,7 @@ async def apply(
                 seed_plan = plan.make(fixture_set, anchor=anchor, scale=scale)
                 if reporter is not None:
                     reporter.phase("seeding", seed_plan.total)
-            wanted = seeder.SeedRecord(
+            wanted = bookkeeping.SeedRecord(
                 anchor=anchor,
                 fixture_digest=fixture_set.digest,
                 scale=scale,

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from .bookkeeping import SeedRecord
     from .pg_server import Server
     from .project import Project
     from .templates import Clone, DatabaseURL, Seed, Template, Templates
@@ -269,7 +270,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     project = _project(config)
     keep = key(project, Seed(anchor=config.stash[_anchor_key]))
-    templates = PostgresTemplates(server, prefetch=False)
+    templates = PostgresTemplates(server, seeder=_seed_database, prefetch=False)
 
     async def clean() -> list[str]:
         try:
@@ -584,10 +585,30 @@ def _open_templates(server_url: str | None, *, shared: Path, private: Path) -> T
     if server_url is not None:
         from .engines.pg_templates import PostgresTemplates
 
-        return PostgresTemplates(server_url)
+        return PostgresTemplates(server_url, seeder=_seed_database)
     from .engines.sqlite_templates import SQLiteTemplates
 
-    return SQLiteTemplates(shared, private)
+    return SQLiteTemplates(shared, private, seeder=_seed_database)
+
+
+async def _seed_database(url: str, project: Project, seed: Seed) -> SeedRecord:
+    """A new template's rows: `apply` into the empty database at `url`; the record of what it holds."""
+    from . import commands
+    from .bookkeeping import SeedRecord
+    from .version import __version__
+
+    result = await commands.apply(
+        url, project=project, fixtures_dir=seed.fixtures, scale=seed.scale, anchor=seed.anchor, allow_large=True
+    )
+    return SeedRecord(
+        anchor=result.anchor,
+        fixture_digest=result.fixture_digest,
+        scale=result.scale,
+        tool_version=__version__,
+        schema_revision=result.migration.after,
+        schema_fingerprint=project.fingerprint,
+        project=project.name,
+    )
 
 
 @pytest.fixture(scope="session")

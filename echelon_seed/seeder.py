@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Enum, Float, func, inspect, literal, select, table, update
@@ -23,7 +22,7 @@ from sqlalchemy.schema import Table
 from . import cycles, forked, progress, types
 from . import project as projects
 from . import stamp as stamping
-from .bookkeeping import seed_runs, stamps
+from .bookkeeping import SeedRecord, seed_runs, stamps
 from .engines import Backend, schema_of, table_names
 from .plan import Plan
 from .project import Project
@@ -31,7 +30,6 @@ from .tool_tables import TOOL_TABLES
 
 __all__ = [
     "DatabaseState",
-    "SeedRecord",
     "clear",
     "read_record",
     "read_state",
@@ -40,35 +38,6 @@ __all__ = [
     "write",
     "write_stamp",
 ]
-
-
-@dataclass(frozen=True)
-class SeedRecord:
-    """What a database was seeded with; the row of `echelon_seed_runs`.
-
-    Identity is this record: the project, its schema fingerprint, the fixture
-    digest and the scale; never a revision string or a table name alone.
-    """
-
-    anchor: datetime
-    fixture_digest: str
-    scale: int
-    tool_version: str
-    schema_revision: str
-    schema_fingerprint: str = ""
-    project: str = "echelon"
-
-    def same_seed(self, other: SeedRecord) -> bool:
-        """Whether `other` would write exactly the rows this seeding wrote (anchor aside)."""
-        return self.identity() == other.identity()
-
-    def same_schema(self, project: Project) -> bool:
-        """Whether this record was written into `project`'s schema (so its types describe the rows)."""
-        return (self.project, self.schema_fingerprint) == (project.name, project.fingerprint)
-
-    def identity(self) -> tuple[str, str, str, int, str]:
-        """Project, schema fingerprint, fixture digest, scale, schema revision: what makes two seeds the same."""
-        return (self.project, self.schema_fingerprint, self.fixture_digest, self.scale, self.schema_revision)
 
 
 @dataclass(frozen=True)

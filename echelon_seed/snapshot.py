@@ -62,7 +62,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from . import canonical, migrate, progress, schema_facts, seeder, types
+from . import bookkeeping, canonical, migrate, progress, schema_facts, seeder, types
 from . import project as projects
 from .engines import Backend, schema_of, table_names
 from .errors import ConfigError, OlderFormatError, SnapshotError
@@ -404,7 +404,7 @@ def _read_facts(sync: Connection, reading: _Reading, patterns: Sequence[str]) ->
     return facts
 
 
-async def _provenance(conn: AsyncConnection, project: Project) -> tuple[str | None, seeder.SeedRecord | None]:
+async def _provenance(conn: AsyncConnection, project: Project) -> tuple[str | None, bookkeeping.SeedRecord | None]:
     """The schema revision, and the seed record when it is a seed of this project's schema."""
     revision = await migrate.current_revision(conn)
     record = await seeder.read_record(conn)

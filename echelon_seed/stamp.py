@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from . import project as projects
 
 # Loaded with the stamp, not on the fast path only: the full path digests every loaded module of
 # the tool, so both paths must load the same ones.
 from .engines import stamp_readers
+from .version import __version__
 
 __all__ = ["FORMAT", "Hit", "Inputs", "check", "digest", "inputs", "record_identity"]
 

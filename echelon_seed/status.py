@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import migrate, seeder
+from .bookkeeping import SeedRecord
 from .engines import table_names
 from .layout import name_width
 from .project import Project
-from .seeder import SeedRecord
 
 __all__ = ["Status", "read"]
 

@@ -1,11 +1,12 @@
 """Seeded template databases keyed by content, and cheap private copies of them for tests.
 
 Seeding costs a migration run and a bulk write; copying a seeded database
-costs a file copy. So a template is seeded once with `commands.apply` and
+costs a file copy. So a template is seeded once (by `apply`, which the caller
+hands the stores as their `Seeder`) and
 cloned for every test: on PostgreSQL `CREATE DATABASE <test> TEMPLATE <tpl>`
 on the server the caller names (`pg_templates`), on SQLite a copy of the
 template file (`sqlite_templates`). This module holds what both share: the
-key, the seed, the values handed to tests, and the build itself.
+key, the seed and the values handed to tests.
 
 A template's name carries its key, a digest of everything its rows depend
 on (the migrations, the fixture files, the generator modules and version,
@@ -25,15 +26,16 @@ and a name that exists without that comment is refused, not reused or dropped.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import __version__, urls
+from . import urls
+from .bookkeeping import SeedRecord
 from .project import Project
-from .seeder import SeedRecord
+from .version import __version__
 
 __all__ = [
     "TEMPLATE_PREFIX",
@@ -46,7 +48,7 @@ __all__ = [
     "key",
     "record_from",
     "record_json",
-    "seed_database",
+    "Seeder",
 ]
 
 TEMPLATE_PREFIX = "echelon_tpl_"
@@ -101,6 +103,11 @@ class Clone:
     name: str
     url: DatabaseURL
     template: Template = field(repr=False)
+
+
+#: How a store fills a new template database: `apply` of the seed into the empty database at the URL,
+#: returning its record. Given by the caller (the plugin) so that the stores never import the verbs.
+Seeder = Callable[[str, Project, Seed], Awaitable[SeedRecord]]
 
 
 class Templates(Protocol):
@@ -173,21 +180,3 @@ def record_json(record: SeedRecord) -> dict[str, Any]:
 
 def record_from(data: dict[str, Any]) -> SeedRecord:
     return SeedRecord(**{**data, "anchor": datetime.fromisoformat(data["anchor"])})
-
-
-async def seed_database(url: str, project: Project, seed: Seed) -> SeedRecord:
-    """Seed an empty database with `apply`; the record of what it holds."""
-    from . import commands
-
-    result = await commands.apply(
-        url, project=project, fixtures_dir=seed.fixtures, scale=seed.scale, anchor=seed.anchor, allow_large=True
-    )
-    return SeedRecord(
-        anchor=result.anchor,
-        fixture_digest=result.fixture_digest,
-        scale=result.scale,
-        tool_version=__version__,
-        schema_revision=result.migration.after,
-        schema_fingerprint=project.fingerprint,
-        project=project.name,
-    )

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from echelon_seed import commands, engines, project, seeder
+from echelon_seed import bookkeeping, commands, engines, project, seeder
 from echelon_seed.errors import RefusedError
 from tests import dbtools, pgserver
 from tests.test_reliability_kill import (
@@ -96,7 +96,7 @@ def test_the_shown_url_names_the_host_the_driver_uses() -> None:
 
 
 def _state(record: bool) -> seeder.DatabaseState:
-    seed = seeder.SeedRecord(
+    seed = bookkeeping.SeedRecord(
         anchor=OLD, fixture_digest="sha256:" + "0" * 64, scale=1, tool_version="0", schema_revision="0001"
     )
     return seeder.DatabaseState(record=seed if record else None, counts={"users": 5, "agents": 0})

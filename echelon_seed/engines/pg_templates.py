@@ -36,11 +36,11 @@ from echelon_seed.templates import (
     Clone,
     DatabaseURL,
     Seed,
+    Seeder,
     Template,
     key,
     record_from,
     record_json,
-    seed_database,
 )
 
 __all__ = ["ClonePlan", "PostgresTemplates"]
@@ -162,8 +162,16 @@ class PostgresTemplates:
     """
 
     def __init__(
-        self, server_url: str, *, prefetch: bool = True, ready_ahead: int = 6, makers: int = 2, drop_batch: int = 100
+        self,
+        server_url: str,
+        *,
+        seeder: Seeder,
+        prefetch: bool = True,
+        ready_ahead: int = 6,
+        makers: int = 2,
+        drop_batch: int = 100,
     ) -> None:
+        self._seeder = seeder
         self._target = urls.parse(server_url)
         if self._target.engine != "postgresql":
             raise ConfigError("the template server must be a PostgreSQL URL (postgresql://user:PASSWORD@host/postgres)")
@@ -275,7 +283,7 @@ class PostgresTemplates:
         building = {_MARK: "building", "project": project.name}
         await self._execute(f"COMMENT ON DATABASE {_ident(staging)} IS {_literal(json.dumps(building))}")
         try:
-            record = await seed_database(self._url(staging), project, seed)
+            record = await self._seeder(self._url(staging), project, seed)
             done = {_MARK: "template", "key": digest, "record": record_json(record)}
             await self._execute(f"COMMENT ON DATABASE {_ident(staging)} IS {_literal(json.dumps(done))}")
             await self._released(staging)

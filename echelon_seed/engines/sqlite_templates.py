@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from echelon_seed.project import Project
-from echelon_seed.templates import Clone, DatabaseURL, Seed, Template, key, record_from, record_json, seed_database
+from echelon_seed.templates import Clone, DatabaseURL, Seed, Seeder, Template, key, record_from, record_json
 
 __all__ = ["SQLiteTemplates"]
 
@@ -39,7 +39,8 @@ def _file_lock(path: Path) -> Iterator[None]:
 class SQLiteTemplates:
     """Template files in a directory shared by the session's processes; clones in a private one."""
 
-    def __init__(self, shared: Path, private: Path, *, ready_ahead: int = 2) -> None:
+    def __init__(self, shared: Path, private: Path, *, seeder: Seeder, ready_ahead: int = 2) -> None:
+        self._seeder = seeder
         self._shared = shared
         self._private = private
         self._counter = itertools.count(1)  # next() is atomic: copies are made in threads
@@ -66,7 +67,7 @@ class SQLiteTemplates:
                     staging = self._shared / f"{name}.build-{os.getpid()}.db"
                     _remove(staging)
                     try:
-                        record = await seed_database(f"sqlite:///{staging}", project, seed)
+                        record = await self._seeder(f"sqlite:///{staging}", project, seed)
                         record_path.write_text(json.dumps(record_json(record)), encoding="utf-8")
                         staging.replace(path)
                     finally:
