@@ -139,7 +139,8 @@ def test_snapshot_to_a_file_says_what_it_wrote_on_stdout_and_nothing_when_quiet(
 
     assert loud.returncode == 0 and quiet.returncode == 0, loud.stderr + quiet.stderr
     assert loud.stdout.startswith(f"wrote {tmp_path / 'a.jsonl'}: 176 rows in 8 tables (sha256:"), loud.stdout
-    assert loud.stderr == ""
+    # Progress of a slow table (a busy machine) is the only thing stderr may hold.
+    assert [line for line in loud.stderr.splitlines() if not line.startswith("reading ")] == [], loud.stderr
     assert (quiet.stdout, quiet.stderr) == ("", "")
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 
@@ -164,7 +165,9 @@ def test_diff_and_check_schema_print_nothing_when_quiet_and_their_result_otherwi
     schema = dbtools.run_cli("check", "--schema", cwd=tmp_path)
     schema_quiet = dbtools.run_cli("check", "--schema", "-q", cwd=tmp_path)
 
-    assert (loud.returncode, loud.stderr) == (0, ""), loud.stderr
+    # Without -q a table that takes long to read reports its progress on stderr (a busy machine): nothing else.
+    assert loud.returncode == 0, loud.stderr
+    assert [line for line in loud.stderr.splitlines() if not line.startswith("reading ")] == [], loud.stderr
     assert loud.stdout.startswith("OK: 176 rows in 8 tables match "), loud.stdout
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
     assert (before.returncode, before.stdout, before.stderr) == (0, "", "")
