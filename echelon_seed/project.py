@@ -64,6 +64,7 @@ __all__ = [
     "data_dir",
     "display",
     "ignored_files",
+    "builtin_config",
     "echelon",
     "find",
     "load",
@@ -211,8 +212,13 @@ def echelon() -> Project:
     names no module of it.
     """
     if not _ECHELON:
-        _ECHELON.append(load(_named(str(root()), "the built-in project")))
+        _ECHELON.append(load(builtin_config()))
     return _ECHELON[0]
+
+
+def builtin_config() -> Config:
+    """The built-in project's configuration, read without importing anything (as `find` reads any)."""
+    return _named(str(root()), "the built-in project")
 
 
 # --- finding and loading a configuration ------------------------------------------------------------
@@ -449,6 +455,8 @@ def command_options(chosen: Project) -> list[str]:
     here = found.path if found is not None else None
     if chosen.source == here:
         return []
+    if here is None and chosen.source == (root() / _PYPROJECT).resolve():
+        return []  # the built-in project: what a command finds when nothing else is in sight
     if chosen.source is None:
         # The built-in project, where a configuration is in sight: it has no path to name.
         return ["--project", str(root())] if (root() / _PYPROJECT).is_file() else []

@@ -200,9 +200,9 @@ async def _check(url: str, *, project: str | None, fixtures: Path | None, scale:
     target = urls.parse(url)
     if target.engine == "sqlite" and (target.path in ("", ":memory:") or not os.path.isfile(target.path)):
         return None
-    config = projects.find(project)
+    config = projects.find(project) or projects.builtin_config()
     run = Inputs(
-        config=str(config.path) if config is not None else "",
+        config=str(config.path),
         fixtures=str(_fixtures(config, fixtures)),
         scale=scale,
         allow_large=allow_large,
@@ -210,7 +210,7 @@ async def _check(url: str, *, project: str | None, fixtures: Path | None, scale:
     if target.engine == "sqlite":
         raw = stamp_readers.read_sqlite(target.path, _IDENTITY)
     else:
-        schema = config.values.get("schema", "public") if config is not None else "public"
+        schema = config.values.get("schema", "public")
         raw = await stamp_readers.read_postgresql(target, str(schema), _IDENTITY, connect_timeout=_CONNECT_TIMEOUT_S)
     stored = None if raw is None else _stored(*raw)
     if stored is None:
@@ -227,12 +227,10 @@ async def _check(url: str, *, project: str | None, fixtures: Path | None, scale:
     return Hit(fixture_digest=record["fixture_digest"], scale=record["scale"])
 
 
-def _fixtures(config: projects.Config | None, explicit: Path | None) -> Path:
+def _fixtures(config: projects.Config, explicit: Path | None) -> Path:
     """The fixture directory the full path would use, resolved the same way (see project.load)."""
     if explicit is not None:
         return explicit.resolve()
-    if config is None:
-        return Path(projects.data_dir()).resolve()
     value = config.values["fixtures"]
     if not isinstance(value, str):
         raise ValueError("fixtures is not a string")

@@ -32,6 +32,10 @@ BAD_ROWS = 2_000_000
 def _project(tmp_path: Path, *, max_mb: int | None = None) -> Path:
     """The built-in project's schema and fixtures, as a project of its own in `tmp_path`."""
     shutil.copytree(dbtools.ECHELON / "data", tmp_path / "data")
+    # Its package too: a command in a child process imports the project's modules from the project.
+    shutil.copytree(
+        dbtools.ECHELON / "echelon_project", tmp_path / "echelon_project", ignore=shutil.ignore_patterns("__pycache__")
+    )
     cap = f"max_fixture_mb = {max_mb}\n" if max_mb is not None else ""
     (tmp_path / "pyproject.toml").write_text(
         '[tool.echelon-seed]\nname = "echelon"\nmetadata = "echelon_project.schema:metadata"\n'

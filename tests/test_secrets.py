@@ -263,12 +263,15 @@ def _in_process(argv: list[str], capsys: pytest.CaptureFixture[str], env: dict[s
 
     saved = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
+    cwd = os.getcwd()
+    os.chdir(dbtools.ECHELON)  # the project's own directory, as a user runs it (no note about a missing project)
     try:
         try:
             code = cli.main(argv)
         except SystemExit as exc:  # argparse
             code = int(exc.code or 0)
     finally:
+        os.chdir(cwd)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -130,7 +130,19 @@ def test_the_hints_of_a_missing_database_and_of_bad_fixtures_work_when_pasted(tm
     bad = tmp_path / "bad"
     shutil.copytree(dbtools.ECHELON / "data", bad)
     (bad / "agents.json").write_text('{"rows": [{"id": "A"}, {"id": "B"}]}')
-    refused = dbtools.run_cli("apply", "--project", str(dbtools.ECHELON), "--fixtures", str(bad), cwd=tmp_path)
+    # The built-in project is what a pasted command finds here anyway: its hint needs no --project.
+    builtin = dbtools.run_cli("apply", "--project", str(dbtools.ECHELON), "--fixtures", str(bad), cwd=tmp_path)
+    assert builtin.returncode == 2
+    assert builtin.stderr.split("run '", 1)[1].startswith("echelon-seed check --fixtures "), builtin.stderr
+    # Another project, named with --project: so must the hint.
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "pyproject.toml").write_text(
+        '[tool.echelon-seed]\nname = "echelon"\nmetadata = "echelon_project.schema:metadata"\n'
+        f'fixtures = "{dbtools.ECHELON / "data"}"\nsnapshots = "{dbtools.ECHELON / "snapshots"}"\n'
+        'generators = ["echelon_project.generators"]\n'
+    )
+    refused = dbtools.run_cli("apply", "--project", str(own), "--fixtures", str(bad), cwd=tmp_path)
     assert refused.returncode == 2
     hint = refused.stderr.split("run '", 1)[1].split("' to list them", 1)[0]
     assert hint.startswith("echelon-seed check --project ")
