@@ -82,7 +82,18 @@ from .types.text import server_text, to_text
 from .types.time import timestamp_converter, to_date, to_interval, to_naive_timestamp, to_time
 from .types.uuids import to_uuid
 
-__all__ = ["KIND_NAMES", "JSONValue", "Kind", "RowEncoder", "canonical_value", "dumps", "kind_of", "label"]
+__all__ = [
+    "KIND_NAMES",
+    "JSONValue",
+    "Kind",
+    "RowEncoder",
+    "canonical_value",
+    "cell_text",
+    "dumps",
+    "json_string",
+    "kind_of",
+    "label",
+]
 
 _FLOAT_MAX = 1.7976931348623157e308
 
@@ -235,6 +246,17 @@ class _Cell:
         if name in ("decimal", "timestamp"):  # ASCII text JSON never escapes: quoted by hand
             return f"(NULL if {v} is None else DQ + C{n}({v}) + DQ)", {f"C{n}": self.convert}
         return f"(NULL if {v} is None else E{n}({v}))", {f"E{n}": self.emit}
+
+
+def cell_text(kind: Kind, anchor: datetime | None, *, lenient: bool = False) -> Emitter:
+    """One cell's JSON text as `RowEncoder` writes it (`null` for NULL), for lines assembled elsewhere."""
+    emit = _Cell(kind, anchor, lenient=lenient).emit
+    return lambda value: "null" if value is None else emit(value)
+
+
+def json_string(text: str) -> str:
+    """`text` as a JSON string, exactly as the canonical lines quote table and column names."""
+    return _quote(text)
 
 
 def _stored(value: Any) -> JSONValue:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["describe", "describe_offset", "now", "parse_anchor", "resolve", "to_offset"]
+__all__ = ["describe", "describe_micros", "describe_offset", "now", "parse_anchor", "resolve", "to_offset"]
 
 _UNITS = {"d": 86_400_000_000, "h": 3_600_000_000, "m": 60_000_000}
 _RELATIVE = re.compile(r"now(?:(?P<sign>[+-])(?P<body>(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+(?:\.\d{1,6})?s)?))?")
@@ -61,14 +61,18 @@ def describe(moment: datetime, anchor: datetime) -> str:
 
 def describe_offset(delta: timedelta) -> str:
     """Return an offset from the anchor as relative text ("now-4h")."""
+    return describe_micros((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+
+
+def describe_micros(micros: int) -> str:
+    """Return an offset from the anchor in whole microseconds as relative text ("now-4h")."""
     # Unrolled: a snapshot calls this for every timestamp it writes.
-    whole = delta.days * 86_400 + delta.seconds
-    if whole < 0 and delta.microseconds:
-        whole, frac, text = -whole - 1, 1_000_000 - delta.microseconds, "now-"
-    elif whole < 0:
-        whole, frac, text = -whole, 0, "now-"
-    elif whole or delta.microseconds:
-        frac, text = delta.microseconds, "now+"
+    if micros < 0:
+        whole, frac = divmod(-micros, 1_000_000)
+        text = "now-"
+    elif micros:
+        whole, frac = divmod(micros, 1_000_000)
+        text = "now+"
     else:
         return "now"
     minutes, seconds = divmod(whole, 60)

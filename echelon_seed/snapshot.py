@@ -62,7 +62,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from . import bookkeeping, canonical, migrate, progress, schema_facts, seeder, types
+from . import bookkeeping, canonical, migrate, progress, schema_facts, seeder, snapshot_sql, types
 from . import project as projects
 from .engines import Backend, schema_of, table_names
 from .errors import ConfigError, OlderFormatError, SnapshotError
@@ -271,6 +271,7 @@ class _Plan:
     key: list[str]
     encoder: canonical.RowEncoder
     ordered_by_key: bool
+    cells: tuple[snapshot_sql.Cell, ...] = ()
 
 
 # Declared kinds whose storage reflection names differently on some engine: SQLite keeps a zoned
@@ -337,6 +338,7 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
         chosen: list[SAColumn[Any]] = []
         recorded: list[Column] = []
         kinds: list[tuple[str, canonical.Kind]] = []
+        cells: list[snapshot_sql.Cell] = []
         loose: set[str] = set()
         for col in found.columns:
             for pattern in ignore:
@@ -358,6 +360,8 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
             chosen.append(SAColumn(col.name, type_, primary_key=col.name in pk_names))
             recorded.append(Column(name=col.name, kind=canonical.label(kind), nullable=bool(col.nullable)))
             kinds.append((col.name, kind))
+            strict = declared is not None and col.name not in loose
+            cells.append(snapshot_sql.Cell(col.name, kind, anchor if strict else None, not strict, _how(type_, kind)))
         table = Table(name, reading, *chosen)
         names = [c.name for c in chosen]
         key_names = pk_names or names
@@ -370,7 +374,14 @@ def _plans(sync: Connection, anchor: datetime | None, ours: MetaData | None, ign
             loose=frozenset(loose),
         )
         plans.append(
-            _Plan(table=table, columns=recorded, key=key_names, encoder=encoder, ordered_by_key=bool(pk_names))
+            _Plan(
+                table=table,
+                columns=recorded,
+                key=key_names,
+                encoder=encoder,
+                ordered_by_key=bool(pk_names),
+                cells=tuple(cells),
+            )
         )
     return reading_out
 
@@ -502,6 +513,7 @@ async def capture(
     ignore: Sequence[str] = (),
     reporter: progress.Reporter | None = None,
     project: Project | None = None,
+    database_text: bool | None = None,
 ) -> Header:
     """Write the canonical snapshot of the database behind `conn` to `out` (None: digests only).
 
@@ -511,6 +523,11 @@ async def capture(
 
     `conn` should be in a read-only, repeatable-read transaction so that the
     snapshot is of one moment; `commands` opens it that way.
+
+    With `database_text` the database writes the canonical text of the
+    columns whose types let it (`snapshot_sql`); with False, Python writes
+    every line; None lets the engine choose (`Backend.writes_canonical_text`).
+    The bytes are the same either way.
     """
     reporter = reporter or progress.NullReporter()
     project = project or projects.echelon()
@@ -527,12 +544,21 @@ async def capture(
     totals = await _counts(conn, plans) if reporter.live else {}
     reporter.phase("reading", sum(totals.values()) if totals else None)
     summaries: dict[str, TableSummary] = {}
+    if database_text is None:
+        database_text = backend.writes_canonical_text
     with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
         for plan in plans:
             reporter.start(plan.table.name, totals.get(plan.table.name))
-            digester = _Digester(plan, body if out is not None else None)
-            async for lines in _read_table(conn, backend, plan, reporter):
-                digester.add(lines)
+            sink = body if out is not None else None
+            start = body.tell()
+            digester = _Digester(plan, sink)
+            if not database_text or not await _read_by_database(conn, backend, plan, digester, reporter):
+                if body.tell() != start:  # the database's lines stopped at a value it cannot write exactly
+                    body.seek(start)
+                    body.truncate()
+                digester = _Digester(plan, sink)
+                async for lines in _read_table(conn, backend, plan, reporter):
+                    digester.add(lines)
             reporter.finish()
             summaries[plan.table.name] = digester.summary()
         header = Header(
@@ -579,6 +605,23 @@ async def _counts(conn: AsyncConnection, plans: Sequence[_Plan]) -> dict[str, in
     for plan in plans:
         counts[plan.table.name] = int((await conn.execute(select(func.count()).select_from(plan.table))).scalar_one())
     return counts
+
+
+async def _read_by_database(
+    conn: AsyncConnection, backend: Backend, plan: _Plan, digester: _Digester, reporter: progress.Reporter
+) -> bool:
+    """Digest the table's lines as the database writes them; False when it cannot write them all exactly."""
+    if not plan.ordered_by_key:
+        return False  # a table without a key is sorted by its whole lines, in Python
+
+    def take(batch: list[str]) -> None:
+        digester.add(batch)
+        reporter.advance(len(batch))
+
+    try:
+        return await snapshot_sql.read_table(conn, backend, plan.table, plan.cells, plan.key, take, _FETCH)
+    except snapshot_sql.NotExact:
+        return False
 
 
 async def _read_table(

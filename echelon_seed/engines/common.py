@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import MetaData, Select
@@ -73,6 +74,12 @@ class Backend:
     rows_in_second_process = False
     #: Whether the engine reads COPY text, for the types its driver has no binary form for.
     copies_text = False
+    #: Whether rows of an ordered subquery arrive in its order with no ORDER BY around it (SQLite
+    #: runs it as a co-routine and would sort again); else the outer query repeats the order.
+    keeps_subquery_order = False
+    #: Whether the snapshot has the database write the canonical text where it can (`snapshot_sql`):
+    #: only where that measured faster than Python writing it (see docs/performance.md).
+    writes_canonical_text = False
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -126,6 +133,29 @@ class Backend:
         SQLAlchemy's per-value result processors is most of their speed.
         """
         raise NotImplementedError
+
+    async def text_rows(self, conn: AsyncConnection, query: Select[Any], sink: Callable[[list[str]], None]) -> None:
+        """Hand the rows of a query of text columns to `sink` in batches, as lines of COPY text.
+
+        Fields are separated by a tab and NULL is `\\N`; the values must hold no
+        tab, newline or other control character (the snapshot's JSON text does
+        not), and are otherwise as they are. On PostgreSQL the lines come from
+        COPY, which streams text at close to a raw read's speed.
+        """
+        async for rows in self.stream(conn, query, 5_000):
+            sink(["\t".join("\\N" if value is None else str(value) for value in row) for row in rows])
+
+    async def estimated_rows(self, conn: AsyncConnection, table: Table) -> int:
+        """The table's rows as the planner's statistics have them (0 where there are none): cheap, not always exact."""
+        return 0
+
+    @asynccontextmanager
+    async def second_reader(self, conn: AsyncConnection) -> AsyncIterator[AsyncConnection | None]:
+        """Another connection that reads the very state `conn`'s read transaction reads, or None.
+
+        Only PostgreSQL shares a snapshot between sessions (`pg_export_snapshot`).
+        """
+        yield None
 
     async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
         """Delete every row of `tables` (children first), inside the caller's transaction.

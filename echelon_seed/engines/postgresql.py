@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 from sqlalchemy import ARRAY, Enum, MetaData, Numeric, Select, String, Text, cast, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 from sqlalchemy.sql.elements import ColumnElement
@@ -19,13 +21,14 @@ from sqlalchemy.sql.expression import TableClause
 from echelon_seed import drivers, moments, urls
 from echelon_seed.errors import DatabaseError, LockTimeout
 
-from .common import _LOCK_KEYS, Backend, _quote_identifier, _sql, schema_of
+from .common import _LOCK_KEYS, Backend, _quote_identifier, _sql, _translate_map, qualified, schema_of
 
 
 class PostgresBackend(Backend):
     name = "postgresql"
     has_schemas = True
     copies_text = True
+    writes_canonical_text = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -34,6 +37,9 @@ class PostgresBackend(Backend):
         settings = {
             # Sessions in UTC whatever the server's default, so that no time zone leaks in.
             "timezone": "UTC",
+            # Floats as the shortest exact text, whatever the database's default: the snapshot's
+            # canonical text of a double is made from it (`types.numbers`).
+            "extra_float_digits": "1",
         }
         if schema is not None:
             # Our statements name their schema; pinning the session's path as well keeps what
@@ -204,6 +210,58 @@ class PostgresBackend(Backend):
         cursor = await driver.cursor(_sql(conn, query))
         while rows := await cursor.fetch(batch):
             yield rows
+
+    async def text_rows(self, conn: AsyncConnection, query: Select[Any], sink: Callable[[list[str]], None]) -> None:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        pending = b""
+
+        # COPY's text form escapes backslashes and control characters; the values read this way
+        # hold no control character, so undoing the doubled backslashes restores them.
+        async def take(data: bytes) -> None:
+            nonlocal pending
+            data = pending + data
+            cut = data.rfind(b"\n") + 1
+            pending = data[cut:]
+            if cut:
+                body = data[: cut - 1]
+                if b"\\" in body:
+                    body = body.replace(b"\\\\", b"\\")
+                sink(body.decode("utf-8").split("\n"))
+
+        await driver.copy_from_query(_sql(conn, query), output=take)
+        if pending:
+            raise DatabaseError("internal: COPY ended inside a row")
+
+    async def estimated_rows(self, conn: AsyncConnection, table: Table) -> int:
+        name = f"{_quote_identifier(schema_of(conn, table) or 'public')}.{_quote_identifier(table.name)}"
+        query = text("SELECT reltuples FROM pg_catalog.pg_class WHERE oid = to_regclass(:name)").bindparams(name=name)
+        estimate = (await conn.execute(query)).scalar()
+        if estimate is not None and estimate < 0:  # never analysed (a seed just committed): count
+            estimate = (await conn.exec_driver_sql(f"SELECT count(*) FROM {qualified(conn, table)}")).scalar()
+        return max(0, int(estimate or 0))
+
+    @asynccontextmanager
+    async def second_reader(self, conn: AsyncConnection) -> AsyncIterator[AsyncConnection | None]:
+        if (await conn.exec_driver_sql("SELECT pg_catalog.pg_is_in_recovery()")).scalar_one():
+            yield None  # a standby exports no snapshot
+            return
+        exported = (await conn.exec_driver_sql("SELECT pg_catalog.pg_export_snapshot()")).scalar_one()
+        async with AsyncExitStack() as stack:
+            try:
+                other: AsyncConnection | None = await stack.enter_async_context(conn.engine.connect())
+            except (DBAPIError, OSError):  # no second connection to be had (max_connections): one reader
+                other = None
+            if other is not None:
+                options = self.read_options()
+                translate = _translate_map(conn)
+                if translate:
+                    options["schema_translate_map"] = translate
+                other = await other.execution_options(**options)
+                await stack.enter_async_context(other.begin())
+                # The first statement of its transaction, as PostgreSQL requires.
+                await other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT {_literal(str(exported))}")
+            yield other
 
 
 def sequences_sql(schema: str, tables: Sequence[str]) -> str:

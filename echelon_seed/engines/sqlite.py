@@ -23,6 +23,7 @@ from .common import Backend, _sql, qualified
 class SQLiteBackend(Backend):
     name = "sqlite"
     rows_in_second_process = True
+    keeps_subquery_order = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None

@@ -11,7 +11,7 @@ This package and `engines` are the only modules allowed to name an engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID as _UUID
 
@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from . import arrays, binary, json, network, numbers, other, ranges, text, time, uuids
 from ._family import BOTH, POSTGRESQL, Binder, Family, Invalid, LongNumber, NotFinite
 from ._kind import KIND_NAMES, Converter, JSONValue, Kind, label
+from ._sql import CellSql
 from .numbers import Money, quantize
 from .text import XML
 from .time import SQLITE_TIMESTAMP_FORMAT, UTCDateTime, is_moment
@@ -34,6 +35,7 @@ __all__ = [
     "SQLITE_TIMESTAMP_FORMAT",
     "XML",
     "Binder",
+    "CellSql",
     "Converter",
     "Family",
     "Invalid",
@@ -44,6 +46,7 @@ __all__ = [
     "NotFinite",
     "UTCDateTime",
     "bind_processor",
+    "canonical_sql",
     "copy_cell",
     "copy_row",
     "copy_text",
@@ -159,6 +162,12 @@ def read_of(type_: TypeEngine[Any]) -> str | None:
     """How PostgreSQL's column is read: None (the driver's value), "text" or "numeric" (see `Family`)."""
     family, owned = _owner(type_)
     return family.read(owned)
+
+
+def canonical_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    """The SQL that writes a column's canonical text on `engine` (see `_sql`), or None: Python writes it."""
+    family, owned = _owner(type_)
+    return family.sql(owned, engine, anchor)
 
 
 def text_copy(type_: TypeEngine[Any]) -> bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from ._kind import Kind
+from ._sql import CellSql
 
 __all__ = [
     "BOTH",
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 Binder: TypeAlias = Callable[[Any], Any]
+#: A family's canonical text in SQL: (type, engine name, anchor) to the cell's SQL, or None (Python writes it).
+CellSqlRule: TypeAlias = Callable[[TypeEngine[Any], str, datetime | None], CellSql | None]
 
 #: Engines a family's type exists on.
 BOTH = ("sqlite", "postgresql")
@@ -102,7 +106,10 @@ class Family:
     "numeric" through numeric first (money, whose text carries a currency
     sign). `text_copy` says the driver has no binary form for it, so a
     table holding one is written with a text COPY, in `copy_text`'s form
-    (the form export-sql writes too).
+    (the form export-sql writes too). `sql` gives, per engine, the SQL that
+    makes the canonical text of a cell in the database (`_sql.CellSql`), for
+    the values the engine prints exactly as `canonical` does; None leaves the
+    column to Python.
     """
 
     name: str
@@ -116,3 +123,4 @@ class Family:
     read: Callable[[TypeEngine[Any]], str | None] = field(default=lambda t: None)
     text_copy: bool = False
     bind: Callable[[TypeEngine[Any], Dialect], Binder | None] = field(default=_no_bind)
+    sql: CellSqlRule = field(default=lambda t, engine, anchor: None)

@@ -14,6 +14,7 @@ from sqlalchemy.types import TypeEngine
 
 from ._family import POSTGRESQL, Family, Invalid
 from ._kind import JSONValue, Kind, refuse
+from ._sql import CellSql, server_text_sql
 
 __all__ = ["BITS", "BYTES", "to_bits", "to_bytes"]
 
@@ -69,6 +70,12 @@ def _same(type_: TypeEngine[Any]) -> Callable[[Any], str]:
     return str
 
 
+def _bytes_sql(type_: TypeEngine[Any], engine: str, anchor: object) -> CellSql | None:
+    if engine == "postgresql":
+        return CellSql("CASE WHEN {v} IS NULL THEN 'null' ELSE '\"\\\\x' || encode({v}, 'hex') || '\"' END")
+    return CellSql("CASE typeof({v}) WHEN 'blob' THEN '\"\\\\x' || lower(hex({v})) || '\"' WHEN 'null' THEN 'null' END")
+
+
 BYTES = Family(
     name="LargeBinary",
     covers=("LargeBinary", "postgresql.BYTEA"),
@@ -76,6 +83,7 @@ BYTES = Family(
     kind=lambda t: Kind("bytes"),
     fixture=_bytes_fixture,
     copy_text=_bytes_text,
+    sql=_bytes_sql,
 )
 BITS = Family(
     name="BIT / VARBIT",
@@ -87,4 +95,5 @@ BITS = Family(
     engines=POSTGRESQL,
     read=lambda t: "text",
     text_copy=True,
+    sql=server_text_sql,
 )

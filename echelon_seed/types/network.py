@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeEngine
 
 from ._family import POSTGRESQL, Family, Invalid
 from ._kind import Kind
+from ._sql import server_text_sql
 
 __all__ = ["CIDR", "INET", "MACADDR"]
 
@@ -62,6 +63,7 @@ def _family(name: str, type_class: type, kind: str, fixture: Callable[[TypeEngin
         engines=POSTGRESQL,
         read=lambda t: "text",
         text_copy=True,
+        sql=server_text_sql,
     )
 
 
@@ -79,4 +81,5 @@ MACADDR = Family(
     engines=POSTGRESQL,
     read=lambda t: "text",
     text_copy=True,
+    sql=server_text_sql,
 )

@@ -15,6 +15,7 @@ import math
 import re
 import struct
 from collections.abc import Callable
+from datetime import datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ._family import BOTH, POSTGRESQL, Binder, Family, Invalid
 from ._kind import Converter, JSONValue, Kind, refuse
+from ._sql import CellSql
 
 __all__ = [
     "BOOLEAN",
@@ -374,6 +376,95 @@ def _bool_text(type_: TypeEngine[Any]) -> Callable[[Any], str]:
     return lambda value: "t" if value else "f"
 
 
+# --- canonical text in SQL (see `_sql`) ---------------------------------------------------------------
+
+
+def _int_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":
+        return CellSql("COALESCE(CAST({v} AS text), 'null')")
+    # SQLite keeps whatever it is given: only an integer is written as one.
+    return CellSql("CASE typeof({v}) WHEN 'integer' THEN CAST({v} AS text) WHEN 'null' THEN 'null' END")
+
+
+def _bool_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":
+        return CellSql("CASE WHEN {v} THEN 'true' WHEN NOT {v} THEN 'false' ELSE 'null' END")
+    return CellSql(
+        "CASE WHEN {v} IS NULL THEN 'null' WHEN typeof({v}) = 'integer' THEN "
+        "CASE {v} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END END"
+    )
+
+
+# PostgreSQL's float8 text (shortest exact, with extra_float_digits = 1, which the session pins) has
+# repr's digits and form below 1e15 in magnitude, but for an integral value without ".0" and a zero
+# that may be "-0". From 1e15 on, its form changes earlier than repr's (exponent from 1e15, not 1e16),
+# and from 2**53 on its digits may too: where a decimal lies exactly halfway between two doubles, it
+# can keep a 17th digit that repr does not need (the property test found 4.017137109140206e+16).
+# Those values are left to Python (NULL: the table is read the Python way).
+_FLOAT_SQL = (
+    "CASE WHEN {p0} IS NULL THEN 'null' "
+    "WHEN {p0} IN ('NaN', 'Infinity', '-Infinity') THEN '\"' || {p0} || '\"' "
+    "WHEN {p0} IN ('0', '-0') THEN '0.0' "
+    "WHEN abs({v}) >= 1e15 THEN NULL "
+    "WHEN strpos({p0}, '.') > 0 OR strpos({p0}, 'e') > 0 THEN {p0} "
+    "ELSE {p0} || '.0' END"
+)
+
+
+def _float_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    # SQLite's real-to-text keeps 15 digits: Python reads its double as stored. A REAL (float4)
+    # is read as its own text, which Python writes.
+    if engine != "postgresql" or _is_real(type_):
+        return None
+    return CellSql(_FLOAT_SQL, ("CAST(CAST({v} AS double precision) AS text)",))
+
+
+def _scaled_sql(scale: int | None) -> CellSql:
+    """PostgreSQL numeric to the canonical decimal: round() rounds half away from zero, as `quantize` does."""
+    if scale is None:  # the shortest plain form: trim_scale drops the trailing zeros
+        return CellSql(
+            "CASE WHEN {v} IS NULL THEN 'null' ELSE '\"' || CAST(trim_scale(CAST({v} AS numeric)) AS text) || '\"' END"
+        )
+    return CellSql(
+        f"CASE WHEN {{v}} IS NULL THEN 'null' ELSE '\"' || CAST(round(CAST({{v}} AS numeric), {scale:d}) AS text) || '\"' END"
+    )
+
+
+def _money_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    scale: int = type_.scale  # type: ignore[attr-defined]
+    if engine == "postgresql":
+        return _scaled_sql(scale)
+    # SQLite holds Money as decimal text: text already in canonical form (what `decimal_ready`
+    # accepts) is written as it is; anything else is left to Python.
+    if scale:
+        shape = (
+            f"substr({{v}}, -{scale + 1:d}, 1) = '.' AND instr({{v}}, '.') = length({{v}}) - {scale:d} "
+            "AND NOT substr({v}, 2) GLOB '*[^0-9.]*' "
+        )
+    else:
+        shape = "NOT substr({v}, 2) GLOB '*[^0-9]*' "
+    ready = (
+        "typeof({v}) = 'text' AND ({v} GLOB '[0-9]*' OR {v} GLOB '-[0-9]*') AND "
+        + shape
+        + "AND NOT ({v} GLOB '0[0-9]*' OR {v} GLOB '-0[0-9]*') "
+        "AND NOT ({v} GLOB '-*' AND NOT {v} GLOB '*[1-9]*')"
+    )
+    return CellSql(f"CASE WHEN {{v}} IS NULL THEN 'null' WHEN {ready} THEN '\"' || {{v}} || '\"' END")
+
+
+def _numeric_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    # On SQLite a NUMERIC column holds integers, reals or text as it pleases: Python reads it.
+    if engine != "postgresql":
+        return None
+    if not type_.asdecimal:  # type: ignore[attr-defined]
+        return _float_sql(type_, engine, anchor)
+    return _scaled_sql(type_.scale)  # type: ignore[attr-defined]
+
+
+def _pg_money_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    return _scaled_sql(2) if engine == "postgresql" else None
+
+
 def _float_matches(type_: TypeEngine[Any]) -> bool:
     # Float before Numeric: Float subclassed Numeric in older SQLAlchemy releases.
     return isinstance(type_, Float)
@@ -387,6 +478,7 @@ MONEY = Family(
     fixture=_money_fixture,
     copy_text=_decimal_text,
     engines=BOTH,
+    sql=_money_sql,
 )
 BOOLEAN = Family(
     name="Boolean",
@@ -395,6 +487,7 @@ BOOLEAN = Family(
     kind=lambda t: Kind("bool"),
     fixture=_bool_fixture,
     copy_text=_bool_text,
+    sql=_bool_sql,
 )
 FLOAT = Family(
     name="Float / Double / REAL",
@@ -404,6 +497,7 @@ FLOAT = Family(
     fixture=_float_fixture,
     copy_text=_float_text,
     read=lambda t: "text" if _is_real(t) else None,
+    sql=_float_sql,
 )
 NUMERIC = Family(
     name="Numeric / DECIMAL",
@@ -413,6 +507,7 @@ NUMERIC = Family(
     fixture=_numeric_fixture,
     copy_text=_decimal_text,
     bind=_numeric_bind,
+    sql=_numeric_sql,
 )
 INTEGER = Family(
     name="Integer / SmallInteger / BigInteger",
@@ -421,6 +516,7 @@ INTEGER = Family(
     kind=lambda t: Kind("int"),
     fixture=_int_fixture,
     copy_text=_str,
+    sql=_int_sql,
 )
 PG_MONEY = Family(
     name="MONEY (PostgreSQL)",
@@ -432,4 +528,5 @@ PG_MONEY = Family(
     engines=POSTGRESQL,
     read=lambda t: "numeric",
     text_copy=True,
+    sql=_pg_money_sql,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Enum, String
@@ -18,6 +19,7 @@ from sqlalchemy.types import TypeEngine, UserDefinedType
 
 from ._family import POSTGRESQL, Family, Invalid, check_text, plain_text
 from ._kind import JSONValue, Kind, refuse
+from ._sql import CellSql, json_string, server_text_sql
 
 __all__ = ["CITEXT", "ENUM", "STRING", "TSVECTOR", "XML", "XMLFAMILY", "to_text"]
 
@@ -86,6 +88,20 @@ def _same(type_: TypeEngine[Any]) -> Callable[[Any], str]:
     return str
 
 
+def _text_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":
+        # No cast: to_json prints the value with its type's output, as the driver returns it
+        # (a CHAR(n) keeps its padding, which a cast to text would strip).
+        return CellSql(f"COALESCE({json_string(engine, '{v}')}, 'null')")
+    return CellSql(f"CASE typeof({{v}}) WHEN 'text' THEN {json_string(engine, '{v}')} WHEN 'null' THEN 'null' END")
+
+
+def _enum_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":  # a label is text: the cast spares to_json a look-up of the enum type per value
+        return CellSql(f"COALESCE({json_string(engine, 'CAST({v} AS text)')}, 'null')")
+    return _text_sql(type_, engine, anchor)
+
+
 ENUM = Family(
     name="Enum (native and not), user enums",
     covers=("Enum", "postgresql.ENUM"),
@@ -93,6 +109,7 @@ ENUM = Family(
     kind=lambda t: Kind("text"),
     fixture=_enum_fixture,
     copy_text=_same,
+    sql=_enum_sql,
 )
 CITEXT = Family(
     name="CITEXT",
@@ -104,6 +121,7 @@ CITEXT = Family(
     engines=POSTGRESQL,
     read=lambda t: "text",
     text_copy=True,
+    sql=_text_sql,
 )
 STRING = Family(
     name="String / Text / Unicode / CHAR",
@@ -112,6 +130,7 @@ STRING = Family(
     kind=lambda t: Kind("text"),
     fixture=_string_fixture,
     copy_text=_same,
+    sql=_text_sql,
 )
 XMLFAMILY = Family(
     name="XML",
@@ -123,6 +142,7 @@ XMLFAMILY = Family(
     engines=POSTGRESQL,
     read=lambda t: "text",
     text_copy=True,
+    sql=server_text_sql,
 )
 TSVECTOR = Family(
     name="TSVECTOR",
@@ -134,4 +154,5 @@ TSVECTOR = Family(
     engines=POSTGRESQL,
     read=lambda t: "text",
     text_copy=True,
+    sql=server_text_sql,
 )

@@ -25,6 +25,7 @@ from echelon_seed.moments import Far, Infinite, far_date_text, far_timestamp_tex
 
 from ._family import Binder, Family, Invalid, check_text, short
 from ._kind import Converter, JSONValue, Kind, refuse
+from ._sql import CellSql
 
 __all__ = [
     "DATE",
@@ -354,6 +355,90 @@ def _interval_text(type_: TypeEngine[Any]) -> Callable[[Any], str]:
     return text
 
 
+# --- canonical text in SQL (see `_sql`) ---------------------------------------------------------------
+
+# PostgreSQL: years 1..9999 are printed by to_char as isoformat prints them; 'infinity' is its own
+# text; other years (BC, five digits) are left to Python's expanded-year rule.
+_PG_YEARS = "{v} >= '0001-01-01' AND {v} < '10000-01-01'"
+# SQLite: the fixed-width text SQLAlchemy and UTCDateTime write, "YYYY-MM-DD HH:MM:SS.ffffff", and only
+# when it names a real moment (the round trip through unixepoch refuses 2026-02-30 and 24:00:00).
+_SQLITE_WHOLE = "substr({v}, 1, 19)"
+_SQLITE_MOMENT = (
+    "typeof({v}) = 'text' AND length({v}) = 26 AND substr({v}, 20, 1) = '.' "
+    "AND NOT substr({v}, 21) GLOB '*[^0-9]*' AND substr({v}, 1, 4) <> '0000' "
+    f"AND datetime(unixepoch({_SQLITE_WHOLE}), 'unixepoch') = {_SQLITE_WHOLE}"
+)
+
+
+def _micros(anchor: datetime) -> int:
+    since = anchor.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+def _finish_offset(value: Any) -> str:
+    """The canonical relative time from the database's offset from the anchor in microseconds (or its infinity)."""
+    if value is None:
+        return "null"
+    try:
+        micros = int(value)
+    except ValueError:
+        if value in ("infinity", "-infinity"):
+            return '"' + str(value) + '"'
+        raise  # the "not exact" of a cell the database could not read as a moment
+    return '"' + clock.describe_micros(micros) + '"'
+
+
+def _moment_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":
+        if anchor is None:
+            return CellSql(
+                "CASE WHEN {v} IS NULL THEN 'null' WHEN NOT isfinite({v}) THEN '\"' || CAST({v} AS text) || '\"' "
+                f"WHEN {_PG_YEARS} THEN "
+                "'\"' || to_char({v} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '\"' END"
+            )
+        # The offset in whole microseconds, exact for every finite year (extract gives numeric);
+        # Python writes it as "now-4h", which is cheaper there than in SQL.
+        return CellSql(
+            "CASE WHEN isfinite({v}) THEN "
+            f"CAST(CAST(extract(epoch FROM {{v}}) * 1000000 AS bigint) - {_micros(anchor):d} AS text) "
+            "ELSE CAST({v} AS text) END",
+            finish=_finish_offset,
+        )
+    if anchor is None:
+        return CellSql(
+            f"CASE WHEN {{v}} IS NULL THEN 'null' WHEN {_SQLITE_MOMENT} THEN '\"' || replace({{v}}, ' ', 'T') || 'Z\"' END"
+        )
+    offset = f"unixepoch({_SQLITE_WHOLE}) * 1000000 + CAST(substr({{v}}, 21) AS integer) - {_micros(anchor):d}"
+    return CellSql(
+        f"CASE WHEN {{v}} IS NULL THEN NULL WHEN {_SQLITE_MOMENT} THEN {offset} ELSE 'not exact' END",
+        finish=_finish_offset,
+    )
+
+
+def _naive_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":
+        return CellSql(
+            "CASE WHEN {v} IS NULL THEN 'null' WHEN NOT isfinite({v}) THEN '\"' || CAST({v} AS text) || '\"' "
+            f"WHEN {_PG_YEARS} THEN '\"' || to_char({{v}}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '\"' END"
+        )
+    return CellSql(
+        f"CASE WHEN {{v}} IS NULL THEN 'null' WHEN {_SQLITE_MOMENT} THEN '\"' || replace({{v}}, ' ', 'T') || '\"' END"
+    )
+
+
+def _date_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
+    if engine == "postgresql":
+        return CellSql(
+            "CASE WHEN {v} IS NULL THEN 'null' WHEN NOT isfinite({v}) THEN '\"' || CAST({v} AS text) || '\"' "
+            f"WHEN {_PG_YEARS} THEN '\"' || to_char({{v}}, 'YYYY-MM-DD') || '\"' END"
+        )
+    return CellSql(
+        "CASE WHEN {v} IS NULL THEN 'null' WHEN typeof({v}) = 'text' AND length({v}) = 10 AND {v} GLOB "
+        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' AND substr({v}, 1, 4) <> '0000' "
+        "AND date(unixepoch({v}), 'unixepoch') = {v} THEN '\"' || {v} || '\"' END"
+    )
+
+
 MOMENT = Family(
     name="DateTime(timezone=True) / UTCDateTime",
     covers=("DateTime(timezone=True)", "echelon_seed.types.UTCDateTime", "TIMESTAMP WITH TIME ZONE"),
@@ -361,6 +446,7 @@ MOMENT = Family(
     kind=lambda t: Kind("timestamp"),
     fixture=_moment_fixture,
     copy_text=_moment_text,
+    sql=_moment_sql,
 )
 NAIVE = Family(
     name="DateTime (naive)",
@@ -369,6 +455,7 @@ NAIVE = Family(
     kind=lambda t: Kind("naive_timestamp"),
     fixture=_naive_fixture,
     copy_text=_iso_text,
+    sql=_naive_sql,
 )
 DATE = Family(
     name="Date",
@@ -377,6 +464,7 @@ DATE = Family(
     kind=lambda t: Kind("date"),
     fixture=_date_fixture,
     copy_text=_iso_text,
+    sql=_date_sql,
 )
 TIME = Family(
     name="Time (with and without zone)",

@@ -11,6 +11,7 @@ from sqlalchemy.types import TypeEngine
 
 from ._family import Family, Invalid
 from ._kind import JSONValue, Kind, refuse
+from ._sql import CellSql
 
 __all__ = ["UUID", "to_uuid"]
 
@@ -41,6 +42,13 @@ def _same(type_: TypeEngine[Any]) -> Callable[[Any], str]:
     return str
 
 
+def _uuid_sql(type_: TypeEngine[Any], engine: str, anchor: object) -> CellSql | None:
+    # SQLite keeps a Uuid as 32 hex digits (or whatever text it was given): Python reads it.
+    if engine != "postgresql":
+        return None
+    return CellSql("CASE WHEN {v} IS NULL THEN 'null' ELSE '\"' || CAST({v} AS text) || '\"' END")
+
+
 UUID = Family(
     name="Uuid",
     covers=("Uuid", "postgresql.UUID"),
@@ -48,4 +56,5 @@ UUID = Family(
     kind=lambda t: Kind("uuid"),
     fixture=_uuid_fixture,
     copy_text=_same,
+    sql=_uuid_sql,
 )

@@ -1,0 +1,45 @@
+"""A cell's canonical text written by the database: the form each family's SQL takes.
+
+A family that can have the engine print a value exactly as `canonical` would
+returns a `CellSql` for that engine: an SQL expression giving the cell's JSON
+text (`null` for NULL), or SQL NULL for a value the database cannot write
+exactly, which sends its table back to the Python path. `{v}` in the
+expressions stands for the column; `{p0}`, `{p1}`... for the `prepared`
+expressions, computed once per row before the text is built from them (so a
+value that the text names ten times is parsed once). A rule with `finish`
+has the database print the value and Python put it in canonical form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["CellSql", "json_string", "server_text_sql"]
+
+
+@dataclass(frozen=True)
+class CellSql:
+    """The SQL of one cell's canonical JSON text; see the module docstring."""
+
+    text: str
+    prepared: tuple[str, ...] = ()
+    #: When set, `text` is the database's text of the value (NULL for NULL), which this turns into
+    #: the cell's JSON text in Python: for values whose digits the database has but not their form.
+    finish: Callable[[str | None], str] | None = None
+
+
+def json_string(engine: str, value: str) -> str:
+    """SQL for the JSON string of the text `value` (escaped as `json.dumps` escapes it), NULL when it is NULL."""
+    # Both engines escape exactly the characters Python's encoder does (", \, and the controls
+    # below U+0020, those without a short form as \u00XX in lowercase); tested by property.
+    if engine == "postgresql":
+        return f"to_json({value})::text"
+    return f"json_quote({value})"
+
+
+def server_text_sql(type_: object, engine: str, anchor: object) -> CellSql | None:
+    """The rule of the PostgreSQL types whose canonical form is the server's own text (read as text)."""
+    if engine != "postgresql":
+        return None
+    return CellSql(f"COALESCE({json_string(engine, 'CAST({v} AS text)')}, 'null')")
