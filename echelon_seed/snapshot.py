@@ -545,7 +545,7 @@ async def capture(
     reporter.phase("reading", sum(totals.values()) if totals else None)
     summaries: dict[str, TableSummary] = {}
     if database_text is None:
-        database_text = backend.writes_canonical_text
+        database_text = await backend.writes_canonical_text(conn)
     with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
         for plan in plans:
             reporter.start(plan.table.name, totals.get(plan.table.name))

@@ -77,9 +77,6 @@ class Backend:
     #: Whether rows of an ordered subquery arrive in its order with no ORDER BY around it (SQLite
     #: runs it as a co-routine and would sort again); else the outer query repeats the order.
     keeps_subquery_order = False
-    #: Whether the snapshot has the database write the canonical text where it can (`snapshot_sql`):
-    #: only where that measured faster than Python writing it (see docs/performance.md).
-    writes_canonical_text = False
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -144,6 +141,13 @@ class Backend:
         """
         async for rows in self.stream(conn, query, 5_000):
             sink(["\t".join("\\N" if value is None else str(value) for value in row) for row in rows])
+
+    async def writes_canonical_text(self, conn: AsyncConnection) -> bool:
+        """Whether the snapshot has the database write the canonical text where it can (`snapshot_sql`).
+
+        Only where that measured faster than Python writing it (docs/performance.md).
+        """
+        return False
 
     async def estimated_rows(self, conn: AsyncConnection, table: Table) -> int:
         """The table's rows as the planner's statistics have them (0 where there are none): cheap, not always exact."""

@@ -28,7 +28,6 @@ class PostgresBackend(Backend):
     name = "postgresql"
     has_schemas = True
     copies_text = True
-    writes_canonical_text = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -232,6 +231,11 @@ class PostgresBackend(Backend):
         await driver.copy_from_query(_sql(conn, query), output=take)
         if pending:
             raise DatabaseError("internal: COPY ended inside a row")
+
+    async def writes_canonical_text(self, conn: AsyncConnection) -> bool:
+        # From PostgreSQL 14 on: extract() gives exact numeric (a double before), trim_scale exists (13).
+        version = (await conn.exec_driver_sql("SHOW server_version_num")).scalar_one()
+        return int(version) >= 140_000
 
     async def estimated_rows(self, conn: AsyncConnection, table: Table) -> int:
         name = f"{_quote_identifier(schema_of(conn, table) or 'public')}.{_quote_identifier(table.name)}"
