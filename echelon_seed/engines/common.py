@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import MetaData, Select
@@ -126,6 +127,20 @@ class Backend:
         SQLAlchemy's per-value result processors is most of their speed.
         """
         raise NotImplementedError
+
+    async def existing_tables(self, conn: AsyncConnection) -> frozenset[int]:
+        """The tables that exist before the migrations run, so that the ones this transaction creates are known."""
+        return frozenset()
+
+    def keys_after_data(
+        self, conn: AsyncConnection, tables: Sequence[Table], existing: frozenset[int]
+    ) -> AbstractAsyncContextManager[object]:
+        """Around a bulk load of `tables`: the keys that are safe to add after the data, off until the block ends.
+
+        Only where that is faster and no other session can notice (PostgreSQL,
+        tables created since `existing` was read: `pg_keys`); elsewhere nothing.
+        """
+        return nullcontext()
 
     async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
         """Delete every row of `tables` (children first), inside the caller's transaction.
