@@ -108,15 +108,20 @@ WHERE con.conparentid = 0 AND con.conrelid = ANY(:ours)
 ORDER BY con.conrelid, con.conname
 """
 
-# What depends on a key's index, besides the index's own constraint: foreign keys (which must be off
-# too) and anything else (which keeps the key); a clustered or replica-identity index keeps it as well.
+# What rests on a key's index: foreign keys (harmless when they come off too, or are the partition
+# clones of one that does), partitions' indexes (they go and come with it), anything else (the key
+# stays); a clustered, replica-identity or commented index keeps its key as well.
 _INDEX_USERS = """
-SELECT con.conindid, d.classid = 'pg_catalog.pg_constraint'::regclass AND d.deptype = 'n' AS is_constraint, d.objid
+SELECT con.conindid,
+       (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.deptype = 'n'
+            AND (d.objid = ANY(:foreign) OR coalesce(dep.conparentid = ANY(:foreign), false)))
+       OR (d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('P', 'S')) AS harmless
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = con.conindid
-WHERE con.oid = ANY(:keys) AND NOT (d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid = con.oid)
+LEFT JOIN pg_catalog.pg_constraint dep ON d.classid = 'pg_catalog.pg_constraint'::regclass AND dep.oid = d.objid
+WHERE con.oid = ANY(:keys)
 UNION ALL
-SELECT i.indexrelid, false, 0 FROM pg_catalog.pg_index i
+SELECT i.indexrelid, false FROM pg_catalog.pg_index i
 WHERE i.indexrelid IN (SELECT conindid FROM pg_catalog.pg_constraint WHERE oid = ANY(:keys))
   AND (i.indisclustered OR i.indisreplident OR EXISTS (
       SELECT 1 FROM pg_catalog.pg_description d WHERE d.objoid = i.indexrelid
@@ -158,12 +163,11 @@ async def suspend(
     }
     foreign = {oid for oid, key in keys.items() if key.kind == "f"}
     if primary and len(keys) > len(foreign):
-        users = (await conn.execute(text(_INDEX_USERS).bindparams(keys=sorted(set(keys) - foreign)))).all()
+        query = text(_INDEX_USERS).bindparams(keys=sorted(set(keys) - foreign), foreign=sorted(foreign))
         index_of = {int(row.conindid): int(row.oid) for row in rows if row.contype != "f"}
-        for user in users:
-            if not (user.is_constraint and int(user.objid) in foreign):
+        for user in (await conn.execute(query)).all():
+            if not user.harmless:
                 keys.pop(index_of[int(user.conindid)], None)
-        # A foreign key resting on an index that now stays is harmless; one whose index goes must go too (it does).
     order = sorted(keys.values(), key=lambda k: (k.kind == "f", k.table, k.name))
     for key in reversed(order):
         await conn.exec_driver_sql(f"ALTER TABLE {key.table} DROP CONSTRAINT {_quote(key.name)}")
