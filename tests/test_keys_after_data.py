@@ -22,7 +22,8 @@ import anyio
 import asyncpg
 import pytest
 
-from echelon_seed import commands, pg_keys, project
+from echelon_seed import commands, project
+from echelon_seed.engines import pg_keys
 from echelon_seed.errors import DatabaseError, FixtureError
 from tests import pgserver, workshop
 
