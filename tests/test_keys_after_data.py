@@ -253,6 +253,10 @@ async def test_a_fixture_row_with_a_missing_parent_is_named_before_the_database_
     (problem,) = refused.value.problems
     assert (Path(problem.file).name, problem.row, problem.column) == ("agents.json", 3, "owner_id")
     assert "'USR_NOBODY' does not exist in users.id" in problem.message
+    if db_url.startswith("sqlite"):
+        assert not Path(db_url.removeprefix("sqlite:///")).exists()
+    else:
+        assert await _rows(db_url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [(0,)]
 
 
 async def test_seeding_an_empty_database_and_reseeding_existing_tables_give_the_same_bytes(
