@@ -126,7 +126,7 @@ _, status, usage = os.wait4(pid, 0)
 wall = time.perf_counter() - t0
 code = os.waitstatus_to_exitcode(status)
 with open(out, "w") as f:
-    json.dump({"exit": code, "maxrss_kb": usage.ru_maxrss, "wall": wall}, f)
+    json.dump({"exit": code, "maxrss_kb": usage.ru_maxrss, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime}, f)
 sys.exit(code if 0 <= code < 256 else 128 - code)
 """
 
@@ -149,6 +149,7 @@ class ChildRun:
     maxrss_mb: float  # ru_maxrss of the child, from its wrapper's wait4
     vmhwm_mb: float  # the child's own VmHWM at the end (cross-check)
     stderr: str
+    cpu_s: float = math.nan  # user + system CPU of the child and the children it reaped (a forked row-maker)
 
 
 def run_cli(argv: Sequence[str], *, scratch: Path, env: dict[str, str], label: str) -> ChildRun:
@@ -194,6 +195,7 @@ def run_cli(argv: Sequence[str], *, scratch: Path, env: dict[str, str], label: s
         maxrss_mb=outer["maxrss_kb"] / 1024,  # KiB on Linux
         vmhwm_mb=inner["vmhwm_kb"] / 1024,
         stderr=stderr,
+        cpu_s=float(outer.get("cpu", math.nan)),
     )
 
 
@@ -1068,7 +1070,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs per timing; medians are reported (default 3)")
     parser.add_argument("--quick", action="store_true", help="smoke check: scale 100 only, 1 run")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of sqlite,postgresql")
+    parser.add_argument(
+        "--ratios",
+        action="store_true",
+        help="issue 24's ratios only (bench/ratios.py): scale 10,000 and one round unless --scales/--runs say otherwise",
+    )
     args = parser.parse_args(argv)
+    given = set(argv if argv is not None else sys.argv[1:])
+    if args.ratios:
+        args.scales = "10000" if "--scales" not in given else args.scales
+        args.runs = 1 if "--runs" not in given else args.runs
     args.scales = [100] if args.quick else [int(s) for s in args.scales.split(",") if s.strip()]
     args.runs = 1 if args.quick else args.runs
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -1083,6 +1094,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests import pgserver
 
     scratch = Path(tempfile.mkdtemp(prefix="echelon-bench-"))
+    if args.ratios:
+        try:
+            with _terminations_unwind():
+                import ratios
+
+                machine = {"nproc": len(os.sched_getaffinity(0)), "python": platform.python_version()}
+                for scale in args.scales:
+                    found = ratios.run(scale, args.runs, args.engines, scratch / f"scale-{scale}")
+                    line = {"bench": "echelon-seed-ratios", "machine": machine, "anchor": ANCHOR, **found}
+                    print(json.dumps(_json_safe(line), separators=(",", ":"), allow_nan=False), flush=True)
+            return 0
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     server = None
     bench: Bench | None = None
     try:

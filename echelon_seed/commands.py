@@ -185,6 +185,7 @@ async def apply(
         async with database.transaction() as conn:
             await database.lock(conn, lock_timeout, project.lock_key)
             await _pause("locked")
+            existing = await database.backend.existing_tables(conn)  # the migrations' new tables: keys after the data
             migration = await migrate.upgrade(conn, project)
             await _pause("migrated")
             if fixture_set is None:
@@ -243,6 +244,7 @@ async def apply(
                 seed_plan,
                 reporter=reporter,
                 after_table=lambda name: _pause(f"table:{name}"),
+                existing=existing,
             )
             await database.backend.advance_sequences(conn, project.tables)
             await seeder.record(conn, wanted)

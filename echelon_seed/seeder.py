@@ -143,8 +143,27 @@ async def write(
     *,
     reporter: progress.Reporter | None = None,
     after_table: Callable[[str], Awaitable[None]] | None = None,
+    existing: frozenset[int] | None = None,
 ) -> dict[str, int]:
-    """Write every table of `plan` in its order, then its cycles' forward keys; return rows written per table."""
+    """Write every table of `plan` in its order, then its cycles' forward keys; return rows written per table.
+
+    `existing` is what `Backend.existing_tables` read before the migrations:
+    given, the tables created since may get their keys after the data.
+    """
+    tables = [planned.table for planned in plan.tables]
+    if existing is None or not tables:
+        return await _write(conn, backend, plan, reporter, after_table)
+    async with backend.keys_after_data(conn, tables, existing):
+        return await _write(conn, backend, plan, reporter, after_table)
+
+
+async def _write(
+    conn: AsyncConnection,
+    backend: Backend,
+    plan: Plan,
+    reporter: progress.Reporter | None,
+    after_table: Callable[[str], Awaitable[None]] | None,
+) -> dict[str, int]:
     reporter = reporter or progress.NullReporter()
     written: dict[str, int] = {}
     for planned in plan.tables:

@@ -11,7 +11,7 @@ readers. The rest of echelon-seed takes a connection from here and never
 names an engine (`types` is the only other place that may).
 
 - `common`: the URL, the `Backend` interface, schema-qualified names;
-- `sqlite`, `postgresql`: one `Backend` each;
+- `sqlite`, `postgresql`: one `Backend` each; `pg_keys`: PostgreSQL's keys after the data;
 - `database`: a `Database` as a command opens it, errors in one line;
 - `sqlite_templates`, `pg_templates`: seeded templates and their clones;
 - `stamp_readers`: the no-op apply's reads, without SQLAlchemy.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import MetaData, Select
@@ -160,6 +160,20 @@ class Backend:
         Only PostgreSQL shares a snapshot between sessions (`pg_export_snapshot`).
         """
         yield None
+
+    async def existing_tables(self, conn: AsyncConnection) -> frozenset[int]:
+        """The tables that exist before the migrations run, so that the ones this transaction creates are known."""
+        return frozenset()
+
+    def keys_after_data(
+        self, conn: AsyncConnection, tables: Sequence[Table], existing: frozenset[int]
+    ) -> AbstractAsyncContextManager[object]:
+        """Around a bulk load of `tables`: the keys that are safe to add after the data, off until the block ends.
+
+        Only where that is faster and no other session can notice (PostgreSQL,
+        tables created since `existing` was read: `pg_keys`); elsewhere nothing.
+        """
+        return nullcontext()
 
     async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
         """Delete every row of `tables` (children first), inside the caller's transaction.

@@ -6,7 +6,7 @@ import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -21,6 +21,7 @@ from sqlalchemy.sql.expression import TableClause
 from echelon_seed import drivers, moments, urls
 from echelon_seed.errors import DatabaseError, LockTimeout
 
+from . import pg_keys
 from .common import _LOCK_KEYS, Backend, _quote_identifier, _sql, _translate_map, qualified, schema_of
 
 
@@ -121,11 +122,11 @@ class PostgresBackend(Backend):
         # COPY outside our transaction would commit on its own: never let it.
         if not driver.is_in_transaction():
             raise DatabaseError("internal: COPY attempted outside the seeding transaction")
-        # Foreign keys stay in place and are checked row by row. Dropping and re-adding
-        # them (as pg_restore does) is faster, but ALTER TABLE takes an AccessExclusive
-        # lock that deadlocked with readers holding AccessShare on tables they had
-        # already read, and it needs table ownership. COPY takes only RowExclusive,
-        # which no reader's lock conflicts with.
+        # On tables others can see, foreign keys stay in place and are checked row by row:
+        # ALTER TABLE takes an AccessExclusive lock that deadlocked with readers holding
+        # AccessShare on tables they had already read, and it needs table ownership. COPY
+        # takes only RowExclusive. Tables this transaction created get their keys after
+        # the data instead (`keys_after_data`).
         await driver.copy_records_to_table(
             table.name, records=rows, columns=[c.name for c in table.columns], schema_name=schema_of(conn, table)
         )
@@ -153,6 +154,15 @@ class PostgresBackend(Backend):
             schema_name=schema_of(conn, table),
             format="text",
         )
+
+    async def existing_tables(self, conn: AsyncConnection) -> frozenset[int]:
+        return await pg_keys.existing(conn)
+
+    def keys_after_data(
+        self, conn: AsyncConnection, tables: Sequence[Table], existing: frozenset[int]
+    ) -> AbstractAsyncContextManager[object]:
+        schema = schema_of(conn, tables[0]) if tables else None
+        return pg_keys.keys_after_data(conn, schema or "public", [t.name for t in tables], existing)
 
     def partitions(self, connection: Connection, schema: str | None) -> frozenset[str]:
         query = text(

