@@ -38,6 +38,15 @@ way and named in the policy like a built-in one:
 
 Its `Draw` is seeded by a keyed digest of the original value (never by the
 key itself), so the same value gets the same output in every table and run.
+
+A generator whose rows depend on the anchor only by moving their moments
+(`created_at = anchor - offset`, every other value the same whatever the
+anchor) says so with `anchor_shifts_times=True`. That is a promise the replay
+cache (`echelon_seed.replay`) relies on: rows generated at one anchor are
+replayed at another by adding the difference to every aware timestamp
+column of the table, instead of being generated again. Without the
+declaration the anchor is part of the cache key, so a generator that reads
+the anchor any other way (a weekday, a count of days) stays correct.
 """
 
 from __future__ import annotations
@@ -177,7 +186,9 @@ class Entry:
     rows it reads from `context.rows`. `size` gives the number of rows when it
     is not `spec.count`; `earliest` the oldest time it writes as an offset from
     the anchor (zero or negative), so that a scale's calendar can be judged
-    without drawing the rows.
+    without drawing the rows. `anchor_shifts_times` promises that another
+    anchor only moves the table's aware timestamps by the anchors' difference
+    (see the module's docstring): replay may then shift instead of generate.
     """
 
     function: Callable[..., Any]
@@ -186,6 +197,7 @@ class Entry:
     columns: tuple[str, ...] | None = None
     size: Callable[[Spec, Context], int] | None = None
     earliest: Callable[[Spec], timedelta] | None = None
+    anchor_shifts_times: bool = False
 
 
 _REGISTRY: dict[str, Entry] = {}
@@ -199,11 +211,13 @@ def _add(name: str, entry: Entry) -> None:
     _REGISTRY[name] = entry
 
 
-def register(name: str, *, table: str | None = None, inputs: Sequence[str] = ()) -> Callable[[Generator], Generator]:
+def register(
+    name: str, *, table: str | None = None, inputs: Sequence[str] = (), anchor_shifts_times: bool = False
+) -> Callable[[Generator], Generator]:
     """Register a per-row generator under `name` (for `table` only, when given); a decorator."""
 
     def add(function: Generator) -> Generator:
-        _add(name, Entry(function, table, tuple(inputs)))
+        _add(name, Entry(function, table, tuple(inputs), anchor_shifts_times=anchor_shifts_times))
         return function
 
     return add
@@ -217,11 +231,12 @@ def register_table(
     inputs: Sequence[str] = (),
     size: Callable[[Spec, Context], int] | None = None,
     earliest: Callable[[Spec], timedelta] | None = None,
+    anchor_shifts_times: bool = False,
 ) -> Callable[[TableGenerator], TableGenerator]:
     """Register a table generator under `name` for `table`; a decorator (see `Entry` for the arguments)."""
 
     def add(function: TableGenerator) -> TableGenerator:
-        _add(name, Entry(function, table, tuple(inputs), tuple(columns), size, earliest))
+        _add(name, Entry(function, table, tuple(inputs), tuple(columns), size, earliest, anchor_shifts_times))
         return function
 
     return add

@@ -158,6 +158,7 @@ register_table(
     columns=_FLAP_COLUMNS,
     inputs=("timelines", "agents"),
     earliest=lambda spec: -timedelta(seconds=FLAP_SPACING_SECONDS * (spec.count - 1) + JITTER_SECONDS),
+    anchor_shifts_times=True,  # created_at = anchor - a drawn offset; nothing else reads the anchor
 )(_flap_rows)
 register_table(
     "price_history",
@@ -166,6 +167,7 @@ register_table(
     inputs=("timelines",),
     size=lambda spec, context: spec.count * len(_context_rows(context.rows, "timelines")),
     earliest=lambda spec: -timedelta(hours=spec.count - 1),
+    anchor_shifts_times=True,  # ts = anchor - k hours; nothing else reads the anchor
 )(_price_rows)
 
 
