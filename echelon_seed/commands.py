@@ -35,6 +35,7 @@ from . import (
     plan,
     progress,
     reflected,
+    replay,
     seeder,
     types,
 )
@@ -122,6 +123,8 @@ class ApplyResult:
     migration: MigrationResult
     rows: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: What the replay cache did: "replayed …", "kept …", or "" when it had no part.
+    cache: str = ""
 
 
 def _describe_occupied(state: seeder.DatabaseState) -> str:
@@ -157,11 +160,14 @@ async def apply(
     reporter: progress.Reporter | None = None,
     project: Project | None = None,
     allow_large: bool = False,
+    cache: replay.Cache | bool = True,
 ) -> ApplyResult:
     """Migrate to head and seed the fixtures, or do nothing if this exact seed is already there.
 
     `project` defaults to the built-in Echelon project; its fixtures are used
-    unless `fixtures_dir` names others (for the same schema).
+    unless `fixtures_dir` names others (for the same schema). `cache` is the
+    replay cache of generated rows (True: the configured one; False: generate,
+    as `--no-cache` does).
     """
     if scale < 1:
         raise ValueError("scale must be at least 1")
@@ -179,6 +185,9 @@ async def apply(
         if reporter is not None:
             reporter.phase("seeding", seed_plan.total)
     started = time.perf_counter()
+    if cache is True:
+        cache = replay.Cache.configured(project)
+    session: replay.Session | None = None
     database = engines.open_database(url, write=True, lock_timeout=lock_timeout, schema=project.schema)
     try:
         await _pause("connecting")  # next: the connection and the writer lock (SQLite's BEGIN IMMEDIATE)
@@ -238,6 +247,10 @@ async def apply(
                 await _refuse_foreign_references(conn, database, project)
                 await seeder.clear(conn, database.backend, project)
                 await _pause("cleared")
+            if cache:
+                session = await replay.open_session(
+                    cache, conn, database.backend, project, fixture_set, seed_plan, anchor=anchor, scale=scale
+                )
             rows = await seeder.write(
                 conn,
                 database.backend,
@@ -245,12 +258,15 @@ async def apply(
                 reporter=reporter,
                 after_table=lambda name: _pause(f"table:{name}"),
                 existing=existing,
+                replay=session,
             )
             await database.backend.advance_sequences(conn, project.tables)
             await seeder.record(conn, wanted)
             await seeder.write_stamp(conn, wanted, stamp, project)
             await database.backend.check_integrity(conn)
             await _pause("before-commit")
+        if session is not None:
+            session.publish()
         return ApplyResult(
             database=database.display,
             action="reseeded" if replacing else "seeded",
@@ -260,8 +276,11 @@ async def apply(
             migration=migration,
             rows=rows,
             seconds=time.perf_counter() - started,
+            cache="" if session is None else session.action,
         )
     finally:
+        if session is not None:
+            session.close()
         await database.dispose()
 
 

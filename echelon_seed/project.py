@@ -14,6 +14,7 @@ guesses a path. A project is declared in a `pyproject.toml`:
     ignore = ["*.updated_at"]               # optional: columns left out of comparison
     schema = "public"                       # optional: the PostgreSQL schema of the tables
     max_fixture_mb = 64                     # optional: larger fixture files are refused unread
+    cache_max_mb = 2048                     # optional: the replay cache's size cap (docs/cache.md)
 
     [tool.echelon-seed.mask]                # optional: the masking policy of `export --mask`
     "users.email" = "email"                 # (docs/masking.md)
@@ -89,9 +90,12 @@ KEYS: Mapping[str, bool] = {
     "schema": False,
     "mask": False,
     "max_fixture_mb": False,
+    "cache_max_mb": False,
 }
 #: The largest fixture file read, in megabytes, unless the configuration's `max_fixture_mb` says otherwise.
 MAX_FIXTURE_MB = 64
+#: The replay cache's size cap in megabytes, unless `cache_max_mb` or $ECHELON_SEED_CACHE_MAX_MB says otherwise.
+CACHE_MAX_MB = 2048
 _SECTION = "echelon-seed"
 _PYPROJECT = "pyproject.toml"
 _PACKAGE = Path(__file__).resolve().parent
@@ -131,6 +135,8 @@ class Project:
     reflect: bool = False
     #: A fixture file larger than this is refused unread (`max_fixture_mb`): odd inputs stay cheap.
     max_fixture_bytes: int = MAX_FIXTURE_MB << 20
+    #: The replay cache's size cap (`cache_max_mb`); least recently used entries go first.
+    cache_max_mb: int = CACHE_MAX_MB
 
     @property
     def sql_migrations(self) -> bool:
@@ -409,11 +415,12 @@ def load(config: Config | None) -> Project:
         mask=_mask(config),
         reflect=reflect,
         max_fixture_bytes=_megabytes(config, "max_fixture_mb") << 20,
+        cache_max_mb=_megabytes(config, "cache_max_mb", CACHE_MAX_MB),
     )
 
 
-def _megabytes(config: Config, key: str) -> int:
-    value = config.values.get(key, MAX_FIXTURE_MB)
+def _megabytes(config: Config, key: str, default: int = MAX_FIXTURE_MB) -> int:
+    value = config.values.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{config.where(key)}: expected a whole number of megabytes (1 or more), got {value!r}")
     return value

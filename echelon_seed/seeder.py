@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Boolean, Enum, Float, func, inspect, literal, select, table, update
 from sqlalchemy.engine import Connection, Dialect
@@ -144,17 +144,20 @@ async def write(
     reporter: progress.Reporter | None = None,
     after_table: Callable[[str], Awaitable[None]] | None = None,
     existing: frozenset[int] | None = None,
+    replay: Replay | None = None,
 ) -> dict[str, int]:
     """Write every table of `plan` in its order, then its cycles' forward keys; return rows written per table.
 
     `existing` is what `Backend.existing_tables` read before the migrations:
-    given, the tables created since may get their keys after the data.
+    given, the tables created since may get their keys after the data. With
+    `replay`, a generated table it holds is loaded from it instead of
+    generated, and one it is keeping is handed to it once written.
     """
     tables = [planned.table for planned in plan.tables]
     if existing is None or not tables:
-        return await _write(conn, backend, plan, reporter, after_table)
+        return await _write(conn, backend, plan, reporter, after_table, replay)
     async with backend.keys_after_data(conn, tables, existing):
-        return await _write(conn, backend, plan, reporter, after_table)
+        return await _write(conn, backend, plan, reporter, after_table, replay)
 
 
 async def _write(
@@ -163,6 +166,7 @@ async def _write(
     plan: Plan,
     reporter: progress.Reporter | None,
     after_table: Callable[[str], Awaitable[None]] | None,
+    replay: Replay | None,
 ) -> dict[str, int]:
     reporter = reporter or progress.NullReporter()
     written: dict[str, int] = {}
@@ -175,6 +179,13 @@ async def _write(
             written[name] += n
             reporter.advance(n)
 
+        replayable = replay if planned.generated and planned.holdback is None else None
+        if replayable is not None and (loaded := await replayable.load(conn, table)) is not None:
+            advance(loaded)
+            reporter.finish()
+            if after_table is not None:
+                await after_table(table.name)
+            continue
         source = planned.rows()
         if backend.copies_text and any(types.text_copy(c.type) for c in table.columns):
             # A type the driver has no binary form for: the whole table goes through COPY text.
@@ -190,12 +201,22 @@ async def _write(
             ):
                 rows = forked.rows(rows)  # made on the other core while this one writes
             await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=planned.total)
+        if replayable is not None:
+            await replayable.keep(conn, table)
         reporter.finish()
         if after_table is not None:
             await after_table(table.name)
     for holdback in plan.holdbacks:
         await holdback.fill(conn)
     return written
+
+
+class Replay(Protocol):
+    """What `write` asks of the replay cache (`replay.Session`): a generated table's rows, or keep them."""
+
+    async def load(self, conn: AsyncConnection, table: Table) -> int | None: ...
+
+    async def keep(self, conn: AsyncConnection, table: Table) -> None: ...
 
 
 async def write_stamp(conn: AsyncConnection, seed: SeedRecord, run: stamping.Inputs, project: Project) -> None:

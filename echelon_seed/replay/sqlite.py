@@ -1,0 +1,77 @@
+"""Generated rows kept and replayed on SQLite: one SQLite file holding the generated tables as stored.
+
+Kept: the entry's file is attached to apply's connection and each generated
+table is copied into it with one `CREATE TABLE … AS SELECT` (the stored
+values, text times included, no Python per row); it is committed with
+apply's transaction. Replayed: the entry's file is attached and each table
+inserted with one `INSERT … SELECT`, the text times moved by the anchors'
+difference in SQL. An attached database cannot be detached inside a
+transaction; it goes with the connection, which apply closes.
+
+Moments are stored as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC (`types.time`):
+the whole seconds move with `datetime(…, 'N seconds')`, the microseconds
+by integer arithmetic with the carry, so the shift is exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["ALIAS", "attach", "keep", "load", "moments_shiftable"]
+
+ALIAS = "echelon_seed_replay"
+_MOMENT = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]"
+
+
+def _quote(conn: AsyncConnection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+async def attach(conn: AsyncConnection, path: Path) -> None:
+    await conn.exec_driver_sql(f"ATTACH DATABASE ? AS {ALIAS}", (str(path),))
+
+
+async def moments_shiftable(conn: AsyncConnection, table: Table, moments: list[int]) -> bool:
+    """Whether every stored moment of `table` has the one text form the shift understands."""
+    columns = [table.columns[i].name for i in moments]
+    for name in columns:
+        column = _quote(conn, name)
+        odd = await conn.exec_driver_sql(
+            f"SELECT 1 FROM main.{_quote(conn, table.name)} WHERE {column} IS NOT NULL "
+            f"AND (typeof({column}) != 'text' OR length({column}) != 26 OR {column} NOT GLOB '{_MOMENT}') LIMIT 1"
+        )
+        if odd.first() is not None:
+            return False
+    return True
+
+
+async def keep(conn: AsyncConnection, table: Table) -> int:
+    """Copy `table`'s stored rows into the attached entry; the row count."""
+    name = _quote(conn, table.name)
+    await conn.exec_driver_sql(f"CREATE TABLE {ALIAS}.{name} AS SELECT * FROM main.{name}")
+    return int((await conn.exec_driver_sql(f"SELECT count(*) FROM {ALIAS}.{name}")).scalar_one())
+
+
+async def load(conn: AsyncConnection, table: Table, moments: list[int], delta_us: int) -> int:
+    """Insert the attached entry's rows of `table`, each moment moved by `delta_us`; the row count."""
+    seconds, micros = divmod(delta_us, 1_000_000)
+    terms = []
+    for i, column in enumerate(table.columns):
+        name = _quote(conn, column.name)
+        if i in moments and delta_us:
+            fraction = f"(CAST(substr({name}, 21, 6) AS INTEGER) + {micros})"
+            terms.append(
+                f"datetime(substr({name}, 1, 19), ({seconds} + {fraction} / 1000000) || ' seconds')"
+                f" || printf('.%06d', {fraction} % 1000000)"
+            )
+        else:
+            terms.append(name)
+    target = _quote(conn, table.name)
+    columns = ", ".join(_quote(conn, c.name) for c in table.columns)
+    result = await conn.exec_driver_sql(
+        f"INSERT INTO main.{target} ({columns}) SELECT {', '.join(terms)} FROM {ALIAS}.{target} ORDER BY rowid"
+    )
+    return int(result.rowcount)
