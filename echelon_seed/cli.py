@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 
+from . import cli_cache as _cache
 from . import cli_export as _io
 from .cli_options import NOTED as _NOTED
 from .cli_options import anchor as _anchor
@@ -188,6 +189,11 @@ def _configure_apply(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock-timeout", type=_seconds, default=30.0, metavar="SECONDS", help="wait this long for another writer (30)"
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="generate every generated table, neither replaying nor keeping rows (see 'echelon-seed cache')",
+    )
 
 
 def _configure_snapshot(parser: argparse.ArgumentParser) -> None:
@@ -284,6 +290,8 @@ def _print_apply(result: commands.ApplyResult) -> None:
     print(f"{result.action} {result.database}")
     print(f"  schema   {schema}")
     print(f"  fixtures {result.fixture_digest[:19]}… scale {result.scale}, anchor {result.anchor.isoformat()}")
+    if result.cache:
+        print(f"  cache    {result.cache}")
     from .layout import name_width
 
     width = name_width(result.rows)
@@ -328,6 +336,7 @@ async def _apply(args: argparse.Namespace) -> int:
         reporter=_reporter(args),
         project=_project(args),
         allow_large=args.allow_large,
+        cache=not args.no_cache,
     )
     _end_progress()
     if not args.quiet:
@@ -528,6 +537,25 @@ _COMMANDS: dict[str, _Command] = {
             ],
             _WRITE,
             "0 seeded, or already seeded; 2 error (the database is left as it was); 130/143 interrupted (rolled back)",
+        ),
+    ),
+    "cache": _Command(
+        help="list the replay cache of generated rows, or clear it",
+        description="List the entries of the replay cache (the generated tables of a large seed, kept by "
+        "'apply' for the next apply of the same fixtures and scale): key, project, scale, engine, size, last use. "
+        "The cache is $ECHELON_SEED_CACHE, else $XDG_CACHE_HOME/echelon-seed, else ~/.cache/echelon-seed; "
+        "its cap is cache_max_mb in [tool.echelon-seed] or $ECHELON_SEED_CACHE_MAX_MB (2048 MB).",
+        configure=_cache.configure,
+        run=_cache.run,
+        database=False,
+        rolls_back=lambda _args: False,
+        epilog=_epilog(
+            [
+                ("echelon-seed cache", "the entries, their size and last use"),
+                ("echelon-seed cache --clear", "remove them all (the next large apply generates again)"),
+            ],
+            None,
+            "0 listed or cleared; 2 error; 130/143 interrupted",
         ),
     ),
     "snapshot": _Command(

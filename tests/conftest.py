@@ -53,6 +53,18 @@ def pg_server() -> Iterator[pgserver.PgServer]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _replay_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The replay cache of every apply in the session (and its child processes): never the user's own."""
+    before = os.environ.get("ECHELON_SEED_CACHE")
+    os.environ["ECHELON_SEED_CACHE"] = str(tmp_path_factory.mktemp("replay-cache"))
+    yield
+    if before is None:
+        os.environ.pop("ECHELON_SEED_CACHE", None)
+    else:
+        os.environ["ECHELON_SEED_CACHE"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _sqlite_templates() -> Iterator[None]:
     """The SQLite templates of `dbtools.seed`, removed at the session's end."""
     yield

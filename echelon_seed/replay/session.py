@@ -102,9 +102,9 @@ class Session:
     def action(self) -> str:
         """What the cache did for this apply, in a few words."""
         if self.replayed:
-            return f"replayed {len(self.replayed)} generated table(s) (entry {self.key[:12]}…)"
+            return f"replayed {_tables(len(self.replayed))} (entry {self.key[:12]}…)"
         if self.pending is not None and self.kept:
-            return f"kept {len(self.kept)} generated table(s) for the next apply (entry {self.key[:12]}…)"
+            return f"kept {_tables(len(self.kept))} for the next apply (entry {self.key[:12]}…)"
         return "not used"
 
     def _moments(self, table: Table) -> list[int]:
@@ -246,6 +246,10 @@ async def open_session(
         pending=pending,
         locks=locks,
     )
+
+
+def _tables(count: int) -> str:
+    return f"{count} generated table{'' if count == 1 else 's'}"
 
 
 def _shifts(spec: Any) -> bool:
