@@ -23,7 +23,7 @@ def test_every_cli_command_and_option_appears_in_the_command_reference() -> None
     pages = readme + (ROOT / "docs" / "masking.md").read_text(encoding="utf-8")
     parser = cli.build_parser()
     verbs = next(a for a in parser._actions if a.dest == "verb").choices  # noqa: SLF001
-    assert set(verbs) == {"apply", "snapshot", "verify", "check", "diff", "export", "export-sql", "status"}
+    assert set(verbs) == {"apply", "cache", "snapshot", "verify", "check", "diff", "export", "export-sql", "status"}
     for verb, sub in verbs.items():
         assert f"echelon-seed {verb}" in readme, verb
         for action in sub._actions:  # noqa: SLF001
