@@ -45,7 +45,7 @@ async def run(args: argparse.Namespace) -> int:
         return 0
     entries = store.entries()
     total = sum(e.size for e in entries)
-    print(f"cache {cache.directory}: {_entries(len(entries))}, {_megabytes(total)} of {_megabytes(cache.max_bytes)}")
+    print(f"cache {cache.directory}: {_entries(len(entries))}, {_megabytes(total)} of {cache.max_bytes >> 20:,} MB")
     for entry in entries:
         s = entry.summary
         if "problem" in s:

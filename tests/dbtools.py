@@ -201,7 +201,12 @@ def run_cli(
     `python -m` child instead: the tests of signals, start-up imports and the
     process's own exit path need one.
     """
-    child_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
+    # The session's own replay cache is kept: a test never writes into the user's ~/.cache.
+    child_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DATABASE_URL" and (not k.startswith("ECHELON_SEED_") or k == "ECHELON_SEED_CACHE")
+    }
     if database_url is not None:
         child_env["DATABASE_URL"] = database_url
     child_env.update(env or {})

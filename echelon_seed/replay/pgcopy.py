@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import IO
 
-__all__ = ["SIGNATURE", "scan", "shifted"]
+__all__ = ["SIGNATURE", "CopyFormatError", "scan", "shifted"]
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _CHUNK = 1 << 20
