@@ -139,7 +139,7 @@ async def test_the_application_inserts_and_joins_after_a_replayed_seed(db_url: s
 
 # --- a generator that does not declare the shift --------------------------------------------------------
 
-import echelon_seed.echelon_generators  # noqa: E402, F401 - registers "wing_flaps", wrapped below
+import echelon_project.generators  # noqa: E402, F401 - registers "wing_flaps", wrapped below
 
 _FLAPS = generators.lookup("wing_flaps")
 assert _FLAPS is not None and _FLAPS.columns is not None
