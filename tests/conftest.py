@@ -54,14 +54,21 @@ def pg_server() -> Iterator[pgserver.PgServer]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _replay_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The replay cache of every apply in the session (and its child processes): never the user's own."""
-    before = os.environ.get("ECHELON_SEED_CACHE")
-    os.environ["ECHELON_SEED_CACHE"] = str(tmp_path_factory.mktemp("replay-cache"))
+    """The replay cache of every apply in the session (and its child processes): never the user's own.
+
+    XDG_CACHE_HOME too, for the tests that give a child an environment without echelon-seed's variables.
+    """
+    names = ("ECHELON_SEED_CACHE", "XDG_CACHE_HOME")
+    before = {name: os.environ.get(name) for name in names}
+    home = tmp_path_factory.mktemp("replay-cache")
+    os.environ["ECHELON_SEED_CACHE"] = str(home / "echelon-seed")
+    os.environ["XDG_CACHE_HOME"] = str(home)
     yield
-    if before is None:
-        os.environ.pop("ECHELON_SEED_CACHE", None)
-    else:
-        os.environ["ECHELON_SEED_CACHE"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session", autouse=True)
