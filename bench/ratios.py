@@ -178,7 +178,7 @@ class Ratios:
         self.cache = cache
         self.rows = sum(b.expected_rows(scale, bench.anchor).values())
         if cache:
-            self.bench.env["ECHELON_SEED_CACHE"] = str(bench.scratch / "cache")
+            self.bench.env["ECHELON_SEED_CACHE_DIR"] = str(bench.scratch / "cache")
 
     def _apply(self, engine: str, url: str, *, warm: bool) -> b.ChildRun:
         argv = ["apply", "--database-url", url, "--force", "--quiet", "--scale", str(self.scale), "--anchor", b.ANCHOR]

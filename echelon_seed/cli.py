@@ -543,7 +543,7 @@ _COMMANDS: dict[str, _Command] = {
         help="list the replay cache of generated rows, or clear it",
         description="List the entries of the replay cache (the generated tables of a large seed, kept by "
         "'apply' for the next apply of the same fixtures and scale): key, project, scale, engine, size, last use. "
-        "The cache is $ECHELON_SEED_CACHE, else $XDG_CACHE_HOME/echelon-seed, else ~/.cache/echelon-seed; "
+        "The cache is replay/ under $ECHELON_SEED_CACHE_DIR, else under $XDG_CACHE_HOME/echelon-seed, else under ~/.cache/echelon-seed; "
         "its cap is cache_max_mb in [tool.echelon-seed] or $ECHELON_SEED_CACHE_MAX_MB (2048 MB).",
         configure=_cache.configure,
         run=_cache.run,

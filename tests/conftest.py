@@ -58,10 +58,10 @@ def _replay_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
     XDG_CACHE_HOME too, for the tests that give a child an environment without echelon-seed's variables.
     """
-    names = ("ECHELON_SEED_CACHE", "XDG_CACHE_HOME")
+    names = ("ECHELON_SEED_CACHE_DIR", "XDG_CACHE_HOME")
     before = {name: os.environ.get(name) for name in names}
     home = tmp_path_factory.mktemp("replay-cache")
-    os.environ["ECHELON_SEED_CACHE"] = str(home / "echelon-seed")
+    os.environ["ECHELON_SEED_CACHE_DIR"] = str(home / "echelon-seed")
     os.environ["XDG_CACHE_HOME"] = str(home)
     yield
     for name, value in before.items():

@@ -205,7 +205,7 @@ def run_cli(
     child_env = {
         k: v
         for k, v in os.environ.items()
-        if k != "DATABASE_URL" and (not k.startswith("ECHELON_SEED_") or k == "ECHELON_SEED_CACHE")
+        if k != "DATABASE_URL" and (not k.startswith("ECHELON_SEED_") or k == "ECHELON_SEED_CACHE_DIR")
     }
     if database_url is not None:
         child_env["DATABASE_URL"] = database_url

@@ -345,7 +345,7 @@ async def test_an_interrupted_apply_publishes_nothing(db_url: str, tmp_path: Pat
 
 
 def test_cache_command_lists_and_clears(tmp_path: Path) -> None:
-    env = {"ECHELON_SEED_CACHE": str(tmp_path / "cache")}
+    env = {"ECHELON_SEED_CACHE_DIR": str(tmp_path / "cache")}
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     seeded = dbtools.run_cli("apply", "--scale", "200", "--anchor", "2026-11-24T12:00:00Z", database_url=url, env=env)
     assert seeded.returncode == 0, seeded.stderr
@@ -357,15 +357,24 @@ def test_cache_command_lists_and_clears(tmp_path: Path) -> None:
     listed = dbtools.run_cli("cache", env=env)
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].startswith(f"cache {tmp_path / 'cache'}: 1 entry, ") and lines[0].endswith(" of 2,048 MB")
+    assert lines[0].startswith(f"cache {tmp_path / 'cache' / 'replay'}: 1 entry, ") and lines[0].endswith(
+        " of 2,048 MB"
+    )
     assert "echelon scale 200 sqlite, tables price_history, wing_flaps, anchor shifted;" in lines[1]
+    # The root is shared with the plugin's reused servers: --clear removes replay entries and nothing else.
+    server = tmp_path / "cache" / "postgres-15" / "data" / "PG_VERSION"
+    server.parent.mkdir(parents=True)
+    server.write_text("15\n")
     cleared = dbtools.run_cli("cache", "--clear", env=env)
     assert cleared.returncode == 0 and cleared.stdout.startswith("cleared 1 entry (")
-    assert dbtools.run_cli("cache", env=env).stdout.startswith(f"cache {tmp_path / 'cache'}: 0 entries, 0.0 MB")
+    assert dbtools.run_cli("cache", env=env).stdout.startswith(
+        f"cache {tmp_path / 'cache' / 'replay'}: 0 entries, 0.0 MB"
+    )
+    assert server.read_text() == "15\n"
 
 
 def test_a_bad_cap_in_the_environment_is_one_line_naming_it(tmp_path: Path) -> None:
-    env = {"ECHELON_SEED_CACHE": str(tmp_path / "cache"), "ECHELON_SEED_CACHE_MAX_MB": "lots"}
+    env = {"ECHELON_SEED_CACHE_DIR": str(tmp_path / "cache"), "ECHELON_SEED_CACHE_MAX_MB": "lots"}
     result = dbtools.run_cli("cache", env=env)
     assert result.returncode == 2
     assert (
@@ -375,9 +384,9 @@ def test_a_bad_cap_in_the_environment_is_one_line_naming_it(tmp_path: Path) -> N
 
 
 def test_the_cache_directory_follows_the_environment(tmp_path: Path) -> None:
-    assert default_directory({"ECHELON_SEED_CACHE": "/x/c", "XDG_CACHE_HOME": "/y"}) == Path("/x/c")
-    assert default_directory({"XDG_CACHE_HOME": "/y"}) == Path("/y/echelon-seed")
-    assert default_directory({"HOME": str(tmp_path)}) == Path.home() / ".cache" / "echelon-seed"
+    assert default_directory({"ECHELON_SEED_CACHE_DIR": "/x/c", "XDG_CACHE_HOME": "/y"}) == Path("/x/c/replay")
+    assert default_directory({"XDG_CACHE_HOME": "/y"}) == Path("/y/echelon-seed/replay")
+    assert default_directory({"HOME": str(tmp_path)}) == Path.home() / ".cache" / "echelon-seed" / "replay"
 
 
 # --- the binary COPY file, without a database --------------------------------------------------------------

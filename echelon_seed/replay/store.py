@@ -39,7 +39,8 @@ __all__ = [
 
 #: The manifest's format: an entry of another format is a miss.
 FORMAT = "echelon-seed-replay/1"
-ENV_DIR = "ECHELON_SEED_CACHE"
+#: The cache root echelon-seed shares with the pytest plugin's reused servers (`pg_server`); replay keeps `replay/`.
+ENV_DIR = "ECHELON_SEED_CACHE_DIR"
 ENV_MAX_MB = "ECHELON_SEED_CACHE_MAX_MB"
 _MANIFEST = "manifest.json"
 _USED = "used"
@@ -47,13 +48,17 @@ _CHUNK = 1 << 20
 
 
 def default_directory(environ: Mapping[str, str] | None = None) -> Path:
-    """`$ECHELON_SEED_CACHE`, else `$XDG_CACHE_HOME/echelon-seed`, else `~/.cache/echelon-seed`."""
+    """`replay/` under `$ECHELON_SEED_CACHE_DIR`, else under `$XDG_CACHE_HOME/echelon-seed`, else `~/.cache/echelon-seed`.
+
+    A folder of its own: the root also holds the plugin's reused servers, which
+    the store's eviction and `--clear` must never take for entries.
+    """
     env = os.environ if environ is None else environ
     if env.get(ENV_DIR):
-        return Path(env[ENV_DIR])
+        return Path(env[ENV_DIR]) / "replay"
     if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "echelon-seed"
-    return Path.home() / ".cache" / "echelon-seed"
+        return Path(env["XDG_CACHE_HOME"]) / "echelon-seed" / "replay"
+    return Path.home() / ".cache" / "echelon-seed" / "replay"
 
 
 def file_digest(handle: IO[bytes]) -> str:
