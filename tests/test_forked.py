@@ -109,7 +109,7 @@ async def test_apply_at_a_forking_scale_writes_what_the_in_process_path_writes(
     for threshold in (forked.THRESHOLD, 10**12):  # the second never forks
         monkeypatch.setattr(forked, "THRESHOLD", threshold)
         url = f"sqlite:///{tmp_path / f'{threshold}.db'}"
-        result = await commands.apply(url, anchor=NEW, scale=FORKING_SCALE)
+        result = await commands.apply(url, anchor=NEW, scale=FORKING_SCALE, cache=False)  # generated, both times
         out = io.BytesIO()
         await commands.snapshot(url, out)
         digests.append((result.rows, hashlib.sha256(out.getvalue()).hexdigest()))
@@ -153,9 +153,12 @@ def _forked_child_of(pid: int) -> bool:
 
 @contextmanager
 def _forcing_apply_once_forked(url: str) -> Iterator[subprocess.Popen[str]]:
-    """`apply --force` at a forking scale, in its own session, yielded once its row-making child exists."""
+    """`apply --force` at a forking scale, in its own session, yielded once its row-making child exists.
+
+    With --no-cache: the rows must be generated (a replay of the session's cache forks nothing).
+    """
     child = subprocess.Popen(
-        [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "--force"]
+        [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "--force", "--no-cache"]
         + ["--scale", str(FORKING_SCALE)],
         cwd=dbtools.ECHELON,
         env=cli_env({commands.PAUSE_ENV: "table:users=0"}),
