@@ -94,3 +94,39 @@ def nickname(spec: Spec, index: int, context: Context, draw: Draw) -> Mapping[st
 
     assert good.returncode == 0, good.stdout
     assert bad.returncode == 1 and 'incompatible type "int"' in bad.stdout, bad.stdout
+
+
+def test_the_wheel_ships_the_built_in_project_and_nothing_a_checkout_left_lying_around(tmp_path: Path) -> None:
+    """A wheel built from a checkout holding a seeded dev.db and caches: the project goes in, they do not."""
+    import shutil
+    import zipfile
+
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=dbtools.REPO, capture_output=True, check=True)
+    source = tmp_path / "checkout"
+    for name in filter(None, tracked.stdout.decode().split("\0")):
+        if (dbtools.REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(dbtools.REPO / name, source / name)
+    (source / "projects" / "echelon" / "dev.db").write_bytes(b"SQLite format 3\0")
+    (source / "projects" / "echelon" / "echelon_project" / "__pycache__").mkdir()
+    (source / "projects" / "echelon" / "echelon_project" / "__pycache__" / "schema.cpython-311.pyc").write_bytes(b"x")
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("echelon_seed-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    project = "echelon_seed/_project/"
+    for needed in ("pyproject.toml", "echelon_project/schema.py", "echelon_project/generators.py",
+                   "data/agents.json", "migrations/versions/0001_initial.py", "snapshots/echelon.snapshot.jsonl"):  # fmt: skip
+        assert project + needed in names, needed
+    assert [n for n in names if n.endswith(".db") or "__pycache__" in n] == []
+    assert {n.split("/")[0] for n in names if not n.startswith("echelon_seed")} <= {
+        n.split("/")[0] for n in names if ".dist-info" in n or ".data" in n
+    }
