@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from echelon_seed import commands, engines, generators, replay
-from echelon_seed.replay import pgcopy
+from echelon_seed.engines import pgcopy
 from echelon_seed.replay.store import default_directory
 from tests import dbtools, pgserver
 

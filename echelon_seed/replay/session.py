@@ -24,13 +24,12 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from echelon_seed import generators, types
-from echelon_seed.engines import Backend
+from echelon_seed.engines import Backend, pg_replay, sqlite_replay
 from echelon_seed.fixture_set import FixtureSet
 from echelon_seed.plan import Plan
 from echelon_seed.project import CACHE_MAX_MB, Project
 
 from . import key as keys
-from . import postgresql, sqlite
 from .store import ENV_MAX_MB, Pending, Store, default_directory
 
 __all__ = ["MIN_ROWS", "Cache", "Session", "open_session"]
@@ -120,13 +119,13 @@ class Session:
             return None
         delta = (self.anchor - datetime.fromisoformat(manifest["anchor"])) // _MICROSECOND
         if self.engine == "postgresql":
-            await postgresql.load(conn, table, handles[facts["file"]], handles[facts["offsets"]], delta)
+            await pg_replay.load(conn, table, handles[facts["file"]], handles[facts["offsets"]], delta)
             rows = int(facts["rows"])
         else:
             if not self._attached:
-                await sqlite.attach(conn, Path(handles[facts["file"]].name))
+                await sqlite_replay.attach(conn, Path(handles[facts["file"]].name))
                 self._attached = True
-            rows = await sqlite.load(conn, table, self._moments(table), delta)
+            rows = await sqlite_replay.load(conn, table, self._moments(table), delta)
         if rows != facts["rows"]:
             from echelon_seed.errors import DatabaseError
 
@@ -144,16 +143,16 @@ class Session:
         if self.engine == "postgresql":
             data, offsets = f"{table.name}.copy", f"{table.name}.offsets"
             with self.pending.path(data).open("w+b") as out, self.pending.path(offsets).open("wb") as marks:
-                rows = await postgresql.keep(conn, table, moments, out, marks)
+                rows = await pg_replay.keep(conn, table, moments, out, marks)
             self.kept[table.name] = {"rows": rows, "file": data, "offsets": offsets}
         else:
-            if not await sqlite.moments_shiftable(conn, table, moments):
+            if not await sqlite_replay.moments_shiftable(conn, table, moments):
                 self.drop()  # times in a form the shift does not know: this seed is not kept
                 return
             if not self._attached:
-                await sqlite.attach(conn, self.pending.path("rows.sqlite"))
+                await sqlite_replay.attach(conn, self.pending.path("rows.sqlite"))
                 self._attached = True
-            rows = await sqlite.keep(conn, table)
+            rows = await sqlite_replay.keep(conn, table)
             self.kept[table.name] = {"rows": rows, "file": "rows.sqlite"}
 
     def drop(self) -> None:
@@ -201,7 +200,7 @@ async def open_session(
         return None
     generated = [f for t in planned if (f := fixture_set.table(t.table.name)) is not None]
     shifts = all(_shifts(f.spec) for f in generated)
-    server = await postgresql.server_version(conn) if backend.name == "postgresql" else ""
+    server = await pg_replay.server_version(conn) if backend.name == "postgresql" else ""
     tables = [f.table for f in generated]
     key, summary = keys.key(
         project=project.name,

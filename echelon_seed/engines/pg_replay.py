@@ -17,7 +17,7 @@ import anyio
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from echelon_seed.engines import schema_of
+from echelon_seed.engines.common import schema_of
 
 from . import pgcopy
 
