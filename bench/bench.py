@@ -1070,16 +1070,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs per timing; medians are reported (default 3)")
     parser.add_argument("--quick", action="store_true", help="smoke check: scale 100 only, 1 run")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated subset of sqlite,postgresql")
-    parser.add_argument(
-        "--ratios",
-        action="store_true",
-        help="issue 24's ratios only (bench/ratios.py): scale 10,000 and one round unless --scales/--runs say otherwise",
-    )
     args = parser.parse_args(argv)
-    given = set(argv if argv is not None else sys.argv[1:])
-    if args.ratios:
-        args.scales = "10000" if "--scales" not in given else args.scales
-        args.runs = 1 if "--runs" not in given else args.runs
     args.scales = [100] if args.quick else [int(s) for s in args.scales.split(",") if s.strip()]
     args.runs = 1 if args.quick else args.runs
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -1094,19 +1085,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tests import pgserver
 
     scratch = Path(tempfile.mkdtemp(prefix="echelon-bench-"))
-    if args.ratios:
-        try:
-            with _terminations_unwind():
-                import ratios
-
-                machine = {"nproc": len(os.sched_getaffinity(0)), "python": platform.python_version()}
-                for scale in args.scales:
-                    found = ratios.run(scale, args.runs, args.engines, scratch / f"scale-{scale}")
-                    line = {"bench": "echelon-seed-ratios", "machine": machine, "anchor": ANCHOR, **found}
-                    print(json.dumps(_json_safe(line), separators=(",", ":"), allow_nan=False), flush=True)
-            return 0
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
     server = None
     bench: Bench | None = None
     try:

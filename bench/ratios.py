@@ -1,7 +1,7 @@
 """Issue 24's ratios in one run: each figure beside its limit, with the CPU each side spent.
 
-    .venv/bin/python bench/bench.py --ratios                 # scale 10,000, one round
-    .venv/bin/python bench/bench.py --ratios --scales 1000 --runs 3
+    .venv/bin/python bench/ratios.py                         # scale 10,000, one round
+    .venv/bin/python bench/ratios.py --scales 1000 --runs 3
 
 Wall ratios of two-process pipelines (client and server, or the SQLite
 writer and its forked row-maker) collapse on a busy two-core machine, so
@@ -365,3 +365,38 @@ def run(scale: int, runs: int, engines: Sequence[str], scratch: Path) -> dict[st
         "loadavg_end": load[1],
         "ratios": results,
     }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Issue 24's ratios, one JSON line per scale: scale 10,000 and one round unless --scales/--runs say otherwise."""
+    import argparse
+    import json
+    import platform
+    import shutil
+    import sys
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--scales", default="10000", help="comma-separated scales (default 10000)")
+    parser.add_argument("--runs", type=int, default=1, help="rounds per figure (default 1)")
+    parser.add_argument("--engines", default=",".join(b.ENGINES), help="comma-separated subset of sqlite,postgresql")
+    args = parser.parse_args(argv)
+    scales = [int(s) for s in args.scales.split(",") if s.strip()]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if args.runs < 1 or any(s < 1 for s in scales) or not set(engines) <= set(b.ENGINES):
+        parser.error("runs and scales must be >= 1; engines among sqlite,postgresql")
+    sys.path.insert(0, str(b.REPO))
+    scratch = Path(tempfile.mkdtemp(prefix="echelon-ratios-"))
+    try:
+        with b._terminations_unwind():
+            machine = {"nproc": len(os.sched_getaffinity(0)), "python": platform.python_version()}
+            for scale in scales:
+                found = run(scale, args.runs, engines, scratch / f"scale-{scale}")
+                line = {"bench": "echelon-seed-ratios", "machine": machine, "anchor": b.ANCHOR, **found}
+                print(json.dumps(b._json_safe(line), separators=(",", ":"), allow_nan=False), flush=True)
+        return 0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
