@@ -8,7 +8,7 @@ the version table, itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
@@ -19,7 +19,13 @@ from .types import UTCDateTime
 if TYPE_CHECKING:
     from .project import Project
 
-__all__ = ["SeedRecord", "metadata", "seed_runs", "stamps"]
+__all__ = ["NO_ANCHOR", "SeedRecord", "anchor_text", "metadata", "seed_runs", "stamps"]
+
+#: The anchor recorded for a seed that placed nothing on an anchor: every time in its fixtures was
+#: absolute and no generator ran (a team's export of its own database). Its snapshot then shows
+#: absolute times, the same bytes whenever it is reseeded and the same as the exported database's.
+#: Recorded as a value rather than NULL so that the column keeps its shape in existing databases.
+NO_ANCHOR = datetime(1970, 1, 1, tzinfo=UTC)
 
 metadata = MetaData()
 
@@ -62,6 +68,11 @@ class SeedRecord:
     schema_fingerprint: str = ""
     project: str = "echelon"
 
+    @property
+    def anchored(self) -> bool:
+        """Whether the seed's times were placed on its anchor (so a snapshot shows them relative to it)."""
+        return self.anchor != NO_ANCHOR
+
     def same_seed(self, other: SeedRecord) -> bool:
         """Whether `other` would write exactly the rows this seeding wrote (anchor aside)."""
         return self.identity() == other.identity()
@@ -73,3 +84,8 @@ class SeedRecord:
     def identity(self) -> tuple[str, str, str, int, str]:
         """Project, schema fingerprint, fixture digest, scale, schema revision: what makes two seeds the same."""
         return (self.project, self.schema_fingerprint, self.fixture_digest, self.scale, self.schema_revision)
+
+
+def anchor_text(anchor: datetime) -> str:
+    """An anchor as people read it in `apply` and `status`: the moment, or that there is none."""
+    return "none (no time is relative)" if anchor == NO_ANCHOR else anchor.isoformat()

@@ -289,7 +289,9 @@ def _print_apply(result: commands.ApplyResult) -> None:
         schema = f"{migration.after} ({applied})"
     print(f"{result.action} {result.database}")
     print(f"  schema   {schema}")
-    print(f"  fixtures {result.fixture_digest[:19]}… scale {result.scale}, anchor {result.anchor.isoformat()}")
+    from .bookkeeping import anchor_text
+
+    print(f"  fixtures {result.fixture_digest[:19]}… scale {result.scale}, anchor {anchor_text(result.anchor)}")
     if result.cache:
         print(f"  cache    {result.cache}")
     from .layout import name_width

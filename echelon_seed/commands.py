@@ -204,7 +204,7 @@ async def apply(
                 if reporter is not None:
                     reporter.phase("seeding", seed_plan.total)
             wanted = bookkeeping.SeedRecord(
-                anchor=anchor,
+                anchor=anchor if fixture_set.anchored else bookkeeping.NO_ANCHOR,
                 fixture_digest=fixture_set.digest,
                 scale=scale,
                 tool_version=__version__,
@@ -272,7 +272,7 @@ async def apply(
             action="reseeded" if replacing else "seeded",
             fixture_digest=fixture_set.digest,
             scale=scale,
-            anchor=anchor,
+            anchor=wanted.anchor,
             migration=migration,
             rows=rows,
             seconds=time.perf_counter() - started,
@@ -616,7 +616,7 @@ def _verify_advice(
         return f"the database was seeded at scale {header.scale}; {what}: {shlex.join(words)}"
     if header.fixtures is None:
         return None
-    wanted = fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True).digest
+    wanted = _fixture_digest(fixtures_dir or project.fixtures, project)
     if header.fixtures == wanted:
         return None
     words += ["apply", "--force", *options, *(["--scale", str(scale)] if scale != 1 else [])]
@@ -624,6 +624,19 @@ def _verify_advice(
         f"the database was seeded from other fixtures ({header.fixtures[:19]}…; these are {wanted[:19]}…); "
         f"reseed it from these fixtures, then verify again: {shlex.join(words)}"
     )
+
+
+def _fixture_digest(directory: Path, project: Project) -> str:
+    """The digest an apply of these fixtures would record, to compare with a database's seed record.
+
+    Only the digest is wanted: the size limit is apply's business, not this
+    comparison's. A project without models knows its tables only from a
+    migrated database, so its digest is taken over the files as they are
+    (the same digest `load` gives once the tables are known).
+    """
+    if project.reflect:
+        return fixtures.digest(directory, project.generators)
+    return fixtures.load(directory, project, allow_large=True).digest
 
 
 def _pasteable(url: str) -> str:
@@ -662,13 +675,7 @@ def _check_default_golden_source(
     """
     if header.fixtures is None:
         return
-    # Only the digest is wanted: the size limit is apply's business, not this comparison's.
-    directory = fixtures_dir or project.fixtures
-    wanted = (
-        fixtures.digest(directory, project.generators)
-        if project.reflect
-        else fixtures.load(directory, project, allow_large=True).digest
-    )
+    wanted = _fixture_digest(fixtures_dir or project.fixtures, project)
     if header.fixtures == wanted and header.scale == scale:
         return
     has = f"fixtures {header.fixtures[:19]}…, scale {header.scale}"
@@ -846,7 +853,8 @@ async def export(
             left_out = await exporting.check_target(conn, project)
             if anchor is None and not absolute:
                 record = await seeder.read_record(conn)
-                anchor = record.anchor if record is not None and record.same_schema(project) else None
+                relative = record is not None and record.same_schema(project) and record.anchored
+                anchor = record.anchor if record is not None and relative else None
             selection = (
                 await exporting.read_selection(conn, project, tables=tables, roots=parsed, backend=database.backend)
                 if tables or parsed

@@ -38,6 +38,22 @@ class FixtureSet:
     digest: str
     tables: tuple[TableFixture, ...]
 
+    @property
+    def anchored(self) -> bool:
+        """Whether any value of this seed is placed on the anchor: a relative time, or a generator's rows.
+
+        A seed with none (every time absolute, as `export` writes a database
+        echelon-seed did not seed) is the same data at every anchor, so it is
+        recorded without one and snapshotted with absolute times.
+        """
+        for fixture in self.tables:
+            if fixture.spec is not None:
+                return True
+            times = [i for i, c in enumerate(fixture.table.columns) if types.is_moment(c.type)]
+            if times and any(isinstance(row[i], timedelta) for row in fixture.rows for i in times):
+                return True
+        return False
+
     def table(self, name: str) -> TableFixture | None:
         return next((f for f in self.tables if f.table.name == name), None)
 

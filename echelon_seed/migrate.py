@@ -313,15 +313,46 @@ def _run_sql_files(connection: Connection, project: Project) -> MigrationResult:
             "(version_num VARCHAR(255) NOT NULL PRIMARY KEY)"
         )
     for path in pending:
+        text = _without_dump_guards(path.read_text(encoding="utf-8"))  # lines kept: the numbers stay true
         try:
-            backend.run_script(connection, path.read_text(encoding="utf-8"))
+            backend.run_script(connection, text)
         except DatabaseError:
             raise
         except Exception as exc:  # their SQL: the file is the news, the driver's words the detail
-            raise DatabaseError(f"migration {projects.display(path)} failed: {describe_error(exc)}") from None
+            raise DatabaseError(
+                f"migration {projects.display(path)} failed: {describe_error(exc)}{_meta_command_hint(text)}"
+            ) from None
     connection.execute(version.delete())
     connection.execute(version.insert().values(version_num=pending[-1].stem))
     return MigrationResult(before=before, after=pending[-1].stem, applied=len(pending), created=before is None)
+
+
+# pg_dump (15.14, 16.10, 17.6 and later) brackets a plain dump with `\restrict KEY` and
+# `\unrestrict KEY`: instructions to psql alone, which guard psql against a hostile dump.
+_DUMP_GUARD = re.compile(r"^\\(?:un)?restrict\s+\S+[ \t]*$", re.MULTILINE)
+_META_COMMAND = re.compile(r"^\\[A-Za-z.!]")
+
+
+def _without_dump_guards(text: str) -> str:
+    """A schema dumped with pg_dump runs as it is: its psql-only guard lines are left out.
+
+    A team adopting the tool starts from `pg_dump --schema-only`; the server
+    would reject the guard lines as a syntax error at a backslash. Anything else
+    is the team's SQL and goes to the server untouched.
+    """
+    return _DUMP_GUARD.sub("", text)
+
+
+def _meta_command_hint(text: str) -> str:
+    """Name the first psql meta-command of a failed file: the server's own message only says `near "\\"`."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _META_COMMAND.match(line):
+            command = line.split(maxsplit=1)[0]
+            return (
+                f" (line {number} is the psql meta-command {command}, which only psql understands: "
+                "a migration file is plain SQL, run by the server)"
+            )
+    return ""
 
 
 def _refuse_lagging(connection: Connection, project: Project) -> None:

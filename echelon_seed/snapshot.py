@@ -532,7 +532,7 @@ async def capture(
     reporter = reporter or progress.NullReporter()
     project = project or projects.echelon()
     revision, record = await _provenance(conn, project)
-    anchor = None if record is None else record.anchor
+    anchor = None if record is None or not record.anchored else record.anchor
     # The declared types read the tables when the record says this is the project's schema, or when
     # echelon-seed's own version table says its migrations built it (a seed record deleted by hand).
     built_here = project.migrations is not None and revision is not None and revision == migrate.head_revision(project)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import migrate, seeder
-from .bookkeeping import SeedRecord
+from .bookkeeping import SeedRecord, anchor_text
 from .engines import table_names
 from .layout import name_width
 from .project import Project
@@ -75,7 +75,7 @@ class Status:
             out.append("seed     none")
         else:
             out.append(
-                f"seed     fixtures {r.fixture_digest[:19]}… scale {r.scale}, anchor {r.anchor.isoformat()}, "
+                f"seed     fixtures {r.fixture_digest[:19]}… scale {r.scale}, anchor {anchor_text(r.anchor)}, "
                 f"echelon-seed {r.tool_version}"
             )
         state = self.seed_state
@@ -103,7 +103,7 @@ class Status:
                 "project": r.project,
                 "fixtures": r.fixture_digest,
                 "scale": r.scale,
-                "anchor": r.anchor.isoformat(),
+                "anchor": r.anchor.isoformat() if r.anchored else None,
                 "tool_version": r.tool_version,
                 "schema_revision": r.schema_revision,
             },

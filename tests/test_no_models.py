@@ -110,6 +110,32 @@ def test_a_new_sql_migration_is_not_taken_for_the_seed_already_there(
     assert "reseeded" in out and "003_born (1 migration applied)" in out
 
 
+def test_verify_of_a_changed_database_reports_it_and_names_the_reseed(
+    bookshop: project.Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A red gate on a project without models is a report (exit 1), never an error about unknown tables."""
+    import sqlite3
+
+    from echelon_seed import cli
+
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    where = ["--project", str(bookshop.source), "--database-url", url]
+    assert cli.main(["apply", *where]) == 0
+    assert cli.main(["verify", "--update", *where]) == 0
+    with sqlite3.connect(tmp_path / "dev.db") as conn:
+        conn.execute("INSERT INTO author (author_id, name) VALUES (9, 'Octavia E. Butler')")
+    capsys.readouterr()
+
+    assert cli.main(["verify", *where]) == 1
+    out, err = capsys.readouterr()
+    assert "author[9]: only in the database" in out and "no seeded table" not in err
+
+    (bookshop.fixtures / "author.json").write_text('{"rows": [{"author_id": 1, "name": "Ursula K. Le Guin"}]}')
+    assert cli.main(["verify", *where]) == 1
+    out, err = capsys.readouterr()
+    assert "seeded from other fixtures" in out + err and "apply --force" in out + err
+
+
 PLUGIN_TEST = """
 import sqlite3
 
