@@ -945,6 +945,7 @@ async def check_leaks(
     leaks: list[masking.Leak] = []
     try:
         async with database.transaction() as conn:
+            project = await reflected_project(conn, project)  # without models, the tables are the database's
             for table in project.tables:
                 keys = [database.backend.sort_key(c) for c in table.primary_key.columns]
                 names = table.columns.keys()

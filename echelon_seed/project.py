@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .tool_tables import DIGESTS_FILE
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData, Table
@@ -481,7 +482,10 @@ def ignored_files(directory: Path) -> list[str]:
             return sorted(
                 e.name
                 for e in entries
-                if not e.name.endswith(".json") and not e.name.startswith(".") and not e.is_dir()
+                if not e.name.endswith(".json")
+                and not e.name.startswith(".")
+                and e.name != DIGESTS_FILE
+                and not e.is_dir()
             )
     except OSError:
         return []

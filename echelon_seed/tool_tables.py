@@ -8,7 +8,7 @@ ordinary table of its snapshot.
 
 from __future__ import annotations
 
-__all__ = ["RUNS_TABLE", "STAMP_TABLE", "TOOL_TABLES", "VERSION_TABLE"]
+__all__ = ["DIGESTS_FILE", "RUNS_TABLE", "STAMP_TABLE", "TOOL_TABLES", "VERSION_TABLE"]
 
 #: The seed record: what was seeded, against which schema fingerprint and anchor.
 RUNS_TABLE = "echelon_seed_runs"
@@ -18,3 +18,7 @@ VERSION_TABLE = "echelon_seed_alembic_version"
 STAMP_TABLE = "echelon_seed_stamp"
 #: Tables that are echelon-seed's, never a project's: left out of snapshots and exports.
 TOOL_TABLES = frozenset({RUNS_TABLE, VERSION_TABLE, STAMP_TABLE})
+
+#: The masked export's record of its originals' keyed digests, kept beside the fixtures it describes:
+#: the one file of a fixture directory that is echelon-seed's own, so never "ignored" there.
+DIGESTS_FILE = "echelon-mask.digests"

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from echelon_seed.errors import ConfigError, EchelonSeedError
+from echelon_seed.tool_tables import DIGESTS_FILE
 
 from .key import MaskKey
 
@@ -44,8 +45,6 @@ __all__ = [
     "scan_snapshot",
 ]
 
-#: The digest file a masked export writes beside its fixtures (not a fixture: fixtures are *.json).
-DIGESTS_FILE = "echelon-mask.digests"
 _FORMAT = "echelon-seed mask digests 1"
 _MIN_LENGTH = 4
 _MAX_WORDS = 8

@@ -453,8 +453,12 @@ def _date_make(transform: Transform, target: Target, hasher: _Hasher) -> Bound:
         # Never 0: a shifted value equal to its original would be no mask at all.
         step = 1 + int.from_bytes(d[:4], "big") % days
         delta = timedelta(days=step if d[4] & 1 else -step)
-        if isinstance(value, str):  # SQLite's text form of a time, when read raw
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if isinstance(value, str):  # a time or date read as its text (SQLite's storage, a reflected column)
+            value = (
+                date.fromisoformat(value)
+                if target.kind == "date"
+                else datetime.fromisoformat(value.replace("Z", "+00:00"))
+            )
         if isinstance(value, datetime | date | timedelta):
             return value + delta
         raise ValueError(f"date shifts a time or a date, got {type(value).__name__}")
