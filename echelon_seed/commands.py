@@ -8,13 +8,14 @@ failure or a kill at any point leaves the database exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -81,6 +82,8 @@ def resolve_url(database_url: str | None) -> str:
 
 def _require_types(engine: str, project: Project, because: str) -> None:
     """Refuse, once and before connecting, an engine that lacks some of the project's column types."""
+    if engine == "sqlite" and project.needs_postgresql:
+        raise ConfigError(f'project {project.name!r} is written for PostgreSQL (engine = "postgresql"); {because}')
     missing = types.missing_on(engine, project.tables)
     if missing:
         raise ConfigError(
@@ -90,6 +93,39 @@ def _require_types(engine: str, project: Project, because: str) -> None:
 
 
 _GIVE_URL = "give a PostgreSQL database with --database-url postgresql://USER@HOST/DB (or set $DATABASE_URL)"
+
+
+def needs_postgresql(project: Project) -> bool:
+    """Whether a fresh seed of `project` needs PostgreSQL: it says so (`engine`), or a column type is PostgreSQL's."""
+    return project.needs_postgresql or bool(types.missing_on("sqlite", project.tables))
+
+
+@contextlib.contextmanager
+def _scratch_database(scratch: Path, project: Project, purpose: str) -> Iterator[str]:
+    """An empty database that lives as long as one command: a SQLite file, or a throwaway PostgreSQL server.
+
+    `verify` without a database and `check --schema` seed or migrate a
+    database of their own. A project that needs PostgreSQL gets a server
+    started for the command from the PostgreSQL binaries on this machine
+    (the pytest plugin's own, with test settings), stopped and removed
+    afterwards; no server of the team's is needed.
+    """
+    if not needs_postgresql(project):
+        yield f"sqlite:///{scratch / f'{purpose}.db'}"
+        return
+    from . import pg_server
+
+    try:
+        server = pg_server.start(scratch)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"project {project.name!r} needs PostgreSQL and {purpose} starts a throwaway server for it, "
+            f"which failed: {exc}; or {_GIVE_URL}"
+        ) from None
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def _engine_of(url: str) -> str:
@@ -390,17 +426,19 @@ async def check_schema(database_url: str | None = None, *, project: Project | No
             f"project {project.name!r} has no models: its schema is what its migrations build, so there is "
             "nothing for 'check --schema' to compare them with"
         )
-    with tempfile.TemporaryDirectory(prefix="echelon-seed-schema-") as scratch:
-        database = engines.open_database(
-            database_url or f"sqlite:///{Path(scratch) / 'schema.db'}", write=True, schema=project.schema
-        )
+    with (
+        tempfile.TemporaryDirectory(prefix="echelon-seed-schema-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
+        url = database_url or stack.enter_context(_scratch_database(Path(scratch), project, "check --schema"))
+        database = engines.open_database(url, write=True, schema=project.schema)
         try:
             _require_types(
                 database.backend.name,
                 project,
-                "without --database-url, check --schema builds them in a scratch SQLite database; give an empty "
-                "or migrated PostgreSQL database with --database-url postgresql://USER@HOST/DB "
-                "(the migrations run and roll back)",
+                f"{database.display} is a SQLite database: give an empty or migrated PostgreSQL database with "
+                "--database-url postgresql://USER@HOST/DB (the migrations run and roll back), or none "
+                "(check --schema then starts a throwaway PostgreSQL server)",
             )
             async with database.transaction() as conn:
                 await migrate.upgrade(conn, project, allow_lagging=True)
@@ -543,16 +581,13 @@ async def verify(
         if ignore is None:
             patterns = recorded
     url = verify_target(database_url, fresh=fresh)
-    with tempfile.TemporaryDirectory(prefix="echelon-seed-verify-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="echelon-seed-verify-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
         seeded_here = url is None
         if url is None:
-            _require_types(
-                "sqlite",
-                project,
-                "without a database (--database-url or $DATABASE_URL) verify seeds a fresh SQLite database; "
-                "give a seeded PostgreSQL one: --database-url postgresql://USER@HOST/DB",
-            )
-            url = f"sqlite:///{Path(scratch) / 'verify.db'}"
+            url = stack.enter_context(_scratch_database(Path(scratch), project, "verify"))
             await apply(
                 url, fixtures_dir=fixtures_dir, scale=scale, reporter=reporter, project=project, allow_large=allow_large
             )

@@ -13,6 +13,7 @@ guesses a path. A project is declared in a `pyproject.toml`:
     generators = ["shop.seed_generators"]   # optional: modules imported before seeding
     ignore = ["*.updated_at"]               # optional: columns left out of comparison
     schema = "public"                       # optional: the PostgreSQL schema of the tables
+    engine = "postgresql"                   # optional: the engine a fresh seed needs (verify, check --schema, tests)
     max_fixture_mb = 64                     # optional: larger fixture files are refused unread
     cache_max_mb = 2048                     # optional: the replay cache's size cap (docs/cache.md)
 
@@ -89,6 +90,7 @@ KEYS: Mapping[str, bool] = {
     "generators": False,
     "ignore": False,
     "schema": False,
+    "engine": False,
     "mask": False,
     "max_fixture_mb": False,
     "cache_max_mb": False,
@@ -138,6 +140,9 @@ class Project:
     max_fixture_bytes: int = MAX_FIXTURE_MB << 20
     #: The replay cache's size cap (`cache_max_mb`); least recently used entries go first.
     cache_max_mb: int = CACHE_MAX_MB
+    #: `engine = "postgresql"`: the schema is written for PostgreSQL (plain SQL migrations with its own
+    #: types, say, which nothing can tell before they run), so a fresh seed needs PostgreSQL.
+    needs_postgresql: bool = False
 
     @property
     def sql_migrations(self) -> bool:
@@ -417,7 +422,15 @@ def load(config: Config | None) -> Project:
         reflect=reflect,
         max_fixture_bytes=_megabytes(config, "max_fixture_mb") << 20,
         cache_max_mb=_megabytes(config, "cache_max_mb", CACHE_MAX_MB),
+        needs_postgresql=_engine(config) == "postgresql",
     )
+
+
+def _engine(config: Config) -> str | None:
+    value = config.values.get("engine")
+    if value is not None and value not in ("sqlite", "postgresql"):
+        raise ConfigError(f'{config.where("engine")}: expected "sqlite" or "postgresql", got {value!r}')
+    return value
 
 
 def _megabytes(config: Config, key: str, default: int = MAX_FIXTURE_MB) -> int:

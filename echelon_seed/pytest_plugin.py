@@ -198,7 +198,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def _needs_postgresql(config: pytest.Config) -> str | None:
-    """Why the project needs PostgreSQL (a column of PostgreSQL's own types, or one SQLite cannot hold), or None.
+    """Why the project needs PostgreSQL (it says so, a column of PostgreSQL's types or one SQLite cannot hold), or None.
 
     Only a configured project is looked at (the built-in one runs on both engines); a
     project that does not load is left for the fixtures to report.
@@ -213,6 +213,8 @@ def _needs_postgresql(config: pytest.Config) -> str | None:
         project = projects.load(found)
     except (EchelonSeedError, ImportError):
         return None
+    if project.needs_postgresql:
+        return f'project {project.name!r} is written for PostgreSQL (engine = "postgresql")'
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.exc import CompileError, UnsupportedCompilationError
 

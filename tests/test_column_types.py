@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Numeric, Table, text
-from sqlalchemy.dialects.postgresql import REAL
+from sqlalchemy import ARRAY, Column, Integer, MetaData, Numeric, Table, Text, text
+from sqlalchemy.dialects.postgresql import INET, REAL
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -43,10 +43,10 @@ def one_table(tmp_path: Path, table: Table, rows: list[dict[str, object]]) -> Pr
 # --- PostgreSQL-only columns without PostgreSQL ------------------------------------------------------
 
 
-async def test_check_schema_without_a_url_names_the_postgresql_columns_in_one_sentence(tmp_path: Path) -> None:
+async def test_check_schema_on_sqlite_names_the_postgresql_columns_in_one_sentence(tmp_path: Path) -> None:
     store = music_store.project("postgresql", tmp_path)
     with pytest.raises(ConfigError) as refused:
-        await commands.check_schema(project=store)
+        await commands.check_schema(f"sqlite:///{tmp_path / 'scratch.db'}", project=store)
     message = str(refused.value)
     assert "can't render" not in message
     assert "store.address (INET)" in message and "track_extra.ints (INTEGER[])" in message
@@ -65,17 +65,22 @@ async def test_apply_to_sqlite_refuses_postgresql_columns_before_creating_the_fi
     assert not target.exists()
 
 
-async def test_verify_without_a_database_says_it_needs_postgresql(
+async def test_verify_without_a_database_seeds_a_throwaway_postgresql(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """PostgreSQL's own column types: the fresh seed of `verify` is on a server of its own, not on SQLite."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    store = music_store.project("postgresql", tmp_path)
-    (tmp_path / "snapshots" / "music_store.snapshot.jsonl").write_text("")
-    with pytest.raises(
-        ConfigError,
-        match=r"verify seeds a fresh SQLite database; give a seeded PostgreSQL one: --database-url postgresql://",
-    ):
-        await commands.verify(project=store, update=True)
+    table = Table(
+        "host",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("address", INET, nullable=False),
+        Column("aliases", ARRAY(Text)),
+    )
+    store = one_table(tmp_path, table, [{"id": 1, "address": "10.0.0.0/8", "aliases": ["gw", "router"]}])
+    updated = await commands.verify(project=store, update=True)
+    assert '"address":"10.0.0.0/8","aliases":["gw","router"]' in updated.golden.read_text()
+    assert (await commands.verify(project=store)).matches
 
 
 # --- values either engine would store differently --------------------------------------------------
