@@ -298,7 +298,7 @@ async def migrate_fresh(url: str) -> Dialect:
 def build_rows(dialect: Dialect, scale: int, anchor: datetime) -> list[tuple[Table, list[tuple[Any, ...]]]]:
     """Every row apply writes at `scale`, in its table order, already adapted to driver values."""
     from echelon_seed import fixtures, plan, project
-    from echelon_seed.seeder import row_adapter
+    from echelon_seed.engines.writer import row_adapter
 
     fixture_set = fixtures.load(project.data_dir())
     out = []

@@ -295,8 +295,8 @@ async def apply(
                 after_table=lambda name: _pause(f"table:{name}"),
                 existing=existing,
                 replay=session,
+                sequences=project.tables,
             )
-            await database.backend.advance_sequences(conn, project.tables)
             await seeder.record(conn, wanted)
             await seeder.write_stamp(conn, wanted, stamp, project)
             await database.backend.check_integrity(conn)

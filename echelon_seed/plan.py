@@ -7,7 +7,7 @@ times resolved. The tables come in foreign-key order (the project's), a
 cycle broken into insert-then-update (`cycles`). The generators' context (the
 listed rows they draw from) is built once per plan, not per table.
 
-A writer (`seeder.write`) takes the plan and knows nothing of fixtures or
+The engine's writer (`engines.writer`) takes the plan and knows nothing of fixtures or
 generators; `fixtures` asks the same two questions (how many rows, which
 rows) of one table when it checks a set, and `export-sql` when it writes one.
 """
@@ -60,8 +60,8 @@ class Plan:
 
 def make(fixture_set: FixtureSet, *, anchor: datetime, scale: int) -> Plan:
     """The plan of `fixture_set` at this anchor and scale (the tables keep the set's foreign-key order)."""
-    late = cycles.holdbacks([f.table for f in fixture_set.tables])
     context = _context(fixture_set, anchor) if any(f.spec is not None for f in fixture_set.tables) else {}
+    late = cycles.holdbacks([f.table for f in fixture_set.tables])
     planned = []
     for fixture in fixture_set.tables:
         planned.append(

@@ -1,29 +1,27 @@
-"""Bulk writes of a fixture set, in foreign-key order, inside the caller's transaction.
+"""The seed's bookkeeping around the rows: what a database holds, clearing it, the seed record and the stamp.
 
-One bulk operation per table (binary COPY on PostgreSQL, one executemany on
-SQLite, through `engines`), fed by a generator so that a million-row table is
-never held in memory. Values are adapted to the driver once per value, with
-the same bind processors SQLAlchemy itself would use, so that a bulk row and
-an ORM row are stored identically.
+The rows themselves go to the writer of the database's engine (`write` hands
+the plan over: `engines.writer`); this module keeps what `apply` reads and
+writes besides them, inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from sqlalchemy import Boolean, Enum, Float, func, inspect, literal, select, table, update
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy import func, inspect, literal, select, table, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import Table
 
-from . import cycles, forked, progress, types
+from . import cycles, progress
 from . import project as projects
 from . import stamp as stamping
 from .bookkeeping import SeedRecord, seed_runs, stamps
 from .engines import Backend, schema_of, table_names
+from .engines.writer import Replay
 from .plan import Plan
 from .project import Project
 from .tool_tables import TOOL_TABLES
@@ -34,7 +32,6 @@ __all__ = [
     "read_record",
     "read_state",
     "record",
-    "row_adapter",
     "write",
     "write_stamp",
 ]
@@ -106,36 +103,6 @@ async def clear(conn: AsyncConnection, backend: Backend, project: Project | None
     await backend.clear(conn, (*tables, seed_runs, stamps))
 
 
-# Their bind processors only re-check values that `fixtures` validated on load and that
-# `generate` makes valid by construction; the drivers take the Python values as they are.
-_READY = (Enum, Boolean, Float)
-
-
-def row_adapter(dialect: Dialect, table: Table) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
-    """A function turning a typed row into driver values, or None when no column needs it."""
-    steps = [
-        (i, proc)
-        for i, column in enumerate(table.columns)
-        if not isinstance(column.type, _READY) and (proc := types.bind_processor(column.type, dialect)) is not None
-    ]
-    if not steps:
-        return None
-
-    def adapt(row: tuple[Any, ...]) -> tuple[Any, ...]:
-        values = list(row)
-        for i, proc in steps:
-            values[i] = proc(values[i])
-        return tuple(values)
-
-    return adapt
-
-
-def _adapted(
-    rows: Iterable[tuple[Any, ...]], adapt: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None
-) -> Iterator[tuple[Any, ...]]:
-    return iter(rows) if adapt is None else map(adapt, rows)
-
-
 async def write(
     conn: AsyncConnection,
     backend: Backend,
@@ -145,78 +112,12 @@ async def write(
     after_table: Callable[[str], Awaitable[None]] | None = None,
     existing: frozenset[int] | None = None,
     replay: Replay | None = None,
+    sequences: Sequence[Table] = (),
 ) -> dict[str, int]:
-    """Write every table of `plan` in its order, then its cycles' forward keys; return rows written per table.
-
-    `existing` is what `Backend.existing_tables` read before the migrations:
-    given, the tables created since may get their keys after the data. With
-    `replay`, a generated table it holds is loaded from it instead of
-    generated, and one it is keeping is handed to it once written.
-    """
-    tables = [planned.table for planned in plan.tables]
-    if existing is None or not tables:
-        return await _write(conn, backend, plan, reporter, after_table, replay)
-    async with backend.keys_after_data(conn, tables, existing):
-        return await _write(conn, backend, plan, reporter, after_table, replay)
-
-
-async def _write(
-    conn: AsyncConnection,
-    backend: Backend,
-    plan: Plan,
-    reporter: progress.Reporter | None,
-    after_table: Callable[[str], Awaitable[None]] | None,
-    replay: Replay | None,
-) -> dict[str, int]:
-    reporter = reporter or progress.NullReporter()
-    written: dict[str, int] = {}
-    for planned in plan.tables:
-        table = planned.table
-        reporter.start(table.name, planned.total)
-        written[table.name] = 0
-
-        def advance(n: int, name: str = table.name) -> None:
-            written[name] += n
-            reporter.advance(n)
-
-        replayable = replay if planned.generated and planned.holdback is None else None
-        if replayable is not None and (loaded := await replayable.load(conn, table)) is not None:
-            advance(loaded)
-            reporter.finish()
-            if after_table is not None:
-                await after_table(table.name)
-            continue
-        source = planned.rows()
-        if backend.copies_text and any(types.text_copy(c.type) for c in table.columns):
-            # A type the driver has no binary form for: the whole table goes through COPY text.
-            line = types.copy_row(table)
-            await backend.bulk_insert_text(conn, table, progress.counted(map(line, source), advance))
-        else:
-            rows = _adapted(source, row_adapter(conn.dialect, table))
-            if (
-                backend.rows_in_second_process
-                and planned.total >= forked.THRESHOLD
-                and planned.holdback is None
-                and forked.available()
-            ):
-                rows = forked.rows(rows)  # made on the other core while this one writes
-            await backend.bulk_insert(conn, table, progress.counted(rows, advance), expected=planned.total)
-        if replayable is not None:
-            await replayable.keep(conn, table)
-        reporter.finish()
-        if after_table is not None:
-            await after_table(table.name)
-    for holdback in plan.holdbacks:
-        await holdback.fill(conn)
-    return written
-
-
-class Replay(Protocol):
-    """What `write` asks of the replay cache (`replay.Session`): a generated table's rows, or keep them."""
-
-    async def load(self, conn: AsyncConnection, table: Table) -> int | None: ...
-
-    async def keep(self, conn: AsyncConnection, table: Table) -> None: ...
+    """Hand `plan` to the writer of the database's engine (`engines.writer`); return rows written per table."""
+    return await backend.writer().write(
+        conn, plan, reporter=reporter, after_table=after_table, existing=existing, replay=replay, sequences=sequences
+    )
 
 
 async def write_stamp(conn: AsyncConnection, seed: SeedRecord, run: stamping.Inputs, project: Project) -> None:

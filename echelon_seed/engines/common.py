@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, Select
 from sqlalchemy.engine import Connection
@@ -20,6 +20,9 @@ from sqlalchemy.sql.expression import TableClause
 
 from echelon_seed import urls
 from echelon_seed.errors import ConfigError
+
+if TYPE_CHECKING:
+    from .writer import Writer
 
 DEFAULT_URL = "sqlite:///./dev.db"
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
@@ -69,11 +72,6 @@ class Backend:
     name = ""
     #: Whether tables live in named schemas (PostgreSQL) or one namespace per database (SQLite).
     has_schemas = False
-    #: Whether large generated tables are made in a second process (`forked`): only where the
-    #: engine itself runs in this one, so that the other core is free.
-    rows_in_second_process = False
-    #: Whether the engine reads COPY text, for the types its driver has no binary form for.
-    copies_text = False
     #: Whether rows of an ordered subquery arrive in its order with no ORDER BY around it (SQLite
     #: runs it as a co-routine and would sort again); else the outer query repeats the order.
     keeps_subquery_order = False
@@ -114,13 +112,17 @@ class Backend:
         `where` names the database in the timeout message (the Database's display of its target).
         """
 
+    def writer(self) -> Writer:
+        """The engine's writer of a plan (`writer`): what `apply` hands its rows to."""
+        raise NotImplementedError
+
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
     ) -> None:
         raise NotImplementedError
 
     async def bulk_insert_text(self, conn: AsyncConnection, table: Table, lines: Iterable[str]) -> None:
-        """Write `lines` of COPY text into `table` (only where `copies_text`)."""
+        """Write `lines` of COPY text into `table` (PostgreSQL, for the types its driver has no binary form for)."""
         raise NotImplementedError
 
     def stream(self, conn: AsyncConnection, query: Select[Any], batch: int) -> AsyncIterator[Sequence[Sequence[Any]]]:
@@ -164,16 +166,6 @@ class Backend:
     async def existing_tables(self, conn: AsyncConnection) -> frozenset[int]:
         """The tables that exist before the migrations run, so that the ones this transaction creates are known."""
         return frozenset()
-
-    def keys_after_data(
-        self, conn: AsyncConnection, tables: Sequence[Table], existing: frozenset[int]
-    ) -> AbstractAsyncContextManager[object]:
-        """Around a bulk load of `tables`: the keys that are safe to add after the data, off until the block ends.
-
-        Only where that is faster and no other session can notice (PostgreSQL,
-        tables created since `existing` was read: `pg_keys`); elsewhere nothing.
-        """
-        return nullcontext()
 
     async def clear(self, conn: AsyncConnection, tables: Sequence[Table]) -> None:
         """Delete every row of `tables` (children first), inside the caller's transaction.

@@ -6,7 +6,7 @@ import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -23,12 +23,12 @@ from echelon_seed.errors import DatabaseError, LockTimeout
 
 from . import pg_keys
 from .common import _LOCK_KEYS, Backend, _quote_identifier, _sql, _translate_map, qualified, schema_of
+from .pg_writer import PostgresWriter
 
 
 class PostgresBackend(Backend):
     name = "postgresql"
     has_schemas = True
-    copies_text = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -114,6 +114,9 @@ class PostgresBackend(Backend):
         since = row.xact_start.isoformat(timespec="seconds") if row.xact_start else "unknown"
         return f"server pid {row.pid}, '{app}' from {row.client_addr or 'local socket'}, since {since}"
 
+    def writer(self) -> PostgresWriter:
+        return PostgresWriter(self)
+
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
     ) -> None:
@@ -157,12 +160,6 @@ class PostgresBackend(Backend):
 
     async def existing_tables(self, conn: AsyncConnection) -> frozenset[int]:
         return await pg_keys.existing(conn)
-
-    def keys_after_data(
-        self, conn: AsyncConnection, tables: Sequence[Table], existing: frozenset[int]
-    ) -> AbstractAsyncContextManager[object]:
-        schema = schema_of(conn, tables[0]) if tables else None
-        return pg_keys.keys_after_data(conn, schema or "public", [t.name for t in tables], existing)
 
     def partitions(self, connection: Connection, schema: str | None) -> frozenset[str]:
         query = text(

@@ -18,11 +18,11 @@ from echelon_seed import urls
 from echelon_seed.errors import DatabaseError, LockTimeout
 
 from .common import Backend, _sql, qualified
+from .sqlite_writer import SQLiteWriter
 
 
 class SQLiteBackend(Backend):
     name = "sqlite"
-    rows_in_second_process = True
     keeps_subquery_order = True
 
     def engine_options(
@@ -147,6 +147,9 @@ class SQLiteBackend(Backend):
                 opener.close()
         except sqlite3.Error:
             pass
+
+    def writer(self) -> SQLiteWriter:
+        return SQLiteWriter(self)
 
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
