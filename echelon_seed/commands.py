@@ -217,9 +217,6 @@ async def apply(
     fixture_set = None
     if not project.reflect:
         fixture_set = fixtures.load(directory, project, anchor=anchor, scale=scale, allow_large=allow_large)
-        seed_plan = plan.make(fixture_set, anchor=anchor, scale=scale)
-        if reporter is not None:
-            reporter.phase("seeding", seed_plan.total)
     started = time.perf_counter()
     if cache is True:
         cache = replay.Cache.configured(project)
@@ -236,9 +233,6 @@ async def apply(
             if fixture_set is None:
                 project = await reflected_project(conn, project)
                 fixture_set = fixtures.load(directory, project, anchor=anchor, scale=scale, allow_large=allow_large)
-                seed_plan = plan.make(fixture_set, anchor=anchor, scale=scale)
-                if reporter is not None:
-                    reporter.phase("seeding", seed_plan.total)
             wanted = bookkeeping.SeedRecord(
                 anchor=anchor if fixture_set.anchored else bookkeeping.NO_ANCHOR,
                 fixture_digest=fixture_set.digest,
@@ -283,6 +277,10 @@ async def apply(
                 await _refuse_foreign_references(conn, database, project)
                 await seeder.clear(conn, database.backend, project)
                 await _pause("cleared")
+            # The rows become the plan the engine's writer takes: tables in order, counts, streams, cycles.
+            seed_plan = plan.make(fixture_set, anchor=anchor, scale=scale)
+            if reporter is not None:
+                reporter.phase("seeding", seed_plan.total)
             if cache:
                 session = await replay.open_session(
                     cache, conn, database.backend, project, fixture_set, seed_plan, anchor=anchor, scale=scale

@@ -61,19 +61,19 @@ class Plan:
 def make(fixture_set: FixtureSet, *, anchor: datetime, scale: int) -> Plan:
     """The plan of `fixture_set` at this anchor and scale (the tables keep the set's foreign-key order)."""
     context = _context(fixture_set, anchor) if any(f.spec is not None for f in fixture_set.tables) else {}
+    totals = [_count(f, anchor=anchor, scale=scale, context=context) for f in fixture_set.tables]
     late = cycles.holdbacks([f.table for f in fixture_set.tables])
-    planned = []
-    for fixture in fixture_set.tables:
-        planned.append(
-            TablePlan(
-                table=fixture.table,
-                total=_count(fixture, anchor=anchor, scale=scale, context=context),
-                generated=fixture.spec is not None,
-                holdback=late.get(fixture.table.name),
-                _rows=partial(_stream, fixture, anchor=anchor, scale=scale, context=context),
-            )
+    planned = tuple(
+        TablePlan(
+            table=fixture.table,
+            total=total,
+            generated=fixture.spec is not None,
+            holdback=late.get(fixture.table.name),
+            _rows=partial(_stream, fixture, anchor=anchor, scale=scale, context=context),
         )
-    return Plan(tables=tuple(planned), holdbacks=tuple(late.values()))
+        for fixture, total in zip(fixture_set.tables, totals, strict=True)
+    )
+    return Plan(tables=planned, holdbacks=tuple(late.values()))
 
 
 def row_count(fixture_set: FixtureSet, fixture: TableFixture, *, anchor: datetime, scale: int) -> int:
