@@ -20,7 +20,7 @@ from . import cycles, progress
 from . import project as projects
 from . import stamp as stamping
 from .bookkeeping import SeedRecord, seed_runs, stamps
-from .engines import Backend, schema_of, table_names
+from .engines import Backend, schema_of, table_names, writer_of
 from .engines.writer import Replay
 from .plan import Plan
 from .project import Project
@@ -115,7 +115,7 @@ async def write(
     sequences: Sequence[Table] = (),
 ) -> dict[str, int]:
     """Hand `plan` to the writer of the database's engine (`engines.writer`); return rows written per table."""
-    return await backend.writer().write(
+    return await writer_of(backend).write(
         conn, plan, reporter=reporter, after_table=after_table, existing=existing, replay=replay, sequences=sequences
     )
 

@@ -12,6 +12,7 @@ names an engine (`types` is the only other place that may).
 
 - `common`: the URL, the `Backend` interface, schema-qualified names;
 - `sqlite`, `postgresql`: one `Backend` each; `pg_keys`: PostgreSQL's keys after the data;
+- `writer`, `sqlite_writer`, `pg_writer`: the writer `apply` hands its plan to, one per engine;
 - `database`: a `Database` as a command opens it, errors in one line;
 - `sqlite_templates`, `pg_templates`: seeded templates and their clones;
 - `stamp_readers`: the no-op apply's reads, without SQLAlchemy.
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .common import DEFAULT_URL, Backend, parse_url, qualified, redact, schema_of, scrub
-    from .database import Database, backend_of, describe_error, open_database, table_names
+    from .database import Database, backend_of, describe_error, open_database, table_names, writer_of
     from .postgresql import sequences_sql
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "scrub",
     "sequences_sql",
     "table_names",
+    "writer_of",
 ]
 
 _HOMES = {
@@ -60,6 +62,7 @@ _HOMES = {
     "describe_error": "database",
     "open_database": "database",
     "table_names": "database",
+    "writer_of": "database",
     "sequences_sql": "postgresql",
 }
 

@@ -8,7 +8,7 @@ import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import MetaData, Select
 from sqlalchemy.engine import Connection
@@ -20,9 +20,6 @@ from sqlalchemy.sql.expression import TableClause
 
 from echelon_seed import urls
 from echelon_seed.errors import ConfigError
-
-if TYPE_CHECKING:
-    from .writer import Writer
 
 DEFAULT_URL = "sqlite:///./dev.db"
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
@@ -111,10 +108,6 @@ class Backend:
 
         `where` names the database in the timeout message (the Database's display of its target).
         """
-
-    def writer(self) -> Writer:
-        """The engine's writer of a plan (`writer`): what `apply` hands its rows to."""
-        raise NotImplementedError
 
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0

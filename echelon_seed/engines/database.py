@@ -19,15 +19,27 @@ from echelon_seed import urls
 from echelon_seed.errors import DatabaseError, EchelonSeedError
 
 from .common import _LOCK_KEYS, Backend, _asyncpg, _database_errors, schema_of, scrub
+from .pg_writer import PostgresWriter
 from .postgresql import PostgresBackend
 from .sqlite import SQLiteBackend
+from .sqlite_writer import SQLiteWriter
+from .writer import Writer
 
 _BACKENDS: dict[str, Backend] = {"sqlite": SQLiteBackend(), "postgresql": PostgresBackend()}
+_WRITERS: dict[str, Writer] = {
+    "sqlite": SQLiteWriter(_BACKENDS["sqlite"]),
+    "postgresql": PostgresWriter(_BACKENDS["postgresql"]),
+}
 
 
 def backend_of(connection: AsyncConnection | Connection) -> Backend:
     """The backend of the engine `connection` belongs to."""
     return _BACKENDS[connection.dialect.name]
+
+
+def writer_of(backend: Backend) -> Writer:
+    """The writer that `apply` hands its plan to on `backend`'s engine (`writer`)."""
+    return _WRITERS[backend.name]
 
 
 def table_names(connection: Connection) -> list[str]:

@@ -23,7 +23,6 @@ from echelon_seed.errors import DatabaseError, LockTimeout
 
 from . import pg_keys
 from .common import _LOCK_KEYS, Backend, _quote_identifier, _sql, _translate_map, qualified, schema_of
-from .pg_writer import PostgresWriter
 
 
 class PostgresBackend(Backend):
@@ -113,9 +112,6 @@ class PostgresBackend(Backend):
         app = row.application_name or "unnamed client"
         since = row.xact_start.isoformat(timespec="seconds") if row.xact_start else "unknown"
         return f"server pid {row.pid}, '{app}' from {row.client_addr or 'local socket'}, since {since}"
-
-    def writer(self) -> PostgresWriter:
-        return PostgresWriter(self)
 
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0

@@ -18,7 +18,6 @@ from echelon_seed import urls
 from echelon_seed.errors import DatabaseError, LockTimeout
 
 from .common import Backend, _sql, qualified
-from .sqlite_writer import SQLiteWriter
 
 
 class SQLiteBackend(Backend):
@@ -147,9 +146,6 @@ class SQLiteBackend(Backend):
                 opener.close()
         except sqlite3.Error:
             pass
-
-    def writer(self) -> SQLiteWriter:
-        return SQLiteWriter(self)
 
     async def bulk_insert(
         self, conn: AsyncConnection, table: Table, rows: Iterable[Sequence[Any]], expected: int = 0
