@@ -112,7 +112,7 @@ def shop(tmp_path: Path) -> project.Project:
 async def test_a_new_database_gets_its_keys_after_the_data_and_the_same_catalogue_and_snapshot(
     pg_url: str, pg_database: Callable[[], str], shop: project.Project, primary: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Primary and unique keys after the data is off (it did not measure faster); the path stays proven.
+    # Primary and unique keys after the data is on (a replayed load's server CPU fell by a fifth); both paths stay proven.
     monkeypatch.setattr(pg_keys, "PRIMARY_AFTER_DATA", primary)
     await _run(pg_url, AUDIT)
     await commands.apply(pg_url, project=shop, anchor=ANCHOR, scale=3)

@@ -11,7 +11,7 @@ Both inside apply's one transaction, on its connection.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import anyio
 from sqlalchemy import Table
@@ -54,20 +54,47 @@ async def keep(conn: AsyncConnection, table: Table, moments: list[int], data: IO
     return pgcopy.scan(data, moments, offsets)
 
 
-async def load(conn: AsyncConnection, table: Table, data: IO[bytes], offsets: IO[bytes], delta_us: int) -> None:
-    """Stream a kept file into `table`, each timestamp moved by `delta_us`."""
+async def load(
+    conn: AsyncConnection, table: Table, data: IO[bytes], offsets: IO[bytes], delta_us: int, hasher: Any = None
+) -> None:
+    """Stream a kept file into `table`, each timestamp moved by `delta_us`; `hasher` sees the file's bytes as read.
+
+    Raises `pgcopy.CopyFormatError` when the server refuses the file's contents (the caller's savepoint
+    takes the rows back).
+    """
     driver = await _driver(conn)
-    chunks = pgcopy.shifted(data, offsets, delta_us)
+    chunks = pgcopy.shifted(data if hasher is None else cast(IO[bytes], _Hashed(data, hasher)), offsets, delta_us)
 
     async def source() -> AsyncIterator[bytes]:
         for chunk in chunks:
             yield chunk
             await anyio.sleep(0)  # a signal's cancellation gets in between chunks
 
-    await driver.copy_to_table(
-        table.name,
-        source=source(),
-        columns=[c.name for c in table.columns],
-        schema_name=schema_of(conn, table),
-        format="binary",
-    )
+    try:
+        await driver.copy_to_table(
+            table.name,
+            source=source(),
+            columns=[c.name for c in table.columns],
+            schema_name=schema_of(conn, table),
+            format="binary",
+        )
+    except (_asyncpg().DataError, _asyncpg().IntegrityConstraintViolationError) as exc:
+        raise pgcopy.CopyFormatError(f"{table.name}: the server refused the kept file ({exc})") from None
+
+
+def _asyncpg() -> Any:
+    import asyncpg
+
+    return asyncpg
+
+
+class _Hashed:
+    """A file whose bytes go through `hasher` as they are read: the check costs no second pass."""
+
+    def __init__(self, handle: IO[bytes], hasher: Any) -> None:
+        self._handle, self._hasher = handle, hasher
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._hasher.update(data)
+        return data

@@ -4,7 +4,12 @@
 computed, and an entry that checks out is a hit (held under a shared lock
 until apply ends); otherwise, if no other apply is writing that key, this
 one keeps what it generates and publishes it after its transaction
-commits. The seeder asks `load` for each generated table (None: generate
+commits. A hit's big files are digested while they load (on PostgreSQL
+the bytes streamed, on SQLite in a thread beside SQLite's own read), each
+table under a savepoint: a file that does not match its manifest, or that
+the database refuses, takes its rows back, and the apply generates that
+table instead and keeps the seed afresh, so a damaged entry is still a miss,
+never a wrong seed, and a sound one costs no pass of its own. The seeder asks `load` for each generated table (None: generate
 it) and calls `keep` after writing one. Nothing here changes which rows
 end up in the database: a replayed table holds the bytes generation would
 have written, only sooner.
@@ -14,23 +19,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+import anyio
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from echelon_seed import generators, types
-from echelon_seed.engines import Backend, pg_replay, sqlite_replay
+from echelon_seed.engines import Backend, pg_replay, pgcopy, sqlite_replay
 from echelon_seed.fixture_set import FixtureSet
 from echelon_seed.plan import Plan
 from echelon_seed.project import CACHE_MAX_MB, Project
 
 from . import key as keys
-from .store import ENV_MAX_MB, Pending, Store, default_directory
+from .store import ENV_MAX_MB, Pending, Store, default_directory, file_digest, new_hasher
 
 __all__ = ["MIN_ROWS", "Cache", "Session", "open_session"]
 
@@ -86,6 +92,7 @@ class Session:
         hit: tuple[dict[str, Any], dict[str, IO[bytes]]] | None,
         pending: Pending | None,
         locks: contextlib.ExitStack,
+        store: Store,
     ) -> None:
         self.engine, self.key, self.summary = engine, key, summary
         self.tables = {t.name: t for t in tables}
@@ -95,7 +102,9 @@ class Session:
         self.kept: dict[str, dict[str, Any]] = {}
         self.replayed: list[str] = []
         self._locks = locks
-        self._attached = False
+        self._store = store
+        self._attached: set[str] = set()  # the SQLite aliases attached to apply's connection
+        self._verified: set[str] = set()  # the hit's files digested while loading, and found sound
 
     @property
     def action(self) -> str:
@@ -118,22 +127,58 @@ class Session:
         if facts is None:
             return None
         delta = (self.anchor - datetime.fromisoformat(manifest["anchor"])) // _MICROSECOND
-        if self.engine == "postgresql":
-            await pg_replay.load(conn, table, handles[facts["file"]], handles[facts["offsets"]], delta)
-            rows = int(facts["rows"])
-        else:
-            if not self._attached:
-                await sqlite_replay.attach(conn, Path(handles[facts["file"]].name))
-                self._attached = True
-            rows = await sqlite_replay.load(conn, table, self._moments(table), delta)
-        if rows != facts["rows"]:
-            from echelon_seed.errors import DatabaseError
-
-            raise DatabaseError(
-                f"cache entry {self.key}: {table.name} replayed {rows} rows, its manifest says {facts['rows']}"
-            )
+        try:
+            async with conn.begin_nested():  # a file found unsound takes back what it loaded
+                rows = await self._load(conn, table, manifest, handles, facts, delta)
+        except (_Unsound, pgcopy.CopyFormatError, sqlite_replay.DamagedEntry):
+            self._spoiled()
+            return None
         self.replayed.append(table.name)
         return rows
+
+    async def _load(
+        self,
+        conn: AsyncConnection,
+        table: Table,
+        manifest: Mapping[str, Any],
+        handles: Mapping[str, IO[bytes]],
+        facts: Mapping[str, Any],
+        delta: int,
+    ) -> int:
+        name = facts["file"]
+        expected = manifest["files"][name]["blake2b"]
+        if self.engine == "postgresql":
+            hasher = new_hasher()
+            await pg_replay.load(conn, table, handles[name], handles[facts["offsets"]], delta, hasher)
+            rows = int(facts["rows"])
+            digest: str | None = hasher.hexdigest()
+        else:
+            if sqlite_replay.ALIAS not in self._attached:
+                await sqlite_replay.attach(conn, Path(handles[name].name))
+                self._attached.add(sqlite_replay.ALIAS)
+            load = sqlite_replay.load(conn, table, self._moments(table), delta)
+            rows, digest = await _beside(load, None if name in self._verified else handles[name])
+        if digest is not None and digest != expected:
+            raise _Unsound(f"{name} does not match its manifest")
+        self._verified.add(name)
+        if rows != facts["rows"]:
+            raise _Unsound(f"{table.name} replayed {rows} rows, its manifest says {facts['rows']}")
+        return rows
+
+    def _spoiled(self) -> None:
+        """The hit turned out damaged: remove it, and keep what this apply generates in its place."""
+        if self.hit is not None:
+            for handle in self.hit[1].values():
+                handle.close()
+        self.hit = None
+        self._locks.close()
+        self._locks = contextlib.ExitStack()
+        try:
+            if self._locks.enter_context(self._store.locked(self.key, shared=False)):
+                self._store.remove(self.key)
+                self.pending = self._store.pending(self.key)
+        except OSError:
+            self.pending = None  # an unwritable cache costs a generation, nothing more
 
     async def keep(self, conn: AsyncConnection, table: Table) -> None:
         """Keep the rows just written to `table` in the pending entry."""
@@ -149,9 +194,9 @@ class Session:
             if not await sqlite_replay.moments_shiftable(conn, table, moments):
                 self.drop()  # times in a form the shift does not know: this seed is not kept
                 return
-            if not self._attached:
-                await sqlite_replay.attach(conn, self.pending.path("rows.sqlite"))
-                self._attached = True
+            if sqlite_replay.KEPT not in self._attached:
+                await sqlite_replay.attach(conn, self.pending.path("rows.sqlite"), sqlite_replay.KEPT)
+                self._attached.add(sqlite_replay.KEPT)
             rows = await sqlite_replay.keep(conn, table)
             self.kept[table.name] = {"rows": rows, "file": "rows.sqlite"}
 
@@ -217,7 +262,7 @@ async def open_session(
     try:
         store.root.mkdir(parents=True, exist_ok=True)
         if locks.enter_context(store.locked(key, shared=True)):
-            hit = store.open_entry(key)
+            hit = store.open_entry(key, unread=_data_files)
             if hit is not None:
                 return Session(
                     engine=backend.name,
@@ -228,6 +273,7 @@ async def open_session(
                     hit=hit,
                     pending=None,
                     locks=locks,
+                    store=store,
                 )
         locks.close()
         locks = contextlib.ExitStack()
@@ -244,7 +290,32 @@ async def open_session(
         hit=None,
         pending=pending,
         locks=locks,
+        store=store,
     )
+
+
+def _data_files(manifest: Mapping[str, Any]) -> frozenset[str]:
+    """The big files of an entry: digested while they load rather than before."""
+    return frozenset(str(facts["file"]) for facts in manifest["tables"].values())
+
+
+class _Unsound(Exception):
+    """A hit's file or row count did not match its manifest once loaded."""
+
+
+async def _beside(load: Awaitable[int], handle: IO[bytes] | None) -> tuple[int, str | None]:
+    """Run `load` while a thread digests `handle` (two cores: SQLite reads the file, the thread hashes it)."""
+    if handle is None:
+        return await load, None
+    digest: list[str] = []
+
+    async def hashed() -> None:
+        digest.append(await anyio.to_thread.run_sync(file_digest, handle))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(hashed)
+        rows = await load
+    return rows, digest[0]
 
 
 def _tables(count: int) -> str:

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -61,10 +61,15 @@ def default_directory(environ: Mapping[str, str] | None = None) -> Path:
     return Path.home() / ".cache" / "echelon-seed" / "replay"
 
 
+def new_hasher() -> hashlib.blake2b:
+    """The hash an entry's files are listed by in its manifest."""
+    return hashlib.blake2b(digest_size=32)
+
+
 def file_digest(handle: IO[bytes]) -> str:
     """BLAKE2b of a whole file from its start, read in chunks (memory stays flat)."""
     handle.seek(0)
-    hasher = hashlib.blake2b(digest_size=32)
+    hasher = new_hasher()
     while chunk := handle.read(_CHUNK):
         hasher.update(chunk)
     handle.seek(0)
@@ -114,11 +119,16 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def open_entry(self, key: str) -> tuple[dict[str, Any], dict[str, IO[bytes]]] | None:
+    def open_entry(
+        self, key: str, *, unread: Callable[[Mapping[str, Any]], frozenset[str]] | None = None
+    ) -> tuple[dict[str, Any], dict[str, IO[bytes]]] | None:
         """The entry's manifest and its files opened and checked, or None (a miss; a bad entry is removed).
 
         Call with the key's lock held (shared). The files are checked through the
         handles returned, so nothing can change between the check and the load.
+        The files that `unread` names (given the manifest) get their size checked
+        only: the caller digests them while it loads them, against the
+        manifest, and takes back what it loaded when they do not match.
         """
         path = self.root / key
         if not path.is_dir():
@@ -131,10 +141,13 @@ class Store:
                 raise ValueError("manifest does not check out")
             if body.get("key") != key:
                 raise ValueError("manifest of another key")
+            later = unread(body) if unread is not None else frozenset()
             for name, facts in sorted(body["files"].items()):
                 handle = (path / name).open("rb")
                 handles[name] = handle
-                if os.fstat(handle.fileno()).st_size != facts["bytes"] or file_digest(handle) != facts["blake2b"]:
+                if os.fstat(handle.fileno()).st_size != facts["bytes"] or (
+                    name not in later and file_digest(handle) != facts["blake2b"]
+                ):
                     raise ValueError(f"{name} does not match its manifest")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             for handle in handles.values():
@@ -204,6 +217,10 @@ class Store:
                     if mine:
                         self._remove(path)
         return count, size
+
+    def remove(self, key: str) -> None:
+        """Remove an entry found damaged while it was loaded (call with the key's lock held exclusively)."""
+        self._remove(self.root / key)
 
     def _remove(self, path: Path) -> None:
         """Take `path` out of sight first (a rename), then delete it: nobody sees half an entry."""
