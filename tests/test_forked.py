@@ -16,6 +16,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,20 @@ def test_the_rows_come_back_the_same_and_in_order(count: int) -> None:
 
     assert list(forked.rows(iter(made))) == made
     assert _children() == before
+
+
+class _Label(str):
+    """A str subclass, as an enum's value can be: marshal would not carry it, pickle does."""
+
+
+def test_values_marshal_cannot_carry_come_back_with_their_types() -> None:
+    plain = [(i, f"row {i}", i / 7, None, i % 2 == 0, b"\x00") for i in range(2_500)]
+    typed = [(Decimal("1.10"), datetime(2026, 1, 1, tzinfo=UTC), _Label("x"))] * 10
+    made = plain[:2_000] + typed + plain[2_000:]  # the second batch holds both kinds
+
+    got = list(forked.rows(iter(made)))
+    assert got == made
+    assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in made]
 
 
 def test_an_error_in_the_child_is_raised_in_the_parent_as_it_was() -> None:
