@@ -198,9 +198,14 @@ async def test_keys_of_tables_that_existed_stay_while_a_reader_holds_them(pg_url
     finally:
         await reader.close()
 
-    # Only the keys between the two tables revision 003 created came off; those to old tables stayed.
+    # Only the keys of the two tables revision 003 created came off (the key between them, and their primary
+    # keys, put back before it); those of old tables, and the keys to them, stayed.
     assert await _key_ddl(pg_url) == [
         "ALTER TABLE tool_loan DROP CONSTRAINT tool_loan_tool_id_fkey",
+        "ALTER TABLE tool_loan DROP CONSTRAINT tool_loan_pkey",
+        "ALTER TABLE tool DROP CONSTRAINT tool_pkey",
+        "ALTER TABLE tool ADD CONSTRAINT tool_pkey",
+        "ALTER TABLE tool_loan ADD CONSTRAINT tool_loan_pkey",
         "ALTER TABLE tool_loan ADD CONSTRAINT tool_loan_tool_id_fkey",
     ]
     assert await _rows(pg_url, "SELECT count(*) FROM work_order") == [(80,)]
