@@ -137,14 +137,23 @@ async def _pause(point: str) -> None:
 
     ECHELON_SEED_TEST_PAUSE="<point>=<seconds>" (points: connecting, locked, migrated,
     cleared, table:<name>, before-commit). A line "paused at <point>" on stderr says we are there.
+    "<point>=@<path>" holds until that file exists (at most ten minutes): a test that must do
+    something while we hold still releases us when it is done, however slow the machine is.
     """
     wanted = os.environ.get(PAUSE_ENV)
     if not wanted:
         return
     name, _, seconds = wanted.rpartition("=")
-    if name == point:
-        print(f"paused at {point}", file=sys.stderr, flush=True)
+    if name != point:
+        return
+    print(f"paused at {point}", file=sys.stderr, flush=True)
+    if not seconds.startswith("@"):
         await anyio.sleep(float(seconds or 0))
+        return
+    release = Path(seconds[1:])
+    with anyio.move_on_after(600):
+        while not release.exists():
+            await anyio.sleep(0.02)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ Transaction.rollback(): the underlying connection is closed").
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncpg
 import pytest
 
@@ -34,11 +36,11 @@ async def _terminate(url: str, child_pid: int) -> int:
 
 @pytest.mark.parametrize("point", ["locked", "cleared", "table:agents", "before-commit"])
 async def test_a_terminated_backend_is_reported_as_a_closed_connection(
-    pg_url: str, point: str, cleanup: list[PausedApply]
+    pg_url: str, point: str, cleanup: list[PausedApply], tmp_path: Path
 ) -> None:
     await commands.apply(pg_url, anchor=OLD)
     before = await dbtools.dump(pg_url)
-    writer = PausedApply(pg_url, "--force", "--anchor", NEW_TEXT, pause=point, seconds=3)
+    writer = PausedApply(pg_url, "--force", "--anchor", NEW_TEXT, pause=point, release=tmp_path / "go")
     cleanup.append(writer)
     writer.wait_paused()
 

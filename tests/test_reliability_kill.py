@@ -81,9 +81,14 @@ class PausedApply:
     "paused at" line with a timeout and the child never blocks on a full pipe.
     """
 
-    def __init__(self, url: str, *args: str, pause: str | None = None, seconds: float = 60.0) -> None:
-        extra = {PAUSE_ENV: f"{pause}={seconds}"} if pause else {}
+    def __init__(
+        self, url: str, *args: str, pause: str | None = None, seconds: float = 60.0, release: Path | None = None
+    ) -> None:
+        """With `release`, the pause lasts until `finish` creates that file (no race with a slow machine)."""
+        held = f"@{release}" if release is not None else seconds
+        extra = {PAUSE_ENV: f"{pause}={held}"} if pause else {}
         self.pause = pause
+        self.release = release
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "-q", *args],
@@ -140,6 +145,8 @@ class PausedApply:
 
     def finish(self, timeout: float = 60.0) -> tuple[int, str, str]:
         """Wait for the child; its exit code, stdout and stderr."""
+        if self.release is not None:
+            self.release.touch()
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
