@@ -523,7 +523,8 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _own_server_gone(port: int, root: Path, within: float = 90.0) -> bool:
+def _own_server_gone(port: int, root: Path, within: float = 300.0) -> bool:
+    """Whether the server is stopped and its directory removed; `within` bounds the test, not the claim."""
     import time
 
     deadline = time.monotonic() + within
@@ -560,7 +561,7 @@ def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Pa
     # Both workers were on the one server the controller started.
     (server,) = {r["url"] for r in results}
     assert server.startswith("postgresql://postgres:") and server.endswith(f"@127.0.0.1:{header[1]}")
-    assert _own_server_gone(int(header[1]), Path(header[2]), within=30)
+    assert _own_server_gone(int(header[1]), Path(header[2]))
 
 
 def test_own_server_is_started_by_the_environment_variable_and_the_ini_key(tmp_path: Path) -> None:
@@ -615,12 +616,12 @@ def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, h
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # bounds on the test, generous for a busy machine: the claim is an order
         while not (work / "out" / "ready").exists():
             assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.1)
         proc.send_signal(getattr(signal, how))
-        output = proc.communicate(timeout=60)[0]
+        output = proc.communicate(timeout=600)[0]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -735,7 +736,7 @@ def test_a_schema_that_needs_postgresql_gets_the_plugins_own_server(tmp_path: Pa
     assert "3 passed" in run.output
     header = HEADER.search(run.output)
     assert header is not None, run.output
-    assert _own_server_gone(int(header[1]), Path(header[2]), within=30)
+    assert _own_server_gone(int(header[1]), Path(header[2]))
     # Told not to start one, it does not (this SQLite stores JSONB too).
     off = run_pytest(project, Backend("sqlite"), "--echelon-postgres", "off", f"--echelon-anchor={fresh_anchor()}")
     assert "test databases: SQLite files under pytest's temporary directory" in off.output, off.output
