@@ -32,6 +32,9 @@ import pytest
 
 from tests import dbtools, pgserver
 
+# Per-test CPU seconds when $ECHELON_TEST_CPU_LOG names a directory (tests/cpu_log.py); off otherwise.
+pytest_plugins = ["tests.cpu_log"]
+
 ENGINES = ("sqlite", "postgresql")
 
 _db_counter = itertools.count(1)

@@ -137,8 +137,9 @@ class Backend:
         server.drop_database(name)
 
 
-@pytest.fixture(params=ENGINES, ids=ENGINES)
+@pytest.fixture(scope="module", params=ENGINES, ids=ENGINES)
 def backend(request: pytest.FixtureRequest) -> Backend:
+    """Module-scoped (it holds no state of its own), so `echelon_session` can be shared by its tests."""
     if request.param == "sqlite":
         return Backend("sqlite")
     return Backend("postgresql", request.getfixturevalue("pg_server"))
@@ -205,26 +206,56 @@ def test_fails_on_purpose(echelon_db_url, echelon_template):
 
 @dataclass
 class EchelonSession:
+    """One child session and what it left behind, read before its kept databases were dropped."""
+
     backend: Backend
     anchor: str
     run: Run
+    kept: list[str]
+    #: The session's databases still on the server after it ended (PostgreSQL).
+    left: set[str]
+    #: The kept database's URL and its users, as the failing test left it.
+    kept_url: str | None
+    kept_users: int | None
 
 
-@pytest.fixture
-def echelon_session(backend: Backend, tmp_path: Path) -> Iterator[EchelonSession]:
-    """One child session over the built-in project, kept databases dropped afterwards."""
-    (tmp_path / "pyproject.toml").write_text(PYTEST_INI)
-    (tmp_path / "db.py").write_text(DB_HELPER)
-    (tmp_path / "test_echelon.py").write_text(textwrap.dedent(ECHELON_TESTS))
+@pytest.fixture(scope="module")
+def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EchelonSession]:
+    """One child session over the built-in project per engine, shared by the tests that read it.
+
+    Module-scoped: each test only reads the session's output and what it left,
+    and the kept database is read and dropped here, before any test of the
+    module looks at the server (several check that no test database is left).
+    """
+    work = tmp_path_factory.mktemp(f"echelon-session-{backend.engine}")
+    (work / "pyproject.toml").write_text(PYTEST_INI)
+    (work / "db.py").write_text(DB_HELPER)
+    (work / "test_echelon.py").write_text(textwrap.dedent(ECHELON_TESTS))
     anchor = fresh_anchor()
     # A basetemp of its own: pytest keeps only the newest three under /tmp/pytest-of-<user>, and the
     # parallel child sessions of this suite would otherwise remove the kept database's directory.
-    args = ["-rA", "-l", "--echelon-keep-failed", f"--echelon-anchor={anchor}", f"--basetemp={tmp_path / 'basetemp'}"]
-    run = run_pytest(tmp_path, backend, *args)
-    session = EchelonSession(backend, anchor, run)
-    yield session
-    for name in kept_names(run.output):
-        backend.drop(name)
+    args = ["-rA", "-l", "--echelon-keep-failed", f"--echelon-anchor={anchor}", f"--basetemp={work / 'basetemp'}"]
+    run = run_pytest(work, backend, *args)
+    kept = kept_names(run.output)
+    left: set[str] = set()
+    kept_url: str | None = None
+    kept_users: int | None = None
+    try:
+        if len(set(kept)) == 1:
+            if backend.server is None:
+                path = re.search(r"kept database: sqlite:///(\S+)", run.output)
+                if path is not None and Path(path[1]).is_file():
+                    kept_url = f"sqlite:///{path[1]}"
+            else:
+                left = backend.databases(kept[0].rsplit("_", 2)[0])
+                if kept[0] in left:
+                    kept_url = backend.server.url(kept[0])
+            if kept_url is not None:
+                kept_users = _count(kept_url, "users")
+    finally:
+        for name in kept:
+            backend.drop(name)
+    yield EchelonSession(backend, anchor, run, kept, left, kept_url, kept_users)
 
 
 def kept_names(output: str) -> list[str]:
@@ -258,19 +289,16 @@ def test_keep_failed_keeps_the_database_and_names_it(echelon_session: EchelonSes
     assert echelon_session.run.code == 1, out
     assert "FAILED test_echelon.py::test_fails_on_purpose" in out
     assert "echelon-seed: databases kept for failed tests" in out
-    (name,) = set(kept_names(out))
+    (name,) = set(echelon_session.kept)
     if backend.server is None:
-        path = re.search(r"kept database: sqlite:///(\S+)", out)
-        assert path is not None
-        assert Path(path[1]).is_file()
-        kept_url = f"sqlite:///{path[1]}"
+        assert re.search(r"kept database: sqlite:///(\S+)", out)
+        assert echelon_session.kept_url is not None, "the kept SQLite file was not there after the session"
     else:
         assert re.search(rf"kept database: postgresql://postgres:\*\*\*@127\.0\.0\.1:\d+/{name}", out)
-        # Only the kept database is left of this session's; every other test's was dropped.
-        assert backend.databases(name.rsplit("_", 2)[0]) == {name}
-        kept_url = backend.server.url(name)
+        # Only the kept database was left of this session's; every other test's was dropped.
+        assert echelon_session.left == {name}
     # It is the failing test's own database, as the test left it: no users.
-    assert _count(kept_url, "users") == 0
+    assert echelon_session.kept_users == 0
 
 
 def _count(url: str, table: str) -> int:
@@ -495,7 +523,8 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _own_server_gone(port: int, root: Path, within: float = 90.0) -> bool:
+def _own_server_gone(port: int, root: Path, within: float = 300.0) -> bool:
+    """Whether the server is stopped and its directory removed; `within` bounds the test, not the claim."""
     import time
 
     deadline = time.monotonic() + within
@@ -532,7 +561,7 @@ def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Pa
     # Both workers were on the one server the controller started.
     (server,) = {r["url"] for r in results}
     assert server.startswith("postgresql://postgres:") and server.endswith(f"@127.0.0.1:{header[1]}")
-    assert _own_server_gone(int(header[1]), Path(header[2]), within=30)
+    assert _own_server_gone(int(header[1]), Path(header[2]))
 
 
 def test_own_server_is_started_by_the_environment_variable_and_the_ini_key(tmp_path: Path) -> None:
@@ -587,12 +616,12 @@ def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, h
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 600  # bounds on the test, generous for a busy machine: the claim is an order
         while not (work / "out" / "ready").exists():
             assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
             time.sleep(0.1)
         proc.send_signal(getattr(signal, how))
-        output = proc.communicate(timeout=60)[0]
+        output = proc.communicate(timeout=600)[0]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -707,7 +736,7 @@ def test_a_schema_that_needs_postgresql_gets_the_plugins_own_server(tmp_path: Pa
     assert "3 passed" in run.output
     header = HEADER.search(run.output)
     assert header is not None, run.output
-    assert _own_server_gone(int(header[1]), Path(header[2]), within=30)
+    assert _own_server_gone(int(header[1]), Path(header[2]))
     # Told not to start one, it does not (this SQLite stores JSONB too).
     off = run_pytest(project, Backend("sqlite"), "--echelon-postgres", "off", f"--echelon-anchor={fresh_anchor()}")
     assert "test databases: SQLite files under pytest's temporary directory" in off.output, off.output
