@@ -46,6 +46,7 @@ digests, is written first when the body is copied out.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import heapq
 import itertools
@@ -57,12 +58,13 @@ from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Column as SAColumn
-from sqlalchemy import MetaData, Table, func, select
+from sqlalchemy import MetaData, Select, Table, func, literal, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from . import bookkeeping, canonical, migrate, progress, schema_facts, seeder, snapshot_sql, types
+from . import bookkeeping, canonical, forked, migrate, progress, schema_facts, seeder, snapshot_sql, types
 from . import project as projects
 from .engines import Backend, schema_of, table_names
 from .errors import ConfigError, OlderFormatError, SnapshotError
@@ -90,6 +92,9 @@ _OLDER = ("echelon-seed-snapshot/1", "echelon-seed-snapshot/2")
 BLOCK_ROWS = 10_000
 _FETCH = 5_000
 _SORT_CHUNK = 100_000
+#: The share of a big table's rows the child reads on SQLite (`_split_in_child`); this process
+#: also reads the small tables and hashes every line.
+_CHILD_SHARE = 0.6
 
 
 def ignored(patterns: Sequence[str], table: str, column: str) -> bool:
@@ -461,17 +466,21 @@ def _spill(chunk: list[str]) -> IO[str]:
 class _Digester:
     """Hashes a table's lines, in batches, and cuts them into blocks as they stream by."""
 
-    def __init__(self, plan: _Plan, sink: IO[bytes] | None) -> None:
+    def __init__(self, plan: _Plan, sink: IO[bytes] | None, *, blocks: bool) -> None:
         self.plan = plan
         self.sink = sink
         self.table = hashlib.sha256(schema_line(plan.columns, plan.key))
         self.block = hashlib.sha256()
         self.rows = 0
         self.blocks: list[Block] = []
+        self.cuts_blocks = blocks
         self._first: list[Any] = []
         self._in_block = 0
 
     def add(self, lines: list[str]) -> None:
+        if not self.cuts_blocks:
+            self.add_bytes(("\n".join(lines) + "\n").encode("utf-8") if lines else b"", len(lines))
+            return
         while lines:
             part, lines = lines[: BLOCK_ROWS - self._in_block], lines[BLOCK_ROWS - self._in_block :]
             if self._in_block == 0:
@@ -486,6 +495,14 @@ class _Digester:
             self._in_block += len(part)
             if self._in_block == BLOCK_ROWS:
                 self._close_block()
+
+    def add_bytes(self, data: bytes, lines: int) -> None:
+        """Digest `lines` whole lines already encoded, each ending in a newline (only without blocks)."""
+        assert not self.cuts_blocks
+        self.table.update(data)
+        if self.sink is not None:
+            self.sink.write(data)
+        self.rows += lines
 
     def _close_block(self) -> None:
         self.blocks.append(Block(first=self._first, rows=self._in_block, digest="sha256:" + self.block.hexdigest()))
@@ -517,6 +534,10 @@ async def capture(
 ) -> Header:
     """Write the canonical snapshot of the database behind `conn` to `out` (None: digests only).
 
+    With `blocks`, each table's rows are also digested in blocks of
+    `BLOCK_ROWS` (a manifest's, to locate a change); without, the summaries
+    list none.
+
     Columns matching an `ignore` pattern (`ignored`) are left out of the body
     and the schema, and the patterns are recorded in the header; key columns
     are never left out, as they are what identifies a row.
@@ -546,36 +567,44 @@ async def capture(
     summaries: dict[str, TableSummary] = {}
     if database_text is None:
         database_text = await backend.writes_canonical_text(conn)
-    with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
-        for plan in plans:
-            reporter.start(plan.table.name, totals.get(plan.table.name))
-            sink = body if out is not None else None
-            start = body.tell()
-            digester = _Digester(plan, sink)
-            if not database_text or not await _read_by_database(conn, backend, plan, digester, reporter):
-                if body.tell() != start:  # the database's lines stopped at a value it cannot write exactly
-                    body.seek(start)
-                    body.truncate()
-                digester = _Digester(plan, sink)
-                async for lines in _read_table(conn, backend, plan, reporter):
-                    digester.add(lines)
-            reporter.finish()
-            summaries[plan.table.name] = digester.summary()
-        header = Header(
-            schema_revision=revision,
-            fixtures=None if record is None else record.fixture_digest,
-            scale=None if record is None else record.scale,
-            tables=summaries,
-            digest=whole_digest(patterns, {name: t.digest for name, t in summaries.items()}, facts.logical()),
-            ignore=patterns,
-            schema=facts.logical(),
-            physical=facts.physical(),
-        )
-        if out is not None:
-            out.write((header.to_line(blocks=blocks) + "\n").encode("utf-8"))
-            body.seek(0)
-            while chunk := body.read(2**20):
-                out.write(chunk)
+    splits, child = ({}, None) if database_text else await _split_in_child(conn, backend, plans)
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
+            for plan in plans:
+                reporter.start(plan.table.name, totals.get(plan.table.name))
+                sink = body if out is not None else None
+                start = body.tell()
+                digester = _Digester(plan, sink, blocks=blocks)
+                split = splits.get(plan.table.name)
+                if split is not None and child is not None:
+                    await _read_split(conn, backend, plan, split, child, digester, reporter)
+                elif not database_text or not await _read_by_database(conn, backend, plan, digester, reporter):
+                    if body.tell() != start:  # the database's lines stopped at a value it cannot write exactly
+                        body.seek(start)
+                        body.truncate()
+                    digester = _Digester(plan, sink, blocks=blocks)
+                    async for lines in _read_table(conn, backend, plan, reporter):
+                        digester.add(lines)
+                reporter.finish()
+                summaries[plan.table.name] = digester.summary()
+            header = Header(
+                schema_revision=revision,
+                fixtures=None if record is None else record.fixture_digest,
+                scale=None if record is None else record.scale,
+                tables=summaries,
+                digest=whole_digest(patterns, {name: t.digest for name, t in summaries.items()}, facts.logical()),
+                ignore=patterns,
+                schema=facts.logical(),
+                physical=facts.physical(),
+            )
+            if out is not None:
+                out.write((header.to_line(blocks=blocks) + "\n").encode("utf-8"))
+                body.seek(0)
+                while chunk := body.read(2**20):
+                    out.write(chunk)
+    finally:
+        if child is not None:
+            child.close()
     return header
 
 
@@ -624,15 +653,28 @@ async def _read_by_database(
         return False
 
 
-async def _read_table(
-    conn: AsyncConnection, backend: Backend, plan: _Plan, reporter: progress.Reporter
-) -> AsyncIterator[list[str]]:
-    """The table's canonical lines in key order, in batches, streamed from a cursor."""
-    table, encode = plan.table, plan.encoder.encode
+def _query(backend: Backend, plan: _Plan, where: ColumnElement[bool] | None = None) -> Select[Any]:
+    """The query the Python path reads the table (its rows `where` says) with, in key order."""
+    table = plan.table
     kinds = dict(plan.encoder.columns)
     query = select(*[backend.read_term(c, _how(c.type, kinds[c.name])) for c in table.columns])
+    if where is not None:
+        query = query.where(where)
     if plan.ordered_by_key:
         query = query.order_by(*[backend.sort_key(table.columns[name]) for name in plan.key])
+    return query
+
+
+async def _read_table(
+    conn: AsyncConnection,
+    backend: Backend,
+    plan: _Plan,
+    reporter: progress.Reporter,
+    where: ColumnElement[bool] | None = None,
+) -> AsyncIterator[list[str]]:
+    """The table's canonical lines in key order, in batches, streamed from a cursor."""
+    encode = plan.encoder.encode
+    query = _query(backend, plan, where)
     spill = None if plan.ordered_by_key else _ExternalSort()
     async for rows in backend.stream(conn, query, _FETCH):
         try:
@@ -654,6 +696,115 @@ async def _read_table(
                 batch = []
         if batch:
             yield batch
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A table read in two parts: this process reads the keys below a middle one, the child the rest."""
+
+    job: int
+    lower: ColumnElement[bool]
+    rows: int
+
+
+async def _split_in_child(
+    conn: AsyncConnection, backend: Backend, plans: Sequence[_Plan]
+) -> tuple[dict[str, _Split], forked.LineReader | None]:
+    """Start a child encoding the upper part of every big table, where the engine lets one read this very state.
+
+    Only where the engine runs in this process (SQLite): its reading and the
+    encoding are the snapshot's whole cost there, and one interpreter cannot
+    use the second core (the GIL). The split is on the first key column, so
+    that the two parts, one after the other, are the table in key order.
+    """
+    if not forked.available():
+        return {}, None
+    wanted = [plan for plan in plans if _splittable(plan)]
+    if not wanted:
+        return {}, None
+    connect = await backend.forked_reader(conn)
+    if connect is None:
+        return {}, None
+    splits: dict[str, _Split] = {}
+    jobs: list[forked.LineJob] = []
+    for plan in wanted:
+        rows = int((await conn.execute(select(func.count()).select_from(plan.table))).scalar_one())
+        if rows < snapshot_sql.SPLIT_ROWS:
+            continue
+        first = plan.table.columns[plan.key[0]]
+        term = backend.sort_key(first)
+        # The raw value (no type processing), compared as a plain literal of its own Python type.
+        at = select(first).order_by(term).offset(rows - int(rows * _CHILD_SHARE)).limit(1)
+        middle = None
+        async for found in backend.stream(conn, at, 1):
+            middle = found[0][0]
+        if middle is None or type(middle) not in (int, str):
+            continue
+        upper = _query(backend, plan, term >= literal(middle))
+        jobs.append(
+            forked.LineJob(
+                plan.table.name,
+                backend.query_text(conn, upper),
+                plan.encoder.encode,
+                functools.partial(_explain, plan),
+            )
+        )
+        splits[plan.table.name] = _Split(len(jobs) - 1, term < literal(middle), rows)
+    if not jobs:
+        return {}, None
+    return splits, forked.read_lines(connect, jobs)
+
+
+def _splittable(plan: _Plan) -> bool:
+    """Whether the table's key order can be cut in two by its first key column (never NULL, a number or text)."""
+    if not plan.ordered_by_key:
+        return False
+    first = plan.key[0]
+    nullable = next(c.nullable for c in plan.columns if c.name == first)
+    return not nullable and dict(plan.encoder.columns)[first].name in ("int", "text")
+
+
+def _explain(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> str:
+    return str(_cell_error(plan, rows, exc))
+
+
+async def _read_split(
+    conn: AsyncConnection,
+    backend: Backend,
+    plan: _Plan,
+    split: _Split,
+    child: forked.LineReader,
+    digester: _Digester,
+    reporter: progress.Reporter,
+) -> None:
+    """Digest the lower part as this process reads it, then the child's lines of the upper part."""
+    async for lines in _read_table(conn, backend, plan, reporter, split.lower):
+        digester.add(lines)
+    found = await child.take(split.job)
+    if digester.cuts_blocks:
+        for lines in _file_lines(found):
+            digester.add(lines)
+            reporter.advance(len(lines))
+    else:  # the child's bytes are the lines as this process would encode them: digested as they are
+        while chunk := found.read(4 * 2**20):
+            count = chunk.count(b"\n")
+            digester.add_bytes(chunk, count)
+            reporter.advance(count)
+    if digester.rows != split.rows:  # the two parts must be the table: a guard on the cut, not a case
+        raise SnapshotError(f"table {plan.table.name}: read {digester.rows} rows in two parts, counted {split.rows}")
+
+
+def _file_lines(file: IO[bytes]) -> Iterator[list[str]]:
+    """A file of lines in batches, without their newlines."""
+    pending = b""
+    while chunk := file.read(4 * 2**20):
+        chunk = pending + chunk
+        cut = chunk.rfind(b"\n") + 1
+        pending = chunk[cut:]
+        if cut:
+            yield chunk[: cut - 1].decode("utf-8").split("\n")
+    if pending:
+        yield [pending.decode("utf-8")]
 
 
 def read_header(path_text: str, stream: IO[str]) -> Header:

@@ -156,6 +156,20 @@ class Backend:
         """
         yield None
 
+    async def forked_reader(self, conn: AsyncConnection) -> Callable[[], Any] | None:
+        """How a forked child opens a DB-API connection that reads the very state `conn` reads, or None.
+
+        Only where the engine runs in this process and a second reader cannot
+        see a later commit while `conn`'s read transaction lasts (SQLite with a
+        rollback journal: `conn`'s shared lock keeps every writer from
+        committing). The child's queries are `query_text`'s.
+        """
+        return None
+
+    def query_text(self, conn: AsyncConnection, query: Select[Any]) -> str:
+        """A parameterless SELECT as SQL text for a DB-API connection (`forked_reader`'s)."""
+        return _sql(conn, query)
+
     async def existing_tables(self, conn: AsyncConnection) -> frozenset[int]:
         """The tables that exist before the migrations run, so that the ones this transaction creates are known."""
         return frozenset()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import shlex
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from sqlalchemy.schema import Table
 from echelon_seed import urls
 from echelon_seed.errors import DatabaseError, LockTimeout
 
-from .common import Backend, _sql, qualified
+from .common import Backend, _sql, _translate_map, qualified
 
 
 def _empty(conn: Connection) -> bool:
@@ -192,11 +194,33 @@ class SQLiteBackend(Backend):
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         cursor = await driver.execute(_sql(conn, query))
+        # The next batch is asked for before this one is handed over: SQLite steps through it in the
+        # driver's thread, without the GIL, while the caller turns this one into lines.
+        ahead = asyncio.ensure_future(cursor.fetchmany(batch))
         try:
-            while rows := await cursor.fetchmany(batch):
+            while rows := await ahead:
+                ahead = asyncio.ensure_future(cursor.fetchmany(batch))
                 yield rows
         finally:
+            if not ahead.done():
+                ahead.cancel()
+                await asyncio.wait([ahead])
+            elif not ahead.cancelled():
+                ahead.exception()  # seen, so that an error after the caller stopped is not reported again
             await cursor.close()
+
+    async def forked_reader(self, conn: AsyncConnection) -> Callable[[], Any] | None:
+        if _translate_map(conn):
+            return None  # an attached schema: a new connection would not have it
+        files = (await conn.exec_driver_sql("PRAGMA database_list")).all()
+        path = next((str(tuple(row)[2]) for row in files if tuple(row)[1] == "main"), "")
+        mode = str((await conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one()).lower()
+        if not path or mode == "wal":
+            return None  # in memory, or a WAL file: another connection may see later commits
+        # The shared lock this read transaction holds (its reflection has read) is what keeps the
+        # file as it is: in rollback-journal mode no writer commits while a reader holds one.
+        timeout = float((await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()) / 1000
+        return functools.partial(_reader_connection, path, timeout)
 
     async def check_integrity(self, conn: AsyncConnection) -> None:
         broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
@@ -206,3 +230,11 @@ class SQLiteBackend(Backend):
                 f"{len(broken)} foreign key violation(s), first in table {table} (rowid {rowid}) "
                 f"referencing {parent}; rolled back"
             )
+
+
+def _reader_connection(path: str, timeout: float) -> sqlite3.Connection:
+    """A read-only connection in a read transaction, as a forked snapshot reader opens it."""
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA query_only=ON")
+    connection.execute("BEGIN")
+    return connection
