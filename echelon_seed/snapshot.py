@@ -733,6 +733,10 @@ async def _split_in_child(
             continue
         first = plan.table.columns[plan.key[0]]
         term = backend.sort_key(first)
+        if next(c.nullable for c in plan.columns if c.name == first.name):
+            # SQLite lets a key hold NULL (legacy), and NULL is on neither side of a cut.
+            if (await conn.execute(select(literal(1)).select_from(plan.table).where(first.is_(None)).limit(1))).first():
+                continue
         # The raw value (no type processing), compared as a plain literal of its own Python type.
         at = select(first).order_by(term).offset(rows - int(rows * _CHILD_SHARE)).limit(1)
         middle = None
@@ -756,12 +760,8 @@ async def _split_in_child(
 
 
 def _splittable(plan: _Plan) -> bool:
-    """Whether the table's key order can be cut in two by its first key column (never NULL, a number or text)."""
-    if not plan.ordered_by_key:
-        return False
-    first = plan.key[0]
-    nullable = next(c.nullable for c in plan.columns if c.name == first)
-    return not nullable and dict(plan.encoder.columns)[first].name in ("int", "text")
+    """Whether the table's key order can be cut in two by its first key column (a number or text)."""
+    return plan.ordered_by_key and dict(plan.encoder.columns)[plan.key[0]].name in ("int", "text")
 
 
 def _explain(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> str:
