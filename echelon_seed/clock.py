@@ -59,9 +59,18 @@ def describe(moment: datetime, anchor: datetime) -> str:
     return describe_offset(moment - anchor)
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def describe_offset(delta: timedelta) -> str:
     """Return an offset from the anchor as relative text ("now-4h")."""
-    return describe_micros((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+    return describe_micros(delta // _MICROSECOND)  # whole microseconds, exactly, in one step
+
+
+# The hours and minutes of an offset are below 24 and 60: their text is looked up, not formatted.
+_HOURS = tuple(f"{h}h" if h else "" for h in range(24))
+_MINUTES = tuple(f"{m}m" if m else "" for m in range(60))
+_SECONDS = tuple(f"{s}s" if s else "" for s in range(60))
 
 
 def describe_micros(micros: int) -> str:
@@ -80,12 +89,6 @@ def describe_micros(micros: int) -> str:
     days, hours = divmod(hours, 24)
     if days:
         text += f"{days}d"
-    if hours:
-        text += f"{hours}h"
-    if minutes:
-        text += f"{minutes}m"
     if frac:
-        text += f"{seconds}.{frac:06d}".rstrip("0") + "s"
-    elif seconds:
-        text += f"{seconds}s"
-    return text
+        return text + _HOURS[hours] + _MINUTES[minutes] + f"{seconds}.{frac:06d}".rstrip("0") + "s"
+    return text + _HOURS[hours] + _MINUTES[minutes] + _SECONDS[seconds]

@@ -150,6 +150,7 @@ def timestamp_converter(anchor: datetime | None) -> Converter:
     utc_anchor = anchor.astimezone(UTC)
     naive_anchor = utc_anchor.replace(tzinfo=None)
     describe, describe_offset, parse = clock.describe, clock.describe_offset, datetime.fromisoformat
+    describe_micros, micro = clock.describe_micros, timedelta(microseconds=1)
 
     def relative(value: Any) -> JSONValue:
         kind = type(value)
@@ -158,7 +159,7 @@ def timestamp_converter(anchor: datetime | None) -> Converter:
         if kind is str and len(value) == 26:  # SQLite's fixed-width UTC text (UTCDateTime)
             moment = parse(value)
             if moment.tzinfo is None:
-                return describe_offset(moment - naive_anchor)
+                return describe_micros((moment - naive_anchor) // micro)
         if isinstance(value, Infinite):
             return str(value)
         if isinstance(value, Far):  # a timedelta spans every year PostgreSQL has
