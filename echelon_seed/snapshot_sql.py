@@ -242,16 +242,19 @@ async def read_table(
 ) -> bool:
     """Hand the table's lines, as the database writes them, to `sink`; False when it writes none of its columns.
 
-    A big table with a single-column key of whole numbers or text is read in
-    two halves at once, the second by another session of the same snapshot
-    (`Backend.second_reader`), its lines kept in a temporary file until the
-    first half has gone by. Raises NotExact as `read_lines` does.
+    A big table whose key starts with a column of whole numbers or text is
+    read in two halves at once, cut on that column, the second by another
+    session of the same snapshot (`Backend.second_reader`), its lines kept in
+    a temporary file until the first half has gone by. Raises NotExact as
+    `read_lines` does.
     """
     whole = line_query(table, cells, key, backend)
     if whole is None:
         return False
     kinds = {cell.name: cell.kind.name for cell in cells}
-    if len(key) == 1 and kinds[key[0]] in ("int", "text"):
+    # Cut on the first key column: all rows below a value of it come before all rows from it on,
+    # whatever the other key columns (a key is never NULL on the engines that split).
+    if key and kinds[key[0]] in ("int", "text"):
         rows = await backend.estimated_rows(conn, table)
         if rows >= SPLIT_ROWS:
             term = backend.sort_key(table.columns[key[0]])

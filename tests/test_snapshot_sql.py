@@ -357,3 +357,28 @@ async def test_the_two_sessions_reading_a_big_table_see_one_state(pg_url: str, m
         await reader.dispose()
     assert b"changed since" not in outputs[1]
     assert outputs[0] == outputs[1]
+
+
+async def test_a_big_table_with_a_two_column_key_is_read_in_two_halves_with_the_same_bytes(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """price_history's key is (timeline_id, ts): cut on timeline_id, the halves are still the table in key order."""
+    await commands.apply(pg_url, scale=3, anchor=ANCHOR)
+    halves: list[str] = []
+    real = snapshot_sql._halves
+
+    async def spy(conn: Any, other: Any, backend: Any, queries: Any, sink: Any, batch: int) -> None:
+        halves.append(str(queries[0].query))
+        await real(conn, other, backend, queries, sink, batch)
+
+    monkeypatch.setattr(snapshot_sql, "_halves", spy)
+    outputs = []
+    for split_rows in (100, 10**12):  # price_history at scale 3 has 120 rows: split, then not
+        monkeypatch.setattr(snapshot_sql, "SPLIT_ROWS", split_rows)
+        out = io.BytesIO()
+        await commands.snapshot(pg_url, out)
+        outputs.append(out.getvalue())
+
+    assert any("price_history" in query for query in halves)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b'["price_history",') == 120
