@@ -8,6 +8,7 @@ seeded on. `now()` is the only place in echelon-seed that reads the clock.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -78,17 +79,23 @@ def describe_micros(micros: int) -> str:
     # Unrolled: a snapshot calls this for every timestamp it writes.
     if micros < 0:
         whole, frac = divmod(-micros, 1_000_000)
-        text = "now-"
+        hours, rest = divmod(whole, 3600)
+        head = _head(-hours) if hours else "now-"
     elif micros:
         whole, frac = divmod(micros, 1_000_000)
-        text = "now+"
+        hours, rest = divmod(whole, 3600)
+        head = _head(hours) if hours else "now+"
     else:
         return "now"
-    minutes, seconds = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        text += f"{days}d"
+    minutes, seconds = divmod(rest, 60)
     if frac:
-        return text + _HOURS[hours] + _MINUTES[minutes] + f"{seconds}.{frac:06d}".rstrip("0") + "s"
-    return text + _HOURS[hours] + _MINUTES[minutes] + _SECONDS[seconds]
+        return head + _MINUTES[minutes] + f"{seconds}.{frac:06d}".rstrip("0") + "s"
+    return head + _MINUTES[minutes] + _SECONDS[seconds]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _head(hours: int) -> str:
+    """ "now-3d4h" for -76 hours: a seed's times fall in a few thousand distinct hours, so it is remembered."""
+    sign = "now-" if hours < 0 else "now+"
+    days, hours = divmod(abs(hours), 24)
+    return sign + (f"{days}d" if days else "") + _HOURS[hours]

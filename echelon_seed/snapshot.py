@@ -94,7 +94,7 @@ _FETCH = 5_000
 _SORT_CHUNK = 100_000
 #: The share of a big table's rows the child reads on SQLite (`_split_in_child`); this process
 #: also reads the small tables and hashes every line.
-_CHILD_SHARE = 0.6
+_CHILD_SHARE = 0.55
 
 
 def ignored(patterns: Sequence[str], table: str, column: str) -> bool:
