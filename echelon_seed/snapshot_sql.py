@@ -295,11 +295,11 @@ async def _halves(
             if isinstance(result, BaseException):
                 raise result
         later.seek(0)
-        lines: list[str] = []
-        for line in later:
-            lines.append(line[:-1])
-            if len(lines) == batch:
-                sink(lines)
-                lines = []
-        if lines:
-            sink(lines)
+        pending = ""
+        while chunk := later.read(2**22):  # in big pieces: a line at a time costs more than the hashing
+            lines = (pending + chunk).split("\n")
+            pending = lines.pop()
+            for start in range(0, len(lines), batch):
+                sink(lines[start : start + batch])
+        if pending:
+            sink([pending])
