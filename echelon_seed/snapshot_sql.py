@@ -296,7 +296,7 @@ async def _halves(
                 raise result
         later.seek(0)
         pending = ""
-        while chunk := later.read(2**22):  # in big pieces: a line at a time costs more than the hashing
+        while chunk := later.read(2**20):  # in big pieces: a line at a time costs more than the hashing
             lines = (pending + chunk).split("\n")
             pending = lines.pop()
             for start in range(0, len(lines), batch):
