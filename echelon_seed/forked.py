@@ -20,6 +20,14 @@ raised. Rows, their order and so every digest are the same as without it.
 
 Only where the engine runs in this process (SQLite): a PostgreSQL server
 already uses the second core, and a child only competes with it.
+
+The snapshot uses the second core the same way (`read_lines`): a child
+runs queries on its own connection and writes the lines it encodes into
+one temporary file per query, while the parent reads and encodes the rest
+of the table; the parent then digests the child's file. The same rules
+hold: no signal handling of its own, `os._exit`, gone when the parent
+stops (killed and reaped by `LineReader.close`, or on noticing the parent
+has changed), and a failure comes back as an error naming the table.
 """
 
 from __future__ import annotations

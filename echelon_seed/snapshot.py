@@ -786,7 +786,7 @@ async def _read_split(
             digester.add(lines)
             reporter.advance(len(lines))
     else:  # the child's bytes are the lines as this process would encode them: digested as they are
-        while chunk := found.read(4 * 2**20):
+        while chunk := found.read(2**20):
             count = chunk.count(b"\n")
             digester.add_bytes(chunk, count)
             reporter.advance(count)
@@ -797,7 +797,7 @@ async def _read_split(
 def _file_lines(file: IO[bytes]) -> Iterator[list[str]]:
     """A file of lines in batches, without their newlines."""
     pending = b""
-    while chunk := file.read(4 * 2**20):
+    while chunk := file.read(2**20):
         chunk = pending + chunk
         cut = chunk.rfind(b"\n") + 1
         pending = chunk[cut:]
