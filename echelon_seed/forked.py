@@ -291,7 +291,12 @@ def _lines_child(connect: Callable[[], Any], jobs: Sequence[LineJob], files: Seq
         code = 1
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent, naming the table
         code = 1
-        why = str(exc) if isinstance(exc, _Refused) else f"table {jobs[index].name}: {type(exc).__name__}: {exc}"
+        if isinstance(exc, _Refused):
+            why = str(exc)
+        elif isinstance(exc, EchelonSeedError):
+            why = f"table {jobs[index].name}: {exc}"
+        else:
+            why = f"table {jobs[index].name}: {type(exc).__name__}: {exc}"
         try:
             text = why.encode("utf-8", errors="replace")
             _send_raw(fd, _DONE.pack(index, len(text)) + text)

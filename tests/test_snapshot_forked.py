@@ -280,3 +280,26 @@ def _parent_of(pid: int) -> int | None:
 
 def _alive(pid: int) -> bool:
     return _parent_of(pid) is not None
+
+
+async def test_a_file_replaced_under_the_snapshot_is_an_error_not_a_mix_of_two_files(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child opens the file by its path: renamed over meanwhile, the path names another file."""
+    path = tmp_path / "replaced.db"
+    with sqlite3.connect(shop) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(shop) as source, sqlite3.connect(newer) as target:
+        source.backup(target)
+        target.execute("DELETE FROM events WHERE id > 0")
+
+    class Replacing(_Spy):
+        def __call__(self, connect: Callable[[], Any], jobs: Sequence[forked.LineJob]) -> forked.LineReader:
+            newer.rename(path)  # as a tool that writes a new file and renames it into place
+            return super().__call__(connect, jobs)
+
+    monkeypatch.setattr(forked, "read_lines", Replacing())
+    monkeypatch.setattr(snapshot_sql, "SPLIT_ROWS", 1_000)
+    with pytest.raises(SnapshotError, match=r"^table events: .*replaced\.db was replaced by another file"):
+        await commands.snapshot(f"sqlite:///{path}", io.BytesIO())

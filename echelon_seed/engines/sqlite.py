@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import shlex
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -220,7 +221,8 @@ class SQLiteBackend(Backend):
         # The shared lock this read transaction holds (its reflection has read) is what keeps the
         # file as it is: in rollback-journal mode no writer commits while a reader holds one.
         timeout = float((await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()) / 1000
-        return functools.partial(_reader_connection, path, timeout)
+        found = os.stat(path)
+        return functools.partial(_reader_connection, path, timeout, (found.st_dev, found.st_ino))
 
     async def check_integrity(self, conn: AsyncConnection) -> None:
         broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
@@ -232,9 +234,17 @@ class SQLiteBackend(Backend):
             )
 
 
-def _reader_connection(path: str, timeout: float) -> sqlite3.Connection:
-    """A read-only connection in a read transaction, as a forked snapshot reader opens it."""
+def _reader_connection(path: str, timeout: float, identity: tuple[int, int]) -> sqlite3.Connection:
+    """A read-only connection in a read transaction, as a forked snapshot reader opens it.
+
+    Refused when the path no longer names the file the parent reads (replaced by a rename).
+    """
     connection = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA query_only=ON")
     connection.execute("BEGIN")
+    connection.execute("SELECT count(*) FROM sqlite_master").fetchall()  # the read transaction starts here
+    found = os.stat(path)
+    if (found.st_dev, found.st_ino) != identity:
+        connection.close()
+        raise DatabaseError(f"{path} was replaced by another file while the snapshot read it")
     return connection
