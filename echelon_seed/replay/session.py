@@ -261,25 +261,15 @@ async def open_session(
     )
     store = cache.store()
     locks = contextlib.ExitStack()
+    hit = pending = None
     try:
         store.root.mkdir(parents=True, exist_ok=True)
         if locks.enter_context(store.locked(key, shared=True)):
             hit = store.open_entry(key, unread=_data_files)
-            if hit is not None:
-                return Session(
-                    engine=backend.name,
-                    key=key,
-                    summary=summary,
-                    tables=tables,
-                    anchor=anchor,
-                    hit=hit,
-                    pending=None,
-                    locks=locks,
-                    store=store,
-                )
-        locks.close()
-        locks = contextlib.ExitStack()
-        pending = store.pending(key) if locks.enter_context(store.locked(key, shared=False)) else None
+        if hit is None:  # keep it instead: the shared lock gives way to the writer's
+            locks.close()
+            locks = contextlib.ExitStack()
+            pending = store.pending(key) if locks.enter_context(store.locked(key, shared=False)) else None
     except OSError:
         locks.close()
         return None
@@ -289,7 +279,7 @@ async def open_session(
         summary=summary,
         tables=tables,
         anchor=anchor,
-        hit=None,
+        hit=hit,
         pending=pending,
         locks=locks,
         store=store,
