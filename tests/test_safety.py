@@ -32,6 +32,7 @@ import asyncpg
 import pytest
 
 from echelon_seed import bookkeeping, commands, engines, project, seeder
+from echelon_seed.commands import seeding
 from echelon_seed.errors import RefusedError
 from tests import dbtools, pgserver
 from tests.test_reliability_kill import (
@@ -105,7 +106,7 @@ def _state(record: bool) -> seeder.DatabaseState:
 async def _force_decision(url: str, *, record: bool, confirm: str | None) -> None:
     database = engines.open_database(url, write=True)
     try:
-        commands._check_force_target(database, _state(record), confirm)
+        seeding._check_force_target(database, _state(record), confirm)
     finally:
         await database.dispose()
 
