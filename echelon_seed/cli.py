@@ -26,9 +26,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from . import cli_cache as _cache
 from . import cli_export as _io
+from . import cli_gate as _gate
 from .cli_options import NOTED as _NOTED
+from .cli_options import add_allow_large as _add_allow_large
 from .cli_options import anchor as _anchor
-from .cli_options import check_outputs as _check_outputs
 from .cli_options import check_sqlite_path as _check_sqlite_path
 from .cli_options import directory as _directory
 from .cli_options import note_for_stamp as _note_for_stamp
@@ -37,6 +38,7 @@ from .cli_options import plural as _plural
 from .cli_options import positive as _positive
 from .cli_options import project as _project
 from .cli_options import seconds as _seconds
+from .cli_options import summary as _summary
 from .cli_options import target as _target
 from .cli_signals import SIGNALS as _SIGNALS
 from .cli_signals import STARTUP_INTERRUPTED_LINE as _STARTUP_INTERRUPTED_LINE
@@ -50,8 +52,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 
-    from . import commands, diff
-    from . import snapshot as snapshots
+    from . import commands
 
 __all__ = ["build_parser", "main"]
 
@@ -63,6 +64,7 @@ output:
 _URLS = "Plain sqlite:/// and postgresql:// URLs are accepted; passwords are never printed."
 _READ = f"--database-url, else $DATABASE_URL, else sqlite:///./dev.db (only read). {_URLS}"
 _WRITE = f"--database-url, else $DATABASE_URL, else sqlite:///./dev.db. {_URLS}"
+
 _FRESH = (
     "--database-url, else $DATABASE_URL when set, else a fresh temporary SQLite database seeded from the "
     f"fixtures (--fresh: always the fresh one). {_URLS}"
@@ -87,9 +89,6 @@ def _epilog(examples: Sequence[tuple[str, str]], database: str | None, exits: st
     lines += ["exit codes:", *textwrap.wrap(exits, 86, initial_indent="  ", subsequent_indent="  ")]
     return "\n".join(lines) + "\n"
 
-
-# diff.DEFAULT_LIMIT, written out: importing diff at parse time would bring SQLAlchemy (a test keeps them equal).
-_DIFF_LIMIT = 20
 
 # --- secrets in argparse's messages ---------------------------------------------------------------------
 
@@ -168,14 +167,6 @@ def _global_options(
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print only errors")
 
 
-def _add_allow_large(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--allow-large",
-        action="store_true",
-        help="accept a generator that yields more than 1,000,000 rows at scale 1",
-    )
-
-
 def _configure_apply(parser: argparse.ArgumentParser) -> None:
     _add_allow_large(parser)
     parser.add_argument("--force", action="store_true", help="clear the echelon-seed tables and reseed")
@@ -200,61 +191,6 @@ def _configure_snapshot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="PATH", default="-", help="file to write, or - for stdout (default)")
 
 
-def _configure_verify(parser: argparse.ArgumentParser) -> None:
-    _add_allow_large(parser)
-    parser.add_argument(
-        "--scale",
-        type=_positive,
-        default=1,
-        metavar="N",
-        help="verify the seed at this scale against its digest manifest (default 1)",
-    )
-    parser.add_argument(
-        "--fresh", action="store_true", help="verify a fresh temporary seed even when $DATABASE_URL is set"
-    )
-    parser.add_argument("--golden", type=_path, metavar="PATH", help="golden file (default: snapshots/ for the scale)")
-    parser.add_argument(
-        "--ignore",
-        action="append",
-        metavar="PATTERN",
-        help="leave matching columns out: created_at, *.updated_at, agents.*; or schema facts: "
-        "'schema:*.default', 'schema:film.check.*' (repeatable; recorded in the golden file, whose list is used "
-        "when none is given; a pattern that matches nothing is an error)",
-    )
-    parser.add_argument("--update", action="store_true", help="regenerate the golden file from this database or seed")
-    parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
-    _report_options(parser)
-
-
-def _report_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by verify and diff: what the verdict covers, where and how the report goes."""
-    parser.add_argument(
-        "--indexes", action="store_true", help="indexes are part of the verdict too (a physical choice: off by default)"
-    )
-    parser.add_argument("--views", action="store_true", help="views and materialized views are part of the verdict too")
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="report as text (default) or JSON on stdout"
-    )
-    parser.add_argument(
-        "--junit-xml", type=_path, metavar="PATH", help="also write a JUnit XML report (a case per table)"
-    )
-    parser.add_argument("--save-actual", type=_path, metavar="PATH", help="also write the actual snapshot here")
-
-
-def _configure_diff(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", metavar="A", help="database URL or snapshot file (the golden side)")
-    parser.add_argument("b", metavar="B", help="database URL or snapshot file")
-    parser.add_argument(
-        "--ignore",
-        action="append",
-        metavar="PATTERN",
-        help="leave matching columns (or 'schema:' facts) out of a database's snapshot (default: the file "
-        "side's recorded list)",
-    )
-    parser.add_argument("--full", action="store_true", help=f"print every difference, not {_DIFF_LIMIT} examples")
-    _report_options(parser)
-
-
 def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schema", action="store_true", help="check that the models and the migrations agree")
     _add_allow_large(parser)
@@ -262,15 +198,6 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
 
 # --- output --------------------------------------------------------------------------------------------
-
-
-def _summary(header: snapshots.Header, *, verb: str = "") -> str:
-    """ "176 rows in 8 tables[ <verb>] (sha256:bfa520ff8a93…)": what a snapshot holds, in one phrase."""
-    rows = sum(header.rows.values())
-    return (
-        f"{_plural(rows, 'row')} in {_plural(len(header.tables), 'table')}{' ' + verb if verb else ''} "
-        f"({header.digest[:19]}…)"
-    )
 
 
 def _print_unchanged(fixture_digest: str, scale: int) -> None:
@@ -408,95 +335,6 @@ async def _snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _verify(args: argparse.Namespace) -> int:
-    from . import commands, diff, project
-
-    if args.database_url is not None:
-        _check_sqlite_path(args.database_url, must_exist=True)
-    _check_outputs(args, args.golden if args.update else None)
-    result = await commands.verify(
-        args.database_url,
-        golden=args.golden,
-        fixtures_dir=args.fixtures,
-        scale=args.scale,
-        update=args.update,
-        limit=None if args.full or args.format == "json" else diff.DEFAULT_LIMIT,
-        ignore=args.ignore,
-        fresh=args.fresh,
-        save_actual=args.save_actual,
-        reporter=_reporter(args),
-        project=_project(args),
-        allow_large=args.allow_large,
-        indexes=args.indexes,
-        views=args.views,
-    )
-    _end_progress()
-    if result.updated:
-        if not args.quiet:
-            print(f"wrote {project.display(result.golden)}: {_summary(result.header)}")
-        return 0
-    assert result.report is not None
-    ok = f"OK: {_summary(result.header, verb='match ' + project.display(result.golden))}"
-    return _report(
-        args, result.report, actual=result.database, ok=ok, regenerate=result.regenerate, advice=result.advice
-    )
-
-
-def _report(
-    args: argparse.Namespace,
-    report: diff.Report,
-    *,
-    actual: str,
-    ok: str,
-    regenerate: str | None,
-    advice: str | None = None,
-) -> int:
-    """Print the report as asked (text or JSON), write the JUnit file if asked; 0 when equal, else 1."""
-    import json
-
-    from . import project, reports
-
-    if args.junit_xml is not None:
-        with project.replaced(args.junit_xml) as out:
-            out.write(reports.to_junit(report))
-    if args.format == "json":
-        print(json.dumps(reports.to_json(report, actual_source=actual), ensure_ascii=False, indent=2))
-    elif not report.matches:
-        print(report.render(regenerate, advice=advice))
-    elif not args.quiet:
-        print(ok)
-        # How the rows got there is worth knowing, never a reason to fail.
-        for note in report.provenance:
-            print(f"note: {note}", file=sys.stderr)
-    return 0 if report.matches else 1
-
-
-async def _diff(args: argparse.Namespace) -> int:
-    from . import commands, diff
-    from .errors import ConfigError
-
-    for name, source in (("A", args.a), ("B", args.b)):
-        if not source.strip():
-            raise ConfigError(f"{name} is empty; give a database URL or a snapshot file")
-        _check_sqlite_path(source, must_exist=True)
-    _check_outputs(args)
-
-    result = await commands.diff_sources(
-        args.a,
-        args.b,
-        ignore=args.ignore,
-        limit=None if args.full or args.format == "json" else diff.DEFAULT_LIMIT,
-        save_actual=args.save_actual,
-        reporter=_reporter(args),
-        project=_project(args),
-        indexes=args.indexes,
-        views=args.views,
-    )
-    _end_progress()
-    ok = f"OK: {_summary(result.report.actual_header, verb='match ' + result.golden)}"
-    return _report(args, result.report, actual=result.actual, ok=ok, regenerate=None)
-
-
 class _Command:
     """One subcommand: its help, its options, and the coroutine that runs it.
 
@@ -582,8 +420,8 @@ _COMMANDS: dict[str, _Command] = {
         "else (and always with --fresh) a fresh temporary SQLite database seeded from the fixtures. "
         "A database given by URL is only read. --update rewrites the golden file instead "
         "(the only command that writes it).",
-        configure=_configure_verify,
-        run=_verify,
+        configure=_gate.configure_verify,
+        run=_gate.verify,
         fixtures=True,
         database_help="database to verify (default: $DATABASE_URL, else a fresh seed)",
         epilog=_epilog(
@@ -601,8 +439,8 @@ _COMMANDS: dict[str, _Command] = {
         help="compare two snapshots: each a database URL or a snapshot file",
         description="Compare A (the golden side) with B, each a database URL (read-only) or a snapshot file, "
         "with verify's report and exit codes (0 equal digests, 1 differs, 2 error).",
-        configure=_configure_diff,
-        run=_diff,
+        configure=_gate.configure_diff,
+        run=_gate.diff,
         database=False,
         epilog=_epilog(
             [

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOTED",
+    "add_allow_large",
     "anchor",
     "check_outputs",
     "check_sqlite_path",
@@ -31,6 +32,7 @@ __all__ = [
     "positive",
     "project",
     "seconds",
+    "summary",
     "target",
 ]
 
@@ -191,3 +193,20 @@ def check_outputs(args: argparse.Namespace, *more: Path | None) -> None:
     for path_ in (args.junit_xml, args.save_actual, *more):
         if path_ is not None:
             projects.check_output(path_)
+
+
+def add_allow_large(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="accept a generator that yields more than 1,000,000 rows at scale 1",
+    )
+
+
+def summary(header: Any, *, verb: str = "") -> str:
+    """ "176 rows in 8 tables[ <verb>] (sha256:bfa520ff8a93…)": what a snapshot holds, in one phrase."""
+    rows = sum(header.rows.values())
+    return (
+        f"{plural(rows, 'row')} in {plural(len(header.tables), 'table')}{' ' + verb if verb else ''} "
+        f"({header.digest[:19]}…)"
+    )

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from echelon_seed import cli
+from echelon_seed import cli, cli_gate
 from tests import dbtools
 
 ANCHOR = "2026-01-15T12:00:00Z"
@@ -392,7 +392,7 @@ def test_apply_does_not_print_alembics_log_lines(sqlite_url: str) -> None:
 def test_the_help_names_the_real_number_of_examples_verify_prints() -> None:
     from echelon_seed import diff
 
-    assert cli._DIFF_LIMIT == diff.DEFAULT_LIMIT  # noqa: SLF001
+    assert cli_gate.DIFF_LIMIT == diff.DEFAULT_LIMIT
 
 
 # --- --help: each command's own examples and exit codes ----------------------------------------------------
