@@ -229,6 +229,8 @@ def _print_apply(result: commands.ApplyResult) -> None:
     total = sum(result.rows.values())
     rate = f", {total / result.seconds:,.0f} rows/s" if result.seconds > 0 else ""
     print(f"  {'total':<{width}}{total:>12,} {'row' if total == 1 else 'rows'} in {result.seconds:.2f} s{rate}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 # --- commands: each imports what it needs when it runs ---------------------------------------------------
@@ -297,6 +299,8 @@ async def _check(args: argparse.Namespace) -> int:
         decides = "apply judges it on the migrated database" if project.reflect else "PostgreSQL decides at apply"
         for gap in commands.unchecked(project):
             print(f"not checked here ({decides}): {gap}")
+        for note in commands.notes(args.fixtures, project=project):
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 

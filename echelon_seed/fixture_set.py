@@ -54,6 +54,26 @@ class FixtureSet:
                 return True
         return False
 
+    def fixed_times(self) -> list[tuple[TableFixture, str, int, int]]:
+        """Absolute moments in a seed placed on an anchor: (fixture, column, how many, first row, from 1).
+
+        A snapshot of an anchored seed shows every moment relative to the
+        anchor, so an absolute one reads differently after each reseed: the
+        golden file would follow the clock. Said, not refused: the rows are
+        valid, and a team may mean it (a gate that ignores the column).
+        """
+        if not self.anchored:
+            return []
+        found: list[tuple[TableFixture, str, int, int]] = []
+        for fixture in self.tables:
+            for i, column in enumerate(fixture.table.columns):
+                if not types.is_moment(column.type):
+                    continue
+                fixed = [n for n, row in enumerate(fixture.rows, 1) if types.is_fixed_moment(row[i])]
+                if fixed:
+                    found.append((fixture, column.name, len(fixed), fixed[0]))
+        return found
+
     def table(self, name: str) -> TableFixture | None:
         return next((f for f in self.tables if f.table.name == name), None)
 

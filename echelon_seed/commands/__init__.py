@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from echelon_seed.project import Project
 
-from .checking import check, check_schema, unchecked
+from .checking import check, check_schema, notes, unchecked
 from .comparing import DiffResult, diff_sources, is_url
 from .exporting import ExportResult, LeakResult, check_leaks, export, export_sql
 from .gate import VerifyResult, golden_path, regenerate_command, verify, verify_target
@@ -38,6 +38,7 @@ __all__ = [
     "export",
     "export_sql",
     "golden_path",
+    "notes",
     "is_url",
     "needs_postgresql",
     "regenerate_command",

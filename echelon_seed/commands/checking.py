@@ -28,6 +28,14 @@ def check(
     return fixtures.check(fixtures_dir or project.fixtures, project, allow_large=allow_large)
 
 
+def notes(fixtures_dir: Path | None = None, *, project: Project | None = None) -> list[FixtureProblem]:
+    """What `check` says beside valid fixtures: absolute times among relative ones (see `FixtureSet.fixed_times`)."""
+    project = project or projects.echelon()
+    if project.reflect:
+        return []
+    return fixtures.fixed_times(fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True))
+
+
 def unchecked(project: Project | None = None) -> list[str]:
     """What of the project's schema `check` cannot evaluate (PostgreSQL-only types and SQL; without models, all of it)."""
     project = project or projects.echelon()

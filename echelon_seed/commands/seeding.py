@@ -69,6 +69,8 @@ class ApplyResult:
     seconds: float = 0.0
     #: What the replay cache did: "replayed …", "kept …", or "" when it had no part.
     cache: str = ""
+    #: What is worth saying about the fixtures beside the seed (absolute times among relative ones).
+    notes: tuple[str, ...] = ()
 
 
 def _describe_occupied(state: seeder.DatabaseState) -> str:
@@ -219,6 +221,7 @@ async def apply(
             rows=rows,
             seconds=time.perf_counter() - started,
             cache="" if session is None else session.action,
+            notes=tuple(str(note) for note in fixtures.fixed_times(fixture_set)),
         )
     finally:
         if session is not None:

@@ -25,7 +25,7 @@ from ._kind import KIND_NAMES, Converter, JSONValue, Kind, label
 from ._sql import CellSql
 from .numbers import Money, quantize
 from .text import XML
-from .time import SQLITE_TIMESTAMP_FORMAT, UTCDateTime, is_moment
+from .time import SQLITE_TIMESTAMP_FORMAT, UTCDateTime, is_fixed_moment, is_moment
 
 __all__ = [
     "BOTH",
@@ -53,6 +53,7 @@ __all__ = [
     "engines_of",
     "family_of",
     "fixture_value",
+    "is_fixed_moment",
     "is_moment",
     "kind_of",
     "label",

@@ -102,6 +102,11 @@ def is_moment(type_: TypeEngine[Any]) -> bool:
     return isinstance(type_, UTCDateTime) or (isinstance(type_, DateTime) and bool(type_.timezone))
 
 
+def is_fixed_moment(value: object) -> bool:
+    """A moment's fixture value that is absolute ("2024-01-31T23:59:59Z"): not an offset, not an infinity."""
+    return value is not None and not isinstance(value, (timedelta, Infinite))
+
+
 # --- canonical text ----------------------------------------------------------------------------------
 
 
