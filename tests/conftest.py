@@ -52,6 +52,9 @@ def pg_server() -> Iterator[pgserver.PgServer]:
         yield server
     finally:
         dbtools.drop_templates("postgresql")
+        from tests import cpu_log  # the plugin pytest_plugins loads (imported first there, so rewritten)
+
+        cpu_log.record_server(server._datadir)
         server.stop()
 
 

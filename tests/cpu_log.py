@@ -55,3 +55,45 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             f"{item.nodeid}\t{own_after - own:.3f}\t{children_after - children:.3f}\t{time.monotonic() - start:.3f}\n"
         )
         out.flush()
+
+
+def _process_seconds(pid: int) -> tuple[float, float]:
+    """A process's own CPU seconds and its reaped children's, from /proc (0, 0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    # After the ")" field 3 is the state; utime, stime, cutime, cstime are fields 14-17 of stat(5).
+    utime, stime, cutime, cstime = (int(x) / tick for x in fields[11:15])
+    return utime + stime, cutime + cstime
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def record_server(data_directory: Path | None) -> None:
+    """Log the CPU seconds of a PostgreSQL server this process started, before it stops.
+
+    The postmaster's own, its reaped backends' (each test's connections, CREATE and
+    DROP DATABASE) and its living helpers' (checkpointer, walwriter...): the server
+    side of the suite's work, which the per-test lines cannot see.
+    """
+    out = _file()
+    if out is None or data_directory is None:
+        return
+    try:
+        pid = int((data_directory / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    own, reaped = _process_seconds(pid)
+    living = sum(sum(_process_seconds(child)) for child in _children(pid))
+    out.write(f"<postgresql server {pid}>\t{own + reaped + living:.3f}\t0.000\t0.000\n")
+    out.flush()
