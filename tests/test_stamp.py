@@ -1,9 +1,11 @@
 """The no-op `apply` through the stamp: fast when nothing changed, and never where the full path would differ.
 
 Each case seeds a SQLite file through the command line, makes one change,
-and runs `apply` again in a child that reports whether SQLAlchemy was loaded
-(it is, exactly when the full path ran). A hit must print what the full path
-prints; after any change the full path must decide.
+and runs `apply` again. A hit must print what the full path prints; after
+any change the full path must decide. The commands run in this process
+(`dbtools.run_cli`), which tells the full path by its call of
+`commands.apply`; the first test runs them in child processes instead,
+because there the claim is the process's own: a hit never loads SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from echelon_seed import commands
 from tests import dbtools
 
-# Runs the CLI in-process, then says whether the full path (SQLAlchemy) was taken.
+# Runs the CLI in a fresh interpreter, then says whether the full path (SQLAlchemy) was loaded.
 _PROBE = """
 import sys
 from echelon_seed import cli
@@ -31,28 +36,19 @@ EXAMPLE = dbtools.REPO / "examples" / "shop"
 
 
 class Run:
-    def __init__(self, done: subprocess.CompletedProcess[str]) -> None:
-        *lines, last = done.stdout.splitlines() or ["probe exit=? full=?"]
-        self.out = "\n".join(lines)
-        self.err = done.stderr
-        self.exit = int(last.split()[1].removeprefix("exit=")) if last.startswith("probe") else done.returncode
-        self.full = last.endswith("full=True")
+    def __init__(self, code: int, out: str, err: str, full: bool) -> None:
+        self.exit, self.out, self.err, self.full = code, out, err, full
 
 
-def apply(cwd: Path, db: Path | str, *args: str, env: dict[str, str] | None = None) -> Run:
-    """`echelon-seed apply` into `db` (a SQLite file or a URL), run from `cwd` in a child, always the same way."""
+def _url(db: Path | str) -> str:
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def apply_in_child(cwd: Path, db: Path | str, *args: str) -> Run:
+    """`echelon-seed apply` into `db` in a fresh interpreter; `full` says whether it loaded SQLAlchemy."""
     child_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
-    child_env.update(env or {})
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _PROBE,
-            "apply",
-            "--database-url",
-            db if isinstance(db, str) else f"sqlite:///{db}",
-            *args,
-        ],
+        [sys.executable, "-c", _PROBE, "apply", "--database-url", _url(db), *args],
         cwd=cwd,
         env=child_env,
         stdin=subprocess.DEVNULL,
@@ -61,31 +57,63 @@ def apply(cwd: Path, db: Path | str, *args: str, env: dict[str, str] | None = No
         timeout=120,
         check=False,
     )
-    return Run(done)
+    *lines, last = done.stdout.splitlines() or ["probe exit=? full=?"]
+    code = int(last.split()[1].removeprefix("exit=")) if last.startswith("probe") else done.returncode
+    return Run(code, "\n".join(lines), done.stderr, last.endswith("full=True"))
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A working directory without a configuration, a copy of Echelon's fixtures, and a database seeded from them."""
+def apply(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`echelon-seed apply` into `db` (a SQLite file or a URL), run from `cwd`; `full` says if the full path ran.
+
+    The command line's `apply` takes the full path by calling `commands.apply`,
+    which is wrapped here to count the calls (and still does all its work).
+    """
+    calls: list[object] = []
+    real = commands.apply
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(commands, "apply", counted)
+
+    def run(cwd: Path, db: Path | str, *args: str) -> Run:
+        before = len(calls)
+        done = dbtools.run_cli("apply", "--database-url", _url(db), *args, cwd=cwd)
+        return Run(done.returncode, done.stdout.rstrip("\n"), done.stderr, len(calls) > before)
+
+    yield run
+
+
+def _working_directory(tmp_path: Path) -> tuple[Path, Path, Path]:
     fixtures = tmp_path / "fixtures"
     shutil.copytree(dbtools.ECHELON / "data", fixtures)
-    db = tmp_path / "dev.db"
-    first = apply(tmp_path, db, "--fixtures", str(fixtures))
+    return tmp_path, fixtures, tmp_path / "dev.db"
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, apply: Any) -> tuple[Path, Path, Path]:
+    """A working directory without a configuration, a copy of Echelon's fixtures, and a database seeded from them."""
+    cwd, fixtures, db = _working_directory(tmp_path)
+    first = apply(cwd, db, "--fixtures", str(fixtures))
     assert (first.exit, first.full) == (0, True), first.err
-    return tmp_path, fixtures, db
+    return cwd, fixtures, db
 
 
-def test_an_unchanged_seed_is_reported_without_sqlalchemy_exactly_as_the_full_path_says_it(
-    seeded: tuple[Path, Path, Path],
-) -> None:
-    cwd, fixtures, db = seeded
-    fast = apply(cwd, db, "--fixtures", str(fixtures))
-    quiet = apply(cwd, db, "--fixtures", str(fixtures), "-q")
+def test_an_unchanged_seed_is_reported_without_sqlalchemy_exactly_as_the_full_path_says_it(tmp_path: Path) -> None:
+    # Every run in a fresh interpreter: the stamp a child wrote vouches for a child's own modules and path.
+    cwd, fixtures, db = _working_directory(tmp_path)
+    first = apply_in_child(cwd, db, "--fixtures", str(fixtures))
+    fast = apply_in_child(cwd, db, "--fixtures", str(fixtures))
+    quiet = apply_in_child(cwd, db, "--fixtures", str(fixtures), "-q")
     # The full path's word on the same database: the stamp gone, it must decide (and renews the stamp).
     with sqlite3.connect(db) as connection:
         connection.execute("DELETE FROM echelon_seed_stamp")
-    full = apply(cwd, db, "--fixtures", str(fixtures))
-    renewed = apply(cwd, db, "--fixtures", str(fixtures))
+    full = apply_in_child(cwd, db, "--fixtures", str(fixtures))
+    renewed = apply_in_child(cwd, db, "--fixtures", str(fixtures))
+
+    assert (first.exit, first.full) == (0, True), first.err
 
     assert (fast.exit, fast.full) == (0, False), fast.err
     assert (quiet.exit, quiet.full, quiet.out, quiet.err) == (0, False, "", "")
@@ -95,7 +123,7 @@ def test_an_unchanged_seed_is_reported_without_sqlalchemy_exactly_as_the_full_pa
     assert (renewed.exit, renewed.full) == (0, False)
 
 
-async def test_postgresql_keeps_and_checks_the_stamp_too(tmp_path: Path, pg_url: str) -> None:
+async def test_postgresql_keeps_and_checks_the_stamp_too(tmp_path: Path, pg_url: str, apply: Any) -> None:
     fixtures = tmp_path / "fixtures"
     shutil.copytree(dbtools.ECHELON / "data", fixtures)
     seeded = apply(tmp_path, pg_url, "--fixtures", str(fixtures))
@@ -169,7 +197,7 @@ def _stamp_names_a_fifo(fixtures: Path, db: Path) -> None:
     ids=lambda v: v.__name__.strip("_") if callable(v) else None,
 )
 def test_after_a_change_the_full_path_decides(
-    seeded: tuple[Path, Path, Path], change: object, exit_code: int, says: str
+    seeded: tuple[Path, Path, Path], change: object, exit_code: int, says: str, apply: Any
 ) -> None:
     cwd, fixtures, db = seeded
     change(fixtures, db)  # type: ignore[operator]
@@ -186,7 +214,7 @@ def test_after_a_change_the_full_path_decides(
     [["--scale", "2"], ["--force"], ["--anchor", "2026-01-01T00:00:00Z"], ["--allow-large"]],
     ids=["scale", "force", "anchor", "allow-large"],
 )
-def test_other_options_take_the_full_path(seeded: tuple[Path, Path, Path], options: list[str]) -> None:
+def test_other_options_take_the_full_path(seeded: tuple[Path, Path, Path], options: list[str], apply: Any) -> None:
     cwd, fixtures, db = seeded
 
     again = apply(cwd, db, "--fixtures", str(fixtures), *options)
@@ -194,7 +222,9 @@ def test_other_options_take_the_full_path(seeded: tuple[Path, Path, Path], optio
     assert again.full
 
 
-def test_the_same_fixtures_elsewhere_take_the_full_path_then_are_stamped(seeded: tuple[Path, Path, Path]) -> None:
+def test_the_same_fixtures_elsewhere_take_the_full_path_then_are_stamped(
+    seeded: tuple[Path, Path, Path], apply: Any
+) -> None:
     cwd, fixtures, db = seeded
     elsewhere = cwd / "copy"
     shutil.copytree(fixtures, elsewhere)
@@ -205,7 +235,7 @@ def test_the_same_fixtures_elsewhere_take_the_full_path_then_are_stamped(seeded:
     assert (first.exit, first.full, second.exit, second.full) == (0, True, 0, False)
 
 
-def test_a_locked_database_is_left_to_the_full_path(seeded: tuple[Path, Path, Path]) -> None:
+def test_a_locked_database_is_left_to_the_full_path(seeded: tuple[Path, Path, Path], apply: Any) -> None:
     cwd, fixtures, db = seeded
     holder = sqlite3.connect(db, isolation_level=None)
     try:
@@ -236,7 +266,7 @@ def shop(tmp_path: Path) -> Path:
     ],
 )
 def test_a_project_whose_code_or_configuration_changed_takes_the_full_path(
-    shop: Path, edit: str, exit_code: int
+    shop: Path, edit: str, exit_code: int, apply: Any
 ) -> None:
     db = shop / "shop.db"
     seeded = apply(shop, db)
@@ -253,7 +283,7 @@ def test_a_project_whose_code_or_configuration_changed_takes_the_full_path(
     assert (stamped.exit, stamped.full) == ((0, False) if exit_code == 0 else (exit_code, True))
 
 
-def test_a_full_no_op_leaves_an_unchanged_stamp_alone(seeded: tuple[Path, Path, Path]) -> None:
+def test_a_full_no_op_leaves_an_unchanged_stamp_alone(seeded: tuple[Path, Path, Path], apply: Any) -> None:
     cwd, fixtures, db = seeded
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE watch (n INTEGER)")
