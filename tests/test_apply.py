@@ -1,8 +1,14 @@
 """`commands.apply`: what it seeds, that it seeds it exactly, and when it refuses.
 
-Every test runs on SQLite and on the session's real PostgreSQL (``db_url``).
-Databases are read back through tests/dbtools.py: typed rows sorted by
-primary key in Python, compared as whole tables.
+Every test runs on SQLite and on the session's real PostgreSQL (``db_url``,
+or ``applied``). Databases are read back through tests/dbtools.py: typed rows
+sorted by primary key in Python, compared as whole tables.
+
+The tests that only read what one apply wrote share ``applied``: one real
+`commands.apply` per engine and module, which none of them changes. A test
+whose subject is a second apply starts from `dbtools.seed` (a copy of what
+apply writes) unless it compares the no-op stamp, which names the modules
+loaded when it was written.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sqlalchemy import JSON, Boolean, Double, Integer, String
 from echelon_seed import clock, commands, project, tool_tables
 from echelon_seed.errors import RefusedError
 from echelon_seed.types import Money, UTCDateTime
-from tests import dbtools
+from tests import dbtools, pgserver
 
 ANCHOR = datetime(2026, 1, 15, 12, tzinfo=UTC)
 LATER = ANCHOR + timedelta(days=3, hours=5, minutes=7)
@@ -121,6 +127,26 @@ def other_db_url(engine_name: str, tmp_path: Path, request: pytest.FixtureReques
         server.drop_database(name)
 
 
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def applied(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database that one real `commands.apply` at ANCHOR seeded, on each engine; read-only for the tests."""
+    server = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('applied') / 'applied.db'}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        name = f"applied_{next(_other_counter)}_{os.getpid()}"
+        url = server.create_database(name)
+    try:
+        pgserver._run(commands.apply(url, anchor=ANCHOR))
+        written = pgserver._run(dbtools.dump(url))
+        yield url
+        assert pgserver._run(dbtools.dump(url)) == written, "a test changed the shared database"
+    finally:
+        if server is not None:
+            server.drop_database(name)
+
+
 # --- what one apply writes ---------------------------------------------------------------------------------
 
 
@@ -134,10 +160,8 @@ async def test_apply_seeds_the_canonical_row_counts(db_url: str) -> None:
     assert await dbtools.row_counts(db_url) == {**CANONICAL_COUNTS, "echelon_seed_runs": 1}
 
 
-async def test_paradoxes_are_active_spawned_before_and_detonating_after_the_anchor(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    paradoxes = by_id(await dbtools.table_rows(db_url, "paradoxes"), "paradoxes")
+async def test_paradoxes_are_active_spawned_before_and_detonating_after_the_anchor(applied: str) -> None:
+    paradoxes = by_id(await dbtools.table_rows(applied, "paradoxes"), "paradoxes")
 
     assert sorted(paradoxes) == sorted(PARADOXES)
     for pid, (timeline, severity, spawned, detonates) in PARADOXES.items():
@@ -148,19 +172,15 @@ async def test_paradoxes_are_active_spawned_before_and_detonating_after_the_anch
         assert row["spawned_at"] < ANCHOR < row["detonation_time"]
 
 
-async def test_paradox_timelines_and_only_they_have_an_active_paradox(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    timelines = by_id(await dbtools.table_rows(db_url, "timelines"), "timelines")
+async def test_paradox_timelines_and_only_they_have_an_active_paradox(applied: str) -> None:
+    timelines = by_id(await dbtools.table_rows(applied, "timelines"), "timelines")
 
     flagged = {tid for tid, row in timelines.items() if row["has_active_paradox"]}
     assert flagged == {timeline for timeline, *_ in PARADOXES.values()}
 
 
-async def test_timeline_links_are_exactly_the_connected_pairs(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    links = await dbtools.table_rows(db_url, "timeline_links")
+async def test_timeline_links_are_exactly_the_connected_pairs(applied: str) -> None:
+    links = await dbtools.table_rows(applied, "timeline_links")
 
     expected = sorted((source, target) for source, targets in CONNECTED.items() for target in targets)
     assert len(expected) == 19
@@ -169,10 +189,8 @@ async def test_timeline_links_are_exactly_the_connected_pairs(db_url: str) -> No
     assert ("TL_HORMUZ_CHOKEPOINT", "TL_ANTARCTIC_SHELF") not in links
 
 
-async def test_wing_flap_i_happened_1_5_i_minutes_plus_jitter_before_the_anchor(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    flaps = by_id(await dbtools.table_rows(db_url, "wing_flaps"), "wing_flaps")
+async def test_wing_flap_i_happened_1_5_i_minutes_plus_jitter_before_the_anchor(applied: str) -> None:
+    flaps = by_id(await dbtools.table_rows(applied, "wing_flaps"), "wing_flaps")
 
     assert sorted(flaps) == [f"FLAP_{i:05d}" for i in range(75)]
     for i in range(75):
@@ -182,10 +200,8 @@ async def test_wing_flap_i_happened_1_5_i_minutes_plus_jitter_before_the_anchor(
     assert max(f["created_at"] for f in flaps.values()) < ANCHOR
 
 
-async def test_price_history_has_4_hourly_points_per_timeline(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    points = await dbtools.table_rows(db_url, "price_history")
+async def test_price_history_has_4_hourly_points_per_timeline(applied: str) -> None:
+    points = await dbtools.table_rows(applied, "price_history")
 
     assert len(points) == 40
     for timeline in CONNECTED:
@@ -196,11 +212,9 @@ async def test_price_history_has_4_hourly_points_per_timeline(db_url: str) -> No
 # --- exact values, typed, on both engines ------------------------------------------------------------------
 
 
-async def test_money_comes_back_as_exact_decimals_including_negatives(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    users = by_id(await dbtools.table_rows(db_url, "users"), "users")
-    agents = by_id(await dbtools.table_rows(db_url, "agents"), "agents")
+async def test_money_comes_back_as_exact_decimals_including_negatives(applied: str) -> None:
+    users = by_id(await dbtools.table_rows(applied, "users"), "users")
+    agents = by_id(await dbtools.table_rows(applied, "agents"), "agents")
 
     balance = users["USR_005"]["balance_usdc"]
     assert type(balance) is Decimal
@@ -211,19 +225,15 @@ async def test_money_comes_back_as_exact_decimals_including_negatives(db_url: st
     assert str(pnl) == "-3400.00"
 
 
-async def test_users_hold_the_tiers_and_balances_of_the_dataset(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    users = by_id(await dbtools.table_rows(db_url, "users"), "users")
+async def test_users_hold_the_tiers_and_balances_of_the_dataset(applied: str) -> None:
+    users = by_id(await dbtools.table_rows(applied, "users"), "users")
 
     actual = {uid: (r["tier"], str(r["balance_usdc"]), r["balance_echelon"]) for uid, r in users.items()}
     assert actual == USERS
 
 
-async def test_agents_hold_the_roster_of_the_dataset(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    agents = by_id(await dbtools.table_rows(db_url, "agents"), "agents")
+async def test_agents_hold_the_roster_of_the_dataset(applied: str) -> None:
+    agents = by_id(await dbtools.table_rows(applied, "agents"), "agents")
 
     actual = {
         aid: (r["archetype"], r["owner_id"], str(r["total_pnl_usd"]), r["win_rate"], r["total_trades"])
@@ -232,11 +242,9 @@ async def test_agents_hold_the_roster_of_the_dataset(db_url: str) -> None:
     assert actual == AGENTS
 
 
-async def test_floats_json_and_booleans_come_back_as_their_python_types(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    agents = by_id(await dbtools.table_rows(db_url, "agents"), "agents")
-    timelines = by_id(await dbtools.table_rows(db_url, "timelines"), "timelines")
+async def test_floats_json_and_booleans_come_back_as_their_python_types(applied: str) -> None:
+    agents = by_id(await dbtools.table_rows(applied, "agents"), "agents")
+    timelines = by_id(await dbtools.table_rows(applied, "timelines"), "timelines")
 
     viper = agents["AGT_VIPER"]
     assert type(viper["win_rate"]) is float
@@ -252,10 +260,8 @@ async def test_floats_json_and_booleans_come_back_as_their_python_types(db_url: 
     )
 
 
-async def test_every_value_has_its_column_python_type(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    tables = await dbtools.dump(db_url, only=[t.name for t in schema.OWNED_TABLES])
+async def test_every_value_has_its_column_python_type(applied: str) -> None:
+    tables = await dbtools.dump(applied, only=[t.name for t in schema.OWNED_TABLES])
 
     checked = 0
     for name, rows in tables.items():
@@ -286,10 +292,8 @@ async def test_every_value_has_its_column_python_type(db_url: str) -> None:
     assert all(tables.values()) and checked > 1500  # every cell of the 176 rows but the NULLs
 
 
-async def test_created_at_is_utc_anchor_plus_the_fixture_offset(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    users = by_id(await dbtools.table_rows(db_url, "users"), "users")
+async def test_created_at_is_utc_anchor_plus_the_fixture_offset(applied: str) -> None:
+    users = by_id(await dbtools.table_rows(applied, "users"), "users")
 
     # data/users.json: USR_001 "now-120d", USR_002 "now-114d6h".
     assert users["USR_001"]["created_at"] == ANCHOR - timedelta(days=120)
@@ -299,10 +303,8 @@ async def test_created_at_is_utc_anchor_plus_the_fixture_offset(db_url: str) -> 
 
 
 @pytest.mark.parametrize("table", LITERAL_TABLES)
-async def test_listed_fixture_rows_are_seeded_value_for_value(db_url: str, table: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
-    actual = await dbtools.table_rows(db_url, table)
+async def test_listed_fixture_rows_are_seeded_value_for_value(applied: str, table: str) -> None:
+    actual = await dbtools.table_rows(applied, table)
 
     columns = list(dbtools.TABLES[table].columns)
     expected = [tuple(expected_value(c, raw.get(c.name), ANCHOR) for c in columns) for raw in fixture_rows(table)]
@@ -310,13 +312,11 @@ async def test_listed_fixture_rows_are_seeded_value_for_value(db_url: str, table
     assert actual == sorted(expected, key=lambda row: tuple(row[i] for i in key))
 
 
-async def test_unicode_prose_with_quotes_survives_byte_for_byte(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
-
+async def test_unicode_prose_with_quotes_survives_byte_for_byte(applied: str) -> None:
     texts = {
-        ("timelines", "narrative"): by_id(await dbtools.table_rows(db_url, "timelines"), "timelines"),
-        ("users", "bio"): by_id(await dbtools.table_rows(db_url, "users"), "users"),
-        ("agents", "motto"): by_id(await dbtools.table_rows(db_url, "agents"), "agents"),
+        ("timelines", "narrative"): by_id(await dbtools.table_rows(applied, "timelines"), "timelines"),
+        ("users", "bio"): by_id(await dbtools.table_rows(applied, "users"), "users"),
+        ("agents", "motto"): by_id(await dbtools.table_rows(applied, "agents"), "agents"),
     }
 
     exotic = 0
@@ -378,7 +378,7 @@ async def test_second_apply_is_unchanged_and_writes_nothing(db_url: str) -> None
 
 
 async def test_apply_with_changed_fixtures_is_refused_without_force(db_url: str, tmp_path: Path) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     before = await dbtools.dump(db_url)
     changed = tmp_path / "changed"
     shutil.copytree(project.data_dir(), changed)
@@ -395,7 +395,7 @@ async def test_apply_with_changed_fixtures_is_refused_without_force(db_url: str,
 
 
 async def test_apply_at_another_scale_is_refused_without_force_naming_the_scale_there(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     before = await dbtools.dump(db_url)
 
     with pytest.raises(RefusedError) as refused:
@@ -406,7 +406,7 @@ async def test_apply_at_another_scale_is_refused_without_force_naming_the_scale_
 
 
 async def test_database_holding_other_data_is_refused_naming_table_count_and_force(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await dbtools.replace_with_one_hand_made_user(db_url)
     before = await dbtools.dump(db_url)
     assert [row[0] for row in before["users"]] == ["USR_HAND"]
@@ -421,7 +421,7 @@ async def test_database_holding_other_data_is_refused_naming_table_count_and_for
 
 
 async def test_seeded_tables_without_a_seed_record_are_refused_naming_each_count(db_url: str) -> None:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     await dbtools.execute(db_url, schema.seed_runs.delete())
     before = await dbtools.dump(db_url)
 
