@@ -32,7 +32,7 @@ FOREIGN_SCHEMA = (
 
 async def seeded_database(url: str) -> None:
     """Our seed, with one empty table (timeline_links) and one all-NULL column (agents.motto)."""
-    await commands.apply(url, anchor=ANCHOR)
+    await dbtools.seed(url, anchor=ANCHOR)
     await dbtools.execute(url, "DELETE FROM timeline_links", "UPDATE agents SET motto = NULL")
 
 
@@ -79,13 +79,29 @@ CASES = {
 PARAMS = [(origin, change) for origin, (_, changes) in CASES.items() for change in changes]
 
 
+@pytest.fixture(scope="module")
+def goldens(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+    """(engine, origin) -> the golden file of that database before any change, made by the first test needing it."""
+    return {}
+
+
 @pytest.mark.parametrize(("origin", "change"), PARAMS, ids=[f"{o}-{c}" for o, c in PARAMS])
-async def test_a_schema_only_change_is_never_ok(db_url: str, tmp_path: Path, origin: str, change: str) -> None:
+async def test_a_schema_only_change_is_never_ok(
+    db_url: str,
+    engine_name: str,
+    goldens: dict[tuple[str, str], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    origin: str,
+    change: str,
+) -> None:
     make, changes = CASES[origin]
     statement, expected = changes[change]
     await make(db_url)
-    golden = tmp_path / "golden.jsonl"
-    await commands.verify(db_url, golden=golden, update=True)
+    golden = goldens.get((engine_name, origin))
+    if golden is None:
+        golden = tmp_path_factory.mktemp("golden") / f"{engine_name}-{origin}.jsonl"
+        await commands.verify(db_url, golden=golden, update=True)
+        goldens[engine_name, origin] = golden
     assert (await commands.verify(db_url, golden=golden)).matches  # the control: unchanged, it matches
 
     await dbtools.execute(db_url, statement)
@@ -131,7 +147,7 @@ async def test_a_retyped_column_is_named_with_both_kinds(pg_url: str, tmp_path: 
 
 
 async def test_a_retyped_column_of_our_own_schema_is_named(pg_url: str, tmp_path: Path) -> None:
-    await commands.apply(pg_url, anchor=ANCHOR)
+    await dbtools.seed(pg_url, anchor=ANCHOR)
     await dbtools.execute(pg_url, "ALTER TABLE agents ALTER COLUMN tier TYPE text")
 
     result = await commands.verify(pg_url)
@@ -252,7 +268,7 @@ def _hint(stdout_or_stderr: str) -> list[str]:
 async def test_the_hint_after_a_difference_rewrites_the_named_file_and_nothing_else(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    await commands.apply(sqlite_url, anchor=ANCHOR)
+    await dbtools.seed(sqlite_url, anchor=ANCHOR)
     golden = tmp_path / "a.jsonl"
     await commands.verify(sqlite_url, golden=golden, update=True, ignore=["created_at"])
     await dbtools.execute(sqlite_url, "UPDATE agents SET level = 99")

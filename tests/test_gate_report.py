@@ -28,8 +28,14 @@ def verify(*args: str) -> tuple[int, list[str]]:
 
 @pytest.fixture
 async def seeded(db_url: str) -> str:
-    await commands.apply(db_url, anchor=ANCHOR)
+    await dbtools.seed(db_url, anchor=ANCHOR)
     return db_url
+
+
+@pytest.fixture(scope="module")
+def edinburgh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Per engine, the golden file of the seed with USR_001's bio 'Edinburgh': made by the first test that needs it."""
+    return {"directory": tmp_path_factory.mktemp("edinburgh")}
 
 
 @pytest.mark.parametrize(
@@ -49,11 +55,13 @@ async def seeded(db_url: str) -> str:
     ids=["text-null", "sql-null", "empty", "trailing-space", "newline", "tab", "zero-width", "nbsp", "nfd", "fake"],
 )
 async def test_every_value_prints_as_a_json_literal_on_one_line(
-    seeded: str, tmp_path: Path, value: str | None, shown: str
+    seeded: str, engine_name: str, edinburgh: dict[str, Path], value: str | None, shown: str
 ) -> None:
     await dbtools.execute(seeded, "UPDATE users SET bio = 'Edinburgh' WHERE id = 'USR_001'")
-    golden = tmp_path / "golden.jsonl"
-    await commands.verify(seeded, golden=golden, update=True)
+    golden = edinburgh.get(engine_name)
+    if golden is None:
+        golden = edinburgh[engine_name] = edinburgh["directory"] / f"{engine_name}.jsonl"
+        await commands.verify(seeded, golden=golden, update=True)
     await dbtools.execute(seeded, "UPDATE users SET bio = :v WHERE id = 'USR_001'", params={"v": value})
 
     code, lines = verify("--database-url", seeded, "--golden", str(golden))
