@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -336,8 +337,8 @@ async def replace_with_one_hand_made_user(url: str) -> None:
 
 # --- the canonical seed, cloned ------------------------------------------------------------------------
 
-#: Per process (each xdist worker has its own): (engine, anchor, server) -> the template seeded once.
-_TEMPLATES: dict[tuple[str, datetime, str], str] = {}
+#: Per process (each xdist worker has its own): (engine, what, server) -> the template built once.
+_TEMPLATES: dict[tuple[str, str, str], str] = {}
 _ADMIN_URLS: dict[str, str] = {}
 
 
@@ -351,18 +352,27 @@ async def seed(url: str, *, anchor: datetime) -> None:
     costs milliseconds instead of a seeding. Tests of apply itself call
     `commands.apply`.
     """
+    await from_template(url, f"seed {anchor.isoformat()}", lambda template: commands.apply(template, anchor=anchor))
+
+
+async def from_template(url: str, what: str, build: Callable[[str], Awaitable[object]]) -> None:
+    """Make the empty test database `url` a copy of what `build(url)` writes, built once per worker and `what`.
+
+    SQLite copies the template file (the backup API); PostgreSQL drops `url`'s
+    database and makes it again from the template database, as `createdb -T` does.
+    """
     from tests import pgserver
 
     if url.startswith("sqlite"):
         target = make_url(url).database or ""
-        key = ("sqlite", anchor, "")
+        key = ("sqlite", what, "")
         template = _TEMPLATES.get(key)
         if template is None:
             import tempfile
 
             directory = Path(tempfile.mkdtemp(prefix="echelon-templates-"))
-            template = str(directory / f"seed_{len(_TEMPLATES)}.db")
-            await commands.apply(f"sqlite:///{template}", anchor=anchor)
+            template = str(directory / f"template_{len(_TEMPLATES)}.db")
+            await build(f"sqlite:///{template}")
             _TEMPLATES[key] = template
         import sqlite3
 
@@ -376,12 +386,12 @@ async def seed(url: str, *, anchor: datetime) -> None:
     parts = pgserver.connect_kwargs(url)
     admin = pgserver._with_database(url, "postgres")
     server = f"{parts['host']}:{parts['port']}"
-    key = ("postgresql", anchor, server)
+    key = ("postgresql", what, server)
     template = _TEMPLATES.get(key)
     if template is None:
-        template = f"tpl_seed_{len(_TEMPLATES)}_{os.getpid()}"
+        template = f"tpl_{len(_TEMPLATES)}_{os.getpid()}"
         await _admin(admin, f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}"')
-        await commands.apply(pgserver._with_database(url, template), anchor=anchor)
+        await build(pgserver._with_database(url, template))
         _TEMPLATES[key] = template
         _ADMIN_URLS[server] = admin
     name = parts["database"]

@@ -75,27 +75,32 @@ async def test_anchors_a_day_apart_give_identical_snapshots(db_url: str, new_dat
     assert await snapshot_bytes(db_url) == await snapshot_bytes(later)
 
 
-# apply, then snapshot, through the CLI's entry point in one child process (half the start-up cost).
+# apply, then snapshot, through the CLI's entry point, for each (URL, output) pair, in one child process per
+# time zone: the client's zone is the process's own, set before the interpreter starts.
 _APPLY_THEN_SNAPSHOT = """
 import sys
 from echelon_seed.cli import main
-url, anchor, out = sys.argv[1:]
-code = main(["apply", "--database-url", url, "--anchor", anchor, "-q"])
-sys.exit(code or main(["snapshot", "--database-url", url, "-o", out, "-q"]))
+anchor, *pairs = sys.argv[1:]
+for url, out in zip(pairs[::2], pairs[1::2]):
+    code = main(["apply", "--database-url", url, "--anchor", anchor, "-q"])
+    code = code or main(["snapshot", "--database-url", url, "-o", out, "-q"])
+    if code:
+        sys.exit(code)
 """
 
 
-def test_client_time_zone_does_not_change_the_snapshot(
-    db_url: str, new_database: Callable[[], str], tmp_path: Path
-) -> None:
-    # One database per TZ, each applied and snapshotted under that TZ; the four run side by side.
-    urls = {tz: db_url if tz == "UTC" else new_database() for tz in CLIENT_TIME_ZONES}
-    outs = {tz: tmp_path / f"{tz.replace('/', '_')}.jsonl" for tz in CLIENT_TIME_ZONES}
+def test_client_time_zone_does_not_change_the_snapshot(pg_server: pgserver.PgServer, tmp_path: Path) -> None:
+    # Per TZ a SQLite file and a PostgreSQL database, each applied and snapshotted under that TZ; the four
+    # children run side by side.
+    names = {tz: f"tz_{n}_{os.getpid()}" for n, tz in enumerate(CLIENT_TIME_ZONES)}
+    urls = {tz: (f"sqlite:///{tmp_path / f'{n}.db'}", pg_server.create_database(n)) for tz, n in names.items()}
+    outs = {tz: (tmp_path / f"{n}-sqlite.jsonl", tmp_path / f"{n}-postgresql.jsonl") for tz, n in names.items()}
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("ECHELON_SEED_")}
 
     def seed_and_snapshot(tz: str) -> subprocess.CompletedProcess[str]:
+        pairs = [str(x) for pair in zip(urls[tz], outs[tz], strict=True) for x in pair]
         return subprocess.run(
-            [sys.executable, "-c", _APPLY_THEN_SNAPSHOT, urls[tz], DST_ANCHOR_TEXT, str(outs[tz])],
+            [sys.executable, "-c", _APPLY_THEN_SNAPSHOT, DST_ANCHOR_TEXT, *pairs],
             cwd=dbtools.ECHELON,
             env={**env, "TZ": tz},
             capture_output=True,
@@ -104,12 +109,18 @@ def test_client_time_zone_does_not_change_the_snapshot(
             check=False,
         )
 
-    with ThreadPoolExecutor(max_workers=len(CLIENT_TIME_ZONES)) as pool:
-        done = dict(zip(CLIENT_TIME_ZONES, pool.map(seed_and_snapshot, CLIENT_TIME_ZONES), strict=True))
+    try:
+        with ThreadPoolExecutor(max_workers=len(CLIENT_TIME_ZONES)) as pool:
+            done = dict(zip(CLIENT_TIME_ZONES, pool.map(seed_and_snapshot, CLIENT_TIME_ZONES), strict=True))
+    finally:
+        for name in names.values():
+            pg_server.drop_database(name)
 
     assert {tz: d.returncode for tz, d in done.items()} == dict.fromkeys(CLIENT_TIME_ZONES, 0), done
     golden = GOLDEN.read_bytes()
-    assert {tz: out.read_bytes() == golden for tz, out in outs.items()} == dict.fromkeys(CLIENT_TIME_ZONES, True)
+    same = {(tz, out.name): out.read_bytes() == golden for tz, pair in outs.items() for out in pair}
+    assert same == dict.fromkeys(same, True)
+    assert len(same) == 2 * len(CLIENT_TIME_ZONES)
 
 
 async def test_server_default_time_zone_does_not_change_the_snapshot(pg_server: pgserver.PgServer) -> None:
