@@ -394,8 +394,29 @@ async def from_template(url: str, what: str, build: Callable[[str], Awaitable[ob
         await build(pgserver._with_database(url, template))
         _TEMPLATES[key] = template
         _ADMIN_URLS[server] = admin
+    if server not in _STRATEGIES:  # as pgserver.PgServer.copy_strategy: the files copied, not WAL-logged
+        _STRATEGIES[server] = " STRATEGY FILE_COPY" if await _server_version(admin) >= 150000 else ""
     name = parts["database"]
-    await _admin(admin, f'DROP DATABASE "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    await _admin(
+        admin,
+        f'DROP DATABASE "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_STRATEGIES[server]}',
+    )
+
+
+_STRATEGIES: dict[str, str] = {}
+
+
+async def _server_version(admin_url: str) -> int:
+    import asyncpg
+
+    from tests import pgserver
+
+    conn = await asyncpg.connect(**pgserver.connect_kwargs(admin_url), timeout=30)
+    try:
+        return int(await conn.fetchval("SELECT current_setting('server_version_num')::int"))
+    finally:
+        await conn.close()
 
 
 async def _admin(admin_url: str, *statements: str) -> None:

