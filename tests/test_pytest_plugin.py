@@ -151,10 +151,15 @@ class Run:
     output: str
 
 
+#: The suite's own plugins that a team's session would not have: hypothesis alone doubled a child session's
+#: start-up (about 0.6 s of imports in every child and xdist worker), and the claims here are about ours.
+NOT_THEIRS = ("-p", "no:randomly", "-p", "no:hypothesispytest")
+
+
 def run_pytest(directory: Path, backend: Backend, *args: str, env: dict[str, str] | None = None) -> Run:
     """pytest in a child process in `directory`; its exit code and everything it printed."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
+        [sys.executable, "-m", "pytest", *NOT_THEIRS, *args],
         cwd=directory,
         env={**backend.env, **(env or {})},
         capture_output=True,
@@ -612,7 +617,7 @@ def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, h
     work = _project_dir(tmp_path, SLOW_TEST)
     env = {**Backend("sqlite").env, "PLUGIN_OUT": str(work / "out")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "--echelon-postgres", "auto", "-s"],
+        [sys.executable, "-m", "pytest", *NOT_THEIRS, "--echelon-postgres", "auto", "-s"],
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

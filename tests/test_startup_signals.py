@@ -18,7 +18,7 @@ is slow and every part of it is hit. Each trial must end in one of:
   script or of echelon_seed in it.
 
 and enough trials must land inside the command for the test to mean
-anything. The suite runs 16 trials; `pytest -m slow` runs 52.
+anything. The suite runs 10 trials; `pytest -m slow` runs 52.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from tests.test_reliability_kill import cli_env
 
 SCRIPT = Path(sys.executable).with_name("echelon-seed")
 #: Trials over the start-up, and over the whole run: in the suite, and in the `slow` run.
-EARLY, LATE = 12, 4
+EARLY, LATE = 8, 2
 EARLY_SLOW, LATE_SLOW = 40, 12
 INTERRUPTED = "echelon-seed: interrupted\n"
 #: CPython's own initialisation (init_sys_streams, init_import_site, ...) reports a signal that
