@@ -336,16 +336,51 @@ def test_password_never_shown(echelon_session: EchelonSession) -> None:
             assert secret not in out
 
 
-def test_databases_are_dropped_without_keep_failed(backend: Backend, tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(PYTEST_INI)
-    (tmp_path / "db.py").write_text(DB_HELPER)
-    (tmp_path / "test_echelon.py").write_text(textwrap.dedent(ECHELON_TESTS))
-    basetemp = tmp_path / "basetemp"
-    run = run_pytest(tmp_path, backend, "-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}")
-    assert run.code == 1 and "FAILED test_echelon.py::test_fails_on_purpose" in run.output, run.output
+# --- one session without --echelon-keep-failed: the engine fixture's tests and a failing test ---------
+
+FAILING_TEST = """
+from db import query, is_pg
+
+def test_fails_on_purpose(echelon_db_url):
+    query(echelon_db_url, "TRUNCATE users CASCADE" if is_pg(echelon_db_url) else "DELETE FROM users")
+    assert echelon_db_url == "not this one"
+"""
+
+
+@dataclass
+class PlainSession:
+    """A child session run without --echelon-keep-failed, and what it left."""
+
+    backend: Backend
+    run: Run
+    basetemp: Path
+    #: The test databases still on the server after it ended (PostgreSQL).
+    left: set[str]
+
+
+@pytest.fixture(scope="module")
+def plain_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> PlainSession:
+    """One child session per engine, shared by the tests that only read its outcome and what it left.
+
+    It holds ENGINE_TESTS (the engine fixture) and FAILING_TEST (what happens to a failed
+    test's database without --echelon-keep-failed).
+    """
+    work = _project_dir(tmp_path_factory.mktemp(f"plain-session-{backend.engine}"), ENGINE_TESTS)
+    config = work / "pyproject.toml"
+    config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
+    (work / "test_fails.py").write_text(textwrap.dedent(FAILING_TEST))
+    basetemp = work / "basetemp"
+    args = ["-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}"]
+    run = run_pytest(work, backend, *args, env={"PLUGIN_OUT": str(work / "out")})
+    return PlainSession(backend, run, basetemp, backend.databases("echelon_test_"))
+
+
+def test_databases_are_dropped_without_keep_failed(plain_session: PlainSession) -> None:
+    run, basetemp = plain_session.run, plain_session.basetemp
+    assert run.code == 1 and "FAILED test_fails.py::test_fails_on_purpose" in run.output, run.output
     assert "kept database" not in run.output
-    assert backend.databases("echelon_test_") == set()
-    if backend.server is None:
+    assert plain_session.left == set()
+    if plain_session.backend.server is None:
         assert (basetemp / "echelon-seed").is_dir()  # where the copies were: none is left, made ahead or used
         assert not list(basetemp.glob("**/echelon-seed/test-*.db"))
 
@@ -414,10 +449,12 @@ def test_fixture_change_rebuilds_the_template(backend: Backend, tmp_path: Path) 
     anchor = fresh_anchor()
     _, first = _session(shop, backend, anchor)
     assert first["name"] == "Ada" and first["built"] is True
-    _, again = _session(shop, backend, anchor)
-    assert again["key"] == first["key"]
-    # A server keeps the template between sessions; SQLite templates live in the session's temporary directory.
-    assert again["built"] is (backend.server is None)
+    if backend.server is not None:
+        # A server keeps the template between sessions (SQLite templates live in the session's temporary
+        # directory, so a second SQLite session would only build again: the key's sameness is shown here).
+        _, again = _session(shop, backend, anchor)
+        assert again["key"] == first["key"]
+        assert again["built"] is False
     customers = shop / "seed" / "fixtures" / "customers.json"
     customers.write_text(customers.read_text().replace('"name": "Ada"', '"name": "Ada Lovelace"'))
     _, changed = _session(shop, backend, anchor)
@@ -549,12 +586,15 @@ def _project_dir(tmp_path: Path, tests: str) -> Path:
 
 
 def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Path) -> None:
-    """`--echelon-postgres auto -n 2` with no server running: one server, seeded databases, nothing left."""
+    """`-n 2` with $ECHELON_TEST_POSTGRES=auto and no server running: one server, seeded databases, nothing left.
+
+    The variable, the ini key (the interrupted session) and the option (the killed one) each start it.
+    """
     work = _project_dir(tmp_path, OWN_TESTS)
     backend = Backend("sqlite")  # no server URL in the child's environment
     run = run_pytest(
-        work, backend, "-n", "2", "--echelon-postgres", "auto", f"--echelon-anchor={fresh_anchor()}",
-        env={"PLUGIN_OUT": str(work / "out")},
+        work, backend, "-n", "2", f"--echelon-anchor={fresh_anchor()}",
+        env={"PLUGIN_OUT": str(work / "out"), "ECHELON_TEST_POSTGRES": "auto"},
     )  # fmt: skip
     assert run.code == 0, run.output
     assert "6 passed" in run.output
@@ -569,34 +609,15 @@ def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Pa
     assert _own_server_gone(int(header[1]), Path(header[2]))
 
 
-def test_own_server_is_started_by_the_environment_variable_and_the_ini_key(tmp_path: Path) -> None:
-    work = _project_dir(tmp_path, OWN_TESTS)
-    backend = Backend("sqlite")
-    by_env = run_pytest(
-        work, backend, "test_own.py::test_writes_to_its_own_seeded_database[0]", f"--echelon-anchor={fresh_anchor()}",
-        env={"PLUGIN_OUT": str(work / "out"), "ECHELON_TEST_POSTGRES": "auto"},
-    )  # fmt: skip
-    assert by_env.code == 0 and HEADER.search(by_env.output), by_env.output
+def test_the_command_line_turns_the_own_server_off_over_the_ini_key_and_the_variable(tmp_path: Path) -> None:
+    """The ini key and $ECHELON_TEST_POSTGRES each start the server (the tests above); the option wins over both."""
+    work = _project_dir(tmp_path, "def test_needs_no_database():\n    pass\n")
     config = work / "pyproject.toml"
     config.write_text(config.read_text() + 'echelon_postgres = "auto"\n')
-    by_ini = run_pytest(
-        work,
-        backend,
-        "test_own.py::test_writes_to_its_own_seeded_database[0]",
-        f"--echelon-anchor={fresh_anchor()}",
-        env={"PLUGIN_OUT": str(work / "out")},
-    )
-    assert by_ini.code == 0 and HEADER.search(by_ini.output), by_ini.output
-    # The command line wins over the ini key.
-    off = run_pytest(
-        work,
-        backend,
-        "test_own.py::test_writes_to_its_own_seeded_database[0]",
-        "--echelon-postgres",
-        "off",
-        env={"PLUGIN_OUT": str(work / "out")},
-    )
-    assert "SQLite files under pytest's temporary directory" in off.output
+    off = run_pytest(work, Backend("sqlite"), "--echelon-postgres", "off", env={"ECHELON_TEST_POSTGRES": "auto"})
+    assert off.code == 0, off.output
+    assert "test databases: SQLite files under pytest's temporary directory" in off.output, off.output
+    assert "started by the plugin" not in off.output
 
 
 SLOW_TEST = """
@@ -610,14 +631,23 @@ def test_waits(echelon_db_url):
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, how: str) -> None:
-    """Ctrl-C runs pytest's clean-up; a killed pytest leaves the server to its watchdog."""
+    """Ctrl-C runs pytest's clean-up; a killed pytest leaves the server to its watchdog.
+
+    The interrupted session asks for the server through the ini key, the killed one through the option.
+    """
     import signal
     import time
 
     work = _project_dir(tmp_path, SLOW_TEST)
     env = {**Backend("sqlite").env, "PLUGIN_OUT": str(work / "out")}
+    if how == "SIGINT":
+        config = work / "pyproject.toml"
+        config.write_text(config.read_text() + 'echelon_postgres = "auto"\n')
+        ask = []
+    else:
+        ask = ["--echelon-postgres", "auto"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *NOT_THEIRS, "--echelon-postgres", "auto", "-s"],
+        [sys.executable, "-m", "pytest", *NOT_THEIRS, *ask, "-s"],
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -871,17 +901,12 @@ def test_b_the_engine_let_go_of_its_database(echelon_db_url):
 """
 
 
-def test_echelon_engine_is_an_async_engine_on_the_tests_database_disposed_after(
-    backend: Backend, tmp_path: Path
-) -> None:
-    work = _project_dir(tmp_path, ENGINE_TESTS)
-    config = work / "pyproject.toml"
-    config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
-    run = run_pytest(work, backend, "-v", "-p", "no:randomly", f"--echelon-anchor={fresh_anchor()}",
-                     env={"PLUGIN_OUT": str(work / "out")})  # fmt: skip
-    assert run.code == 0, run.output
-    assert "2 passed" in run.output
-    assert backend.databases("echelon_test_") == set()
+def test_echelon_engine_is_an_async_engine_on_the_tests_database_disposed_after(plain_session: PlainSession) -> None:
+    out = plain_session.run.output
+    assert "PASSED test_own.py::test_a_the_engine_reads_joins_and_keeps_keys" in out, out
+    assert "PASSED test_own.py::test_b_the_engine_let_go_of_its_database" in out, out
+    assert re.search(r"\b1 failed, 2 passed\b", out), out  # the failing test is FAILING_TEST's, nothing else
+    assert plain_session.left == set()
 
 
 # --- a server with initdb's default settings (fsync on): what a team runs ---------------------------------
