@@ -477,14 +477,28 @@ def test_fixture_change_rebuilds_the_template(backend: Backend, tmp_path: Path) 
             backend.drop(OTHER_TEMPLATE)
 
 
+# The name a session's template takes, as the plugin works it out (its key), without a session that builds it.
+TEMPLATE_NAME = """
+import sys
+from pathlib import Path
+from echelon_seed import clock, project, templates
+shop = project.load(project.find(cwd=Path(sys.argv[1])))
+print(templates.TEMPLATE_PREFIX + templates.key(shop, templates.Seed(anchor=clock.parse_anchor(sys.argv[2])))[:12])
+"""
+
+
 def test_plugin_never_takes_over_a_database_it_did_not_create(pg_server: pgserver.PgServer, tmp_path: Path) -> None:
     backend = Backend("postgresql", pg_server)
     shop = _shop(tmp_path)
     anchor = fresh_anchor()
-    _, first = _session(shop, backend, anchor)
-    name = f"echelon_tpl_{str(first['key'])[:12]}"
-    # Someone else's database under the very name the template takes (the template dropped first).
-    backend.drop(name)
+    named = subprocess.run(
+        [sys.executable, "-c", TEMPLATE_NAME, str(shop), anchor],
+        cwd=shop, env=backend.env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    name = named.stdout.strip()
+    assert name.startswith("echelon_tpl_") and len(name) == len("echelon_tpl_") + 12, named
+    # Someone else's database under the very name the session's template would take: were the name
+    # not the plugin's, the session would build its own and pass, and this test would fail.
     pg_server.create_database(name)
     try:
         run = run_pytest(shop, backend, "-q", f"--echelon-anchor={anchor}", env={"PLUGIN_OUT": str(shop / "out.json")})
