@@ -10,6 +10,7 @@ server unless the test means to find one built before.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import itertools
 import json
 import os
@@ -19,9 +20,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import asyncpg
@@ -170,6 +172,28 @@ def run_pytest(directory: Path, backend: Backend, *args: str, env: dict[str, str
     return Run(proc.returncode, proc.stdout + proc.stderr)
 
 
+def once_per_run(factory: pytest.TempPathFactory, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`compute()` once in the whole run, its result (JSON) shared by every xdist worker that asks for it.
+
+    A module-scoped fixture runs once in each worker that runs one of its tests, and under
+    `--dist worksteal` the tests that read one child session often land on two workers, which
+    then paid for the session twice. The first worker to ask computes under a file lock in the
+    run's temporary directory (shared by the workers); the others wait for it and read.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return compute()
+    root = factory.getbasetemp().parent
+    result = root / f"{name}.json"
+    with (root / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when its worker dies
+        if not result.exists():
+            partial = root / f"{name}.partial"
+            partial.write_text(json.dumps(compute()))
+            partial.replace(result)
+    shared: dict[str, Any] = json.loads(result.read_text())
+    return shared
+
+
 def secrets() -> list[str]:
     """The suite server's password as it could leak: raw and percent-encoded."""
     return [pgserver.PASSWORD, quote(pgserver.PASSWORD, safe=""), quote(pgserver.PASSWORD)]
@@ -225,13 +249,27 @@ class EchelonSession:
 
 
 @pytest.fixture(scope="module")
-def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EchelonSession]:
+def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> EchelonSession:
     """One child session over the built-in project per engine, shared by the tests that read it.
 
-    Module-scoped: each test only reads the session's output and what it left,
+    Once per run (`once_per_run`): each test only reads the session's output and what it left,
     and the kept database is read and dropped here, before any test of the
     module looks at the server (several check that no test database is left).
     """
+
+    def compute() -> dict[str, Any]:
+        found = _echelon_session(backend, tmp_path_factory)
+        return {
+            "anchor": found.anchor, "run": asdict(found.run), "kept": found.kept, "left": sorted(found.left),
+            "kept_url": found.kept_url, "kept_users": found.kept_users,
+        }  # fmt: skip
+
+    shared = once_per_run(tmp_path_factory, f"plugin-echelon-session-{backend.engine}", compute)
+    shared |= {"run": Run(**shared["run"]), "left": set(shared["left"])}
+    return EchelonSession(backend=backend, **shared)
+
+
+def _echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> EchelonSession:
     work = tmp_path_factory.mktemp(f"echelon-session-{backend.engine}")
     (work / "pyproject.toml").write_text(PYTEST_INI)
     (work / "db.py").write_text(DB_HELPER)
@@ -260,7 +298,7 @@ def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) 
     finally:
         for name in kept:
             backend.drop(name)
-    yield EchelonSession(backend, anchor, run, kept, left, kept_url, kept_users)
+    return EchelonSession(backend, anchor, run, kept, left, kept_url, kept_users)
 
 
 def kept_names(output: str) -> list[str]:
@@ -363,16 +401,21 @@ def plain_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) ->
     """One child session per engine, shared by the tests that only read its outcome and what it left.
 
     It holds ENGINE_TESTS (the engine fixture) and FAILING_TEST (what happens to a failed
-    test's database without --echelon-keep-failed).
+    test's database without --echelon-keep-failed). Once per run, as `echelon_session`.
     """
-    work = _project_dir(tmp_path_factory.mktemp(f"plain-session-{backend.engine}"), ENGINE_TESTS)
-    config = work / "pyproject.toml"
-    config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
-    (work / "test_fails.py").write_text(textwrap.dedent(FAILING_TEST))
-    basetemp = work / "basetemp"
-    args = ["-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}"]
-    run = run_pytest(work, backend, *args, env={"PLUGIN_OUT": str(work / "out")})
-    return PlainSession(backend, run, basetemp, backend.databases("echelon_test_"))
+
+    def compute() -> dict[str, Any]:
+        work = _project_dir(tmp_path_factory.mktemp(f"plain-session-{backend.engine}"), ENGINE_TESTS)
+        config = work / "pyproject.toml"
+        config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
+        (work / "test_fails.py").write_text(textwrap.dedent(FAILING_TEST))
+        basetemp = work / "basetemp"
+        args = ["-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}"]
+        run = run_pytest(work, backend, *args, env={"PLUGIN_OUT": str(work / "out")})
+        return {"run": asdict(run), "basetemp": str(basetemp), "left": sorted(backend.databases("echelon_test_"))}
+
+    shared = once_per_run(tmp_path_factory, f"plugin-plain-session-{backend.engine}", compute)
+    return PlainSession(backend, Run(**shared["run"]), Path(shared["basetemp"]), set(shared["left"]))
 
 
 def test_databases_are_dropped_without_keep_failed(plain_session: PlainSession) -> None:
