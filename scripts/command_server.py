@@ -30,19 +30,32 @@ import sys
 import time
 from pathlib import Path
 
-#: Imported once by the server, so that no fork imports them again (each is what some command loads).
-WARM = (
-    "echelon_seed.cli",
-    "echelon_seed.commands",
-    "echelon_seed.snapshot",
-    "echelon_seed.migrate",
-    "echelon_seed.export",
-    "sqlalchemy.ext.asyncio",
-    "sqlalchemy.dialects.sqlite.aiosqlite",
-    "aiosqlite",
-    "alembic.runtime.migration",
-    "alembic.script",
-)
+#: Imported once by the server, so that no fork imports them again: the drivers and migrations some
+#: command loads, and every module of the package (found by walking it, so that a module moved or
+#: renamed is still warmed) but the two that act on import: the entry point (signal handlers) and
+#: the pytest plugin.
+WARM = ("sqlalchemy.ext.asyncio", "sqlalchemy.dialects.sqlite.aiosqlite", "aiosqlite", "alembic.runtime.migration")
+COLD = ("echelon_seed.__main__", "echelon_seed.pytest_plugin")
+
+
+def warm() -> list[str]:
+    """Import WARM and the package's modules; the names that would not import (a fork imports them itself)."""
+    import importlib
+    import pkgutil
+
+    import echelon_seed
+
+    names = list(WARM) + [
+        info.name for info in pkgutil.walk_packages(echelon_seed.__path__, "echelon_seed.") if info.name not in COLD
+    ]
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an optional driver missing only costs its fork the import
+            failed.append(name)
+    return failed
+
 
 #: The `echelon-seed` a transcript's PATH finds: stdlib only, no site (`-IS`), so it starts in milliseconds.
 CLIENT = """#!{python} -IS
@@ -155,11 +168,7 @@ def _handle(conn: socket.socket, log: Path | None) -> None:
 
 def serve(socket_path: Path, log: Path | None = None) -> None:
     """Import the package, listen on `socket_path`, say "ready" on stdout, and fork per command until SIGTERM."""
-    import importlib
-
-    for name in WARM:
-        importlib.import_module(name)
-    # echelon_seed.__main__ is imported by each fork, not here: it sets the command's signal handlers.
+    warm()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(socket_path))
     listener.listen(16)
