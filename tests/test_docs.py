@@ -45,19 +45,16 @@ def test_a_drifted_transcript_is_caught_and_named(tmp_path: Path) -> None:
 
 
 # What a command server's fork could get wrong against a fresh interpreter: the exit code, which stream
-# a line goes to and their order, a redirect, the working directory, a variable set for one command,
-# a usage error, a traceback-free failure, and a command that reads its standard input.
+# a line goes to and their order, redirects, the working directory, a variable set for one command,
+# a usage error, a failure without a traceback, and the standard input.
 FIDELITY = """```console
 $ cd projects/echelon
 $ echelon-seed --version; echo "exit $?"
 $ echelon-seed apply --database-url sqlite:///./t.db --anchor 2026-11-24T12:00:00Z; echo "exit $?"
 $ echelon-seed apply --database-url sqlite:///./t.db --scale 0; echo "exit $?"
-$ echelon-seed verify --database-url sqlite:///./t.db --format json > r.json 2> err.txt; echo "exit $?"; head -c 60 r.json; echo; wc -c < err.txt
-$ echelon-seed verify --database-url sqlite:///./t.db --golden nowhere.jsonl 2>/dev/null; echo "exit $?"
-$ echelon-seed verify --database-url sqlite:///./t.db --golden nowhere.jsonl >/dev/null; echo "exit $?"
+$ echelon-seed verify --database-url sqlite:///./t.db --golden nowhere.jsonl > out.txt 2> err.txt; echo "exit $?"; wc -c < out.txt; cat err.txt
 $ sqlite3 t.db "UPDATE agents SET win_rate = 0.5 WHERE id = 'AGT_RAVEN'"; echelon-seed verify --database-url sqlite:///./t.db; echo "exit $?"
 $ DATABASE_URL=sqlite:///./t.db echelon-seed status < /dev/null; echo "exit $?"
-$ cd ..; echelon-seed check; echo "exit $?"
 ```
 """
 
