@@ -134,9 +134,9 @@ def _take_over(request: dict[str, object], fds: list[int]) -> None:
     sys.path[0] = str(Path(sys.executable).parent)
     # The streams Python would make for these files: block-buffered unless a terminal, stderr line-buffered.
     encoding = locale.getencoding()
-    sys.stdin = sys.__stdin__ = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding=encoding, closefd=False)  # noqa: SIM115
-    sys.stderr = sys.__stderr__ = open(  # noqa: SIM115
+    sys.stdin = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding=encoding, closefd=False)  # noqa: SIM115
+    sys.stderr = open(  # noqa: SIM115
         2, "w", buffering=1, encoding=encoding, errors="backslashreplace", closefd=False
     )
 
