@@ -44,6 +44,39 @@ def test_a_drifted_transcript_is_caught_and_named(tmp_path: Path) -> None:
     assert len(drifts) == 1 and "page.md:2: $ echelon-seed --version" in drifts[0], drifts
 
 
+# What a command server's fork could get wrong against a fresh interpreter: the exit code, which stream
+# a line goes to and their order, redirects, the working directory, a variable set for one command,
+# a usage error, a failure without a traceback, and the standard input.
+FIDELITY = """```console
+$ cd projects/echelon
+$ echelon-seed --version; echo "exit $?"
+$ echelon-seed apply --database-url sqlite:///./t.db --anchor 2026-11-24T12:00:00Z; echo "exit $?"
+$ echelon-seed apply --database-url sqlite:///./t.db --scale 0; echo "exit $?"
+$ echelon-seed verify --database-url sqlite:///./t.db --golden nowhere.jsonl > out.txt 2> err.txt; echo "exit $?"; wc -c < out.txt; cat err.txt
+$ sqlite3 t.db "UPDATE agents SET win_rate = 0.5 WHERE id = 'AGT_RAVEN'"; echelon-seed verify --database-url sqlite:///./t.db; echo "exit $?"
+$ DATABASE_URL=sqlite:///./t.db echelon-seed status < /dev/null; echo "exit $?"
+```
+"""
+
+
+def test_a_forked_command_prints_what_a_fresh_interpreter_prints(tmp_path: Path) -> None:
+    """The transcripts run each command as a fork of a command server: same streams, order, exit codes."""
+    commands = [c for b in transcripts.blocks(FIDELITY.splitlines()) for c in b.commands]
+    log = tmp_path / "forked.log"
+    venv_bin = Path(sys.executable).parent
+
+    fresh = transcripts.run_page(commands, venv_bin, fresh=True)
+    forked = transcripts.run_page(commands, venv_bin, log=log)
+
+    assert [transcripts.normalised(lines) for lines in forked] == [transcripts.normalised(lines) for lines in fresh]
+    # Every echelon-seed of the page was a fork of the server, none a fresh interpreter.
+    assert len(log.read_text().splitlines()) == sum(c.text.count("echelon-seed ") for c in commands)
+    # And the page means something: success, failure and usage error, both streams.
+    codes = [line for lines in fresh for line in lines if line.startswith("exit ")]
+    assert {"exit 0", "exit 1", "exit 2"} <= set(codes), fresh
+    assert not any("Traceback" in line for lines in fresh for line in lines), fresh
+
+
 def test_durations_alone_are_not_a_drift() -> None:
     shown = ["  total                    176 rows in 0.04 s, 4,258 rows/s"]
     printed = ["  total                    176 rows in 1.62 s, 108 rows/s"]

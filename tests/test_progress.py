@@ -13,9 +13,10 @@ import pty
 import re
 import select
 import signal
-import subprocess
 import sys
 import time
+
+import pytest
 
 from echelon_seed import progress
 from tests import dbtools
@@ -236,24 +237,10 @@ def test_cli_apply_with_captured_stderr_has_no_carriage_return(sqlite_url: str) 
 
 # Same, with the line reporter's threshold at zero so that every table reports: proof that
 # progress is on and that, without a terminal, it is lines and never a redrawn bar.
-_EVERY_TABLE_REPORTS = """
-import sys
-from echelon_seed import cli, progress
-progress.LineReporter.__init__.__kwdefaults__["min_seconds"] = 0.0
-sys.exit(cli.main(sys.argv[1:]))
-"""
+def test_cli_apply_progress_without_a_terminal_is_plain_lines(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(progress.LineReporter.__init__.__kwdefaults__, "min_seconds", 0.0)
 
-
-def test_cli_apply_progress_without_a_terminal_is_plain_lines(sqlite_url: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _EVERY_TABLE_REPORTS, "apply", "--database-url", sqlite_url],
-        cwd=dbtools.ECHELON,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = dbtools.run_cli("apply", "--database-url", sqlite_url)
 
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stderr and "\x1b" not in done.stderr

@@ -10,6 +10,7 @@ server unless the test means to find one built before.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import itertools
 import json
 import os
@@ -19,9 +20,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import asyncpg
@@ -151,10 +153,15 @@ class Run:
     output: str
 
 
+#: The suite's own plugins that a team's session would not have: hypothesis alone doubled a child session's
+#: start-up (about 0.6 s of imports in every child and xdist worker), and the claims here are about ours.
+NOT_THEIRS = ("-p", "no:randomly", "-p", "no:hypothesispytest")
+
+
 def run_pytest(directory: Path, backend: Backend, *args: str, env: dict[str, str] | None = None) -> Run:
     """pytest in a child process in `directory`; its exit code and everything it printed."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
+        [sys.executable, "-m", "pytest", *NOT_THEIRS, *args],
         cwd=directory,
         env={**backend.env, **(env or {})},
         capture_output=True,
@@ -163,6 +170,28 @@ def run_pytest(directory: Path, backend: Backend, *args: str, env: dict[str, str
         check=False,
     )
     return Run(proc.returncode, proc.stdout + proc.stderr)
+
+
+def once_per_run(factory: pytest.TempPathFactory, name: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`compute()` once in the whole run, its result (JSON) shared by every xdist worker that asks for it.
+
+    A module-scoped fixture runs once in each worker that runs one of its tests, and under
+    `--dist worksteal` the tests that read one child session often land on two workers, which
+    then paid for the session twice. The first worker to ask computes under a file lock in the
+    run's temporary directory (shared by the workers); the others wait for it and read.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return compute()
+    root = factory.getbasetemp().parent
+    result = root / f"{name}.json"
+    with (root / f"{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when its worker dies
+        if not result.exists():
+            partial = root / f"{name}.partial"
+            partial.write_text(json.dumps(compute()))
+            partial.replace(result)
+    shared: dict[str, Any] = json.loads(result.read_text())
+    return shared
 
 
 def secrets() -> list[str]:
@@ -220,13 +249,27 @@ class EchelonSession:
 
 
 @pytest.fixture(scope="module")
-def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EchelonSession]:
+def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> EchelonSession:
     """One child session over the built-in project per engine, shared by the tests that read it.
 
-    Module-scoped: each test only reads the session's output and what it left,
+    Once per run (`once_per_run`): each test only reads the session's output and what it left,
     and the kept database is read and dropped here, before any test of the
     module looks at the server (several check that no test database is left).
     """
+
+    def compute() -> dict[str, Any]:
+        found = _echelon_session(backend, tmp_path_factory)
+        return {
+            "anchor": found.anchor, "run": asdict(found.run), "kept": found.kept, "left": sorted(found.left),
+            "kept_url": found.kept_url, "kept_users": found.kept_users,
+        }  # fmt: skip
+
+    shared = once_per_run(tmp_path_factory, f"plugin-echelon-session-{backend.engine}", compute)
+    shared |= {"run": Run(**shared["run"]), "left": set(shared["left"])}
+    return EchelonSession(backend=backend, **shared)
+
+
+def _echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> EchelonSession:
     work = tmp_path_factory.mktemp(f"echelon-session-{backend.engine}")
     (work / "pyproject.toml").write_text(PYTEST_INI)
     (work / "db.py").write_text(DB_HELPER)
@@ -255,7 +298,7 @@ def echelon_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) 
     finally:
         for name in kept:
             backend.drop(name)
-    yield EchelonSession(backend, anchor, run, kept, left, kept_url, kept_users)
+    return EchelonSession(backend, anchor, run, kept, left, kept_url, kept_users)
 
 
 def kept_names(output: str) -> list[str]:
@@ -331,16 +374,56 @@ def test_password_never_shown(echelon_session: EchelonSession) -> None:
             assert secret not in out
 
 
-def test_databases_are_dropped_without_keep_failed(backend: Backend, tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text(PYTEST_INI)
-    (tmp_path / "db.py").write_text(DB_HELPER)
-    (tmp_path / "test_echelon.py").write_text(textwrap.dedent(ECHELON_TESTS))
-    basetemp = tmp_path / "basetemp"
-    run = run_pytest(tmp_path, backend, "-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}")
-    assert run.code == 1 and "FAILED test_echelon.py::test_fails_on_purpose" in run.output, run.output
+# --- one session without --echelon-keep-failed: the engine fixture's tests and a failing test ---------
+
+FAILING_TEST = """
+from db import query, is_pg
+
+def test_fails_on_purpose(echelon_db_url):
+    query(echelon_db_url, "TRUNCATE users CASCADE" if is_pg(echelon_db_url) else "DELETE FROM users")
+    assert echelon_db_url == "not this one"
+"""
+
+
+@dataclass
+class PlainSession:
+    """A child session run without --echelon-keep-failed, and what it left."""
+
+    backend: Backend
+    run: Run
+    basetemp: Path
+    #: The test databases still on the server after it ended (PostgreSQL).
+    left: set[str]
+
+
+@pytest.fixture(scope="module")
+def plain_session(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> PlainSession:
+    """One child session per engine, shared by the tests that only read its outcome and what it left.
+
+    It holds ENGINE_TESTS (the engine fixture) and FAILING_TEST (what happens to a failed
+    test's database without --echelon-keep-failed). Once per run, as `echelon_session`.
+    """
+
+    def compute() -> dict[str, Any]:
+        work = _project_dir(tmp_path_factory.mktemp(f"plain-session-{backend.engine}"), ENGINE_TESTS)
+        config = work / "pyproject.toml"
+        config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
+        (work / "test_fails.py").write_text(textwrap.dedent(FAILING_TEST))
+        basetemp = work / "basetemp"
+        args = ["-rA", f"--echelon-anchor={fresh_anchor()}", f"--basetemp={basetemp}"]
+        run = run_pytest(work, backend, *args, env={"PLUGIN_OUT": str(work / "out")})
+        return {"run": asdict(run), "basetemp": str(basetemp), "left": sorted(backend.databases("echelon_test_"))}
+
+    shared = once_per_run(tmp_path_factory, f"plugin-plain-session-{backend.engine}", compute)
+    return PlainSession(backend, Run(**shared["run"]), Path(shared["basetemp"]), set(shared["left"]))
+
+
+def test_databases_are_dropped_without_keep_failed(plain_session: PlainSession) -> None:
+    run, basetemp = plain_session.run, plain_session.basetemp
+    assert run.code == 1 and "FAILED test_fails.py::test_fails_on_purpose" in run.output, run.output
     assert "kept database" not in run.output
-    assert backend.databases("echelon_test_") == set()
-    if backend.server is None:
+    assert plain_session.left == set()
+    if plain_session.backend.server is None:
         assert (basetemp / "echelon-seed").is_dir()  # where the copies were: none is left, made ahead or used
         assert not list(basetemp.glob("**/echelon-seed/test-*.db"))
 
@@ -409,10 +492,12 @@ def test_fixture_change_rebuilds_the_template(backend: Backend, tmp_path: Path) 
     anchor = fresh_anchor()
     _, first = _session(shop, backend, anchor)
     assert first["name"] == "Ada" and first["built"] is True
-    _, again = _session(shop, backend, anchor)
-    assert again["key"] == first["key"]
-    # A server keeps the template between sessions; SQLite templates live in the session's temporary directory.
-    assert again["built"] is (backend.server is None)
+    if backend.server is not None:
+        # A server keeps the template between sessions (SQLite templates live in the session's temporary
+        # directory, so a second SQLite session would only build again: the key's sameness is shown here).
+        _, again = _session(shop, backend, anchor)
+        assert again["key"] == first["key"]
+        assert again["built"] is False
     customers = shop / "seed" / "fixtures" / "customers.json"
     customers.write_text(customers.read_text().replace('"name": "Ada"', '"name": "Ada Lovelace"'))
     _, changed = _session(shop, backend, anchor)
@@ -435,14 +520,28 @@ def test_fixture_change_rebuilds_the_template(backend: Backend, tmp_path: Path) 
             backend.drop(OTHER_TEMPLATE)
 
 
+# The name a session's template takes, as the plugin works it out (its key), without a session that builds it.
+TEMPLATE_NAME = """
+import sys
+from pathlib import Path
+from echelon_seed import clock, project, templates
+shop = project.load(project.find(cwd=Path(sys.argv[1])))
+print(templates.TEMPLATE_PREFIX + templates.key(shop, templates.Seed(anchor=clock.parse_anchor(sys.argv[2])))[:12])
+"""
+
+
 def test_plugin_never_takes_over_a_database_it_did_not_create(pg_server: pgserver.PgServer, tmp_path: Path) -> None:
     backend = Backend("postgresql", pg_server)
     shop = _shop(tmp_path)
     anchor = fresh_anchor()
-    _, first = _session(shop, backend, anchor)
-    name = f"echelon_tpl_{str(first['key'])[:12]}"
-    # Someone else's database under the very name the template takes (the template dropped first).
-    backend.drop(name)
+    named = subprocess.run(
+        [sys.executable, "-c", TEMPLATE_NAME, str(shop), anchor],
+        cwd=shop, env=backend.env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    name = named.stdout.strip()
+    assert name.startswith("echelon_tpl_") and len(name) == len("echelon_tpl_") + 12, named
+    # Someone else's database under the very name the session's template would take: were the name
+    # not the plugin's, the session would build its own and pass, and this test would fail.
     pg_server.create_database(name)
     try:
         run = run_pytest(shop, backend, "-q", f"--echelon-anchor={anchor}", env={"PLUGIN_OUT": str(shop / "out.json")})
@@ -544,12 +643,15 @@ def _project_dir(tmp_path: Path, tests: str) -> Path:
 
 
 def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Path) -> None:
-    """`--echelon-postgres auto -n 2` with no server running: one server, seeded databases, nothing left."""
+    """`-n 2` with $ECHELON_TEST_POSTGRES=auto and no server running: one server, seeded databases, nothing left.
+
+    The variable, the ini key (the interrupted session) and the option (the killed one) each start it.
+    """
     work = _project_dir(tmp_path, OWN_TESTS)
     backend = Backend("sqlite")  # no server URL in the child's environment
     run = run_pytest(
-        work, backend, "-n", "2", "--echelon-postgres", "auto", f"--echelon-anchor={fresh_anchor()}",
-        env={"PLUGIN_OUT": str(work / "out")},
+        work, backend, "-n", "2", f"--echelon-anchor={fresh_anchor()}",
+        env={"PLUGIN_OUT": str(work / "out"), "ECHELON_TEST_POSTGRES": "auto"},
     )  # fmt: skip
     assert run.code == 0, run.output
     assert "6 passed" in run.output
@@ -564,34 +666,15 @@ def test_own_server_serves_two_xdist_workers_once_and_is_gone_after(tmp_path: Pa
     assert _own_server_gone(int(header[1]), Path(header[2]))
 
 
-def test_own_server_is_started_by_the_environment_variable_and_the_ini_key(tmp_path: Path) -> None:
-    work = _project_dir(tmp_path, OWN_TESTS)
-    backend = Backend("sqlite")
-    by_env = run_pytest(
-        work, backend, "test_own.py::test_writes_to_its_own_seeded_database[0]", f"--echelon-anchor={fresh_anchor()}",
-        env={"PLUGIN_OUT": str(work / "out"), "ECHELON_TEST_POSTGRES": "auto"},
-    )  # fmt: skip
-    assert by_env.code == 0 and HEADER.search(by_env.output), by_env.output
+def test_the_command_line_turns_the_own_server_off_over_the_ini_key_and_the_variable(tmp_path: Path) -> None:
+    """The ini key and $ECHELON_TEST_POSTGRES each start the server (the tests above); the option wins over both."""
+    work = _project_dir(tmp_path, "def test_needs_no_database():\n    pass\n")
     config = work / "pyproject.toml"
     config.write_text(config.read_text() + 'echelon_postgres = "auto"\n')
-    by_ini = run_pytest(
-        work,
-        backend,
-        "test_own.py::test_writes_to_its_own_seeded_database[0]",
-        f"--echelon-anchor={fresh_anchor()}",
-        env={"PLUGIN_OUT": str(work / "out")},
-    )
-    assert by_ini.code == 0 and HEADER.search(by_ini.output), by_ini.output
-    # The command line wins over the ini key.
-    off = run_pytest(
-        work,
-        backend,
-        "test_own.py::test_writes_to_its_own_seeded_database[0]",
-        "--echelon-postgres",
-        "off",
-        env={"PLUGIN_OUT": str(work / "out")},
-    )
-    assert "SQLite files under pytest's temporary directory" in off.output
+    off = run_pytest(work, Backend("sqlite"), "--echelon-postgres", "off", env={"ECHELON_TEST_POSTGRES": "auto"})
+    assert off.code == 0, off.output
+    assert "test databases: SQLite files under pytest's temporary directory" in off.output, off.output
+    assert "started by the plugin" not in off.output
 
 
 SLOW_TEST = """
@@ -605,14 +688,23 @@ def test_waits(echelon_db_url):
 
 @pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
 def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, how: str) -> None:
-    """Ctrl-C runs pytest's clean-up; a killed pytest leaves the server to its watchdog."""
+    """Ctrl-C runs pytest's clean-up; a killed pytest leaves the server to its watchdog.
+
+    The interrupted session asks for the server through the ini key, the killed one through the option.
+    """
     import signal
     import time
 
     work = _project_dir(tmp_path, SLOW_TEST)
     env = {**Backend("sqlite").env, "PLUGIN_OUT": str(work / "out")}
+    if how == "SIGINT":
+        config = work / "pyproject.toml"
+        config.write_text(config.read_text() + 'echelon_postgres = "auto"\n')
+        ask = []
+    else:
+        ask = ["--echelon-postgres", "auto"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:randomly", "--echelon-postgres", "auto", "-s"],
+        [sys.executable, "-m", "pytest", *NOT_THEIRS, *ask, "-s"],
         cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -866,17 +958,12 @@ def test_b_the_engine_let_go_of_its_database(echelon_db_url):
 """
 
 
-def test_echelon_engine_is_an_async_engine_on_the_tests_database_disposed_after(
-    backend: Backend, tmp_path: Path
-) -> None:
-    work = _project_dir(tmp_path, ENGINE_TESTS)
-    config = work / "pyproject.toml"
-    config.write_text(config.read_text() + 'asyncio_mode = "auto"\n')
-    run = run_pytest(work, backend, "-v", "-p", "no:randomly", f"--echelon-anchor={fresh_anchor()}",
-                     env={"PLUGIN_OUT": str(work / "out")})  # fmt: skip
-    assert run.code == 0, run.output
-    assert "2 passed" in run.output
-    assert backend.databases("echelon_test_") == set()
+def test_echelon_engine_is_an_async_engine_on_the_tests_database_disposed_after(plain_session: PlainSession) -> None:
+    out = plain_session.run.output
+    assert "PASSED test_own.py::test_a_the_engine_reads_joins_and_keeps_keys" in out, out
+    assert "PASSED test_own.py::test_b_the_engine_let_go_of_its_database" in out, out
+    assert re.search(r"\b1 failed, 2 passed\b", out), out  # the failing test is FAILING_TEST's, nothing else
+    assert plain_session.left == set()
 
 
 # --- a server with initdb's default settings (fsync on): what a team runs ---------------------------------

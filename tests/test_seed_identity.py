@@ -1,6 +1,7 @@
 """A generator's code is part of the seed's identity: an edited generator is another seed.
 
-The shop example is copied, seeded through the command line, then its
+The shop example is copied, seeded through the command line (in process, each
+call importing the project afresh, as a new process would), then its
 generator is edited (a constant moved by two hours, the same number of
 bytes, the modification time put back, so that nothing but the content
 tells). `apply` must not answer "already seeded": it names the other seed
@@ -31,17 +32,15 @@ OLD = b"SEASON_START = datetime(2024, 3, 1, 7, 0)"
 NEW = b"SEASON_START = datetime(2024, 3, 1, 9, 0)"
 
 
+@pytest.fixture(autouse=True)
+def _no_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PYTHONDONTWRITEBYTECODE=1 for the commands run in this process: the generator is compiled from its source."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+
+
 def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "echelon_seed", *args],
-        cwd=cwd,
-        env=cli_env({"PYTHONDONTWRITEBYTECODE": "1", **(env or {})}),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """The command line in process (`dbtools.run_cli`: a project's modules are forgotten after each call)."""
+    return dbtools.run_cli(*args, cwd=cwd, env=env)
 
 
 def hint_in(line: str) -> str:

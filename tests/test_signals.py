@@ -48,7 +48,7 @@ from echelon_seed import commands
 from tests import dbtools
 from tests.test_reliability_kill import NEW, OLD, cli_env, sqlite_file
 
-SIGNAL_TRIALS = 10
+SIGNAL_TRIALS = 6
 INTERRUPTED = ("echelon-seed: interrupted", "echelon-seed: interrupted; rolled back")
 
 
