@@ -496,6 +496,13 @@ class _Digester:
             if self._in_block == BLOCK_ROWS:
                 self._close_block()
 
+    def add_chunk(self, data: bytes, lines: int) -> None:
+        """Digest `lines` whole lines already encoded, each ending in a newline."""
+        if self.cuts_blocks:
+            self.add(data.decode("utf-8").split("\n")[:-1])
+        else:
+            self.add_bytes(data, lines)
+
     def add_bytes(self, data: bytes, lines: int) -> None:
         """Digest `lines` whole lines already encoded, each ending in a newline (only without blocks)."""
         assert not self.cuts_blocks
@@ -643,9 +650,9 @@ async def _read_by_database(
     if not plan.ordered_by_key:
         return False  # a table without a key is sorted by its whole lines, in Python
 
-    def take(batch: list[str]) -> None:
-        digester.add(batch)
-        reporter.advance(len(batch))
+    def take(data: bytes, rows: int) -> None:
+        digester.add_chunk(data, rows)
+        reporter.advance(rows)
 
     try:
         return await snapshot_sql.read_table(conn, backend, plan.table, plan.cells, plan.key, take, _FETCH)
