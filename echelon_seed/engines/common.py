@@ -23,8 +23,8 @@ from echelon_seed import urls
 from echelon_seed.errors import ConfigError
 
 DEFAULT_URL = "sqlite:///./dev.db"
-# What the fields of `Backend.text_lines` may not hold besides a tab (counted apart).
-_UNFIT = re.compile("[\n\r\x01\x02]")
+# What a field of `Backend.text_lines` may not hold.
+_UNFIT = re.compile("[\t\n\r\x01\x02]")
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
 _LOCK_KEYS = (0x45434853, 1)
 
@@ -143,9 +143,9 @@ class Backend:
         async for rows in self.stream(conn, query, 5_000):
             lines = []
             for row in rows:
-                line = "\t".join(self.TEXT_NULL if value is None else str(value) for value in row)
-                refused = refused or bool(_UNFIT.search(line)) or line.count("\t") != len(row) - 1
-                lines.append(line)
+                texts = [None if value is None else str(value) for value in row]
+                refused = refused or any(text is not None and _UNFIT.search(text) for text in texts)
+                lines.append("\t".join(self.TEXT_NULL if text is None else text for text in texts))
             if lines and not refused:
                 sink(("\n".join(lines) + "\n").encode("utf-8"))
         if refused:
