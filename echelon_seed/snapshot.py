@@ -51,6 +51,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -576,7 +577,7 @@ async def capture(
         database_text = await backend.writes_canonical_text(conn)
     splits, child = ({}, None) if database_text else await _split_in_child(conn, backend, plans)
     try:
-        with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as body:
             for plan in plans:
                 reporter.start(plan.table.name, totals.get(plan.table.name))
                 sink = body if out is not None else None
@@ -606,13 +607,37 @@ async def capture(
             )
             if out is not None:
                 out.write((header.to_line(blocks=blocks) + "\n").encode("utf-8"))
-                body.seek(0)
-                while chunk := body.read(2**20):
-                    out.write(chunk)
+                _copy_body(body, out)
     finally:
         if child is not None:
             child.close()
     return header
+
+
+#: The body stays in memory up to this size, then goes to a temporary file.
+_SPOOL = 16 * 2**20
+
+
+def _copy_body(body: IO[bytes], out: IO[bytes]) -> None:
+    """Copy the spooled body after the header; file to file by the kernel (`sendfile`) where both are files."""
+    size = body.tell()
+    body.seek(0)
+    if size > _SPOOL:  # on disk by now: asking its descriptor does not move it there
+        try:
+            target = out.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+            target = -1
+        if target >= 0:
+            out.flush()
+            sent, source = 0, body.fileno()
+            try:
+                while sent < size and (step := os.sendfile(target, source, sent, size - sent)):
+                    sent += step
+            except OSError:
+                pass  # a target sendfile cannot write to: the rest the ordinary way (which reports a real error)
+            body.seek(sent)
+    while chunk := body.read(2**20):
+        out.write(chunk)
 
 
 def _cell_error(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> SnapshotError:
