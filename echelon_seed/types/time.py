@@ -391,7 +391,7 @@ def _micros(anchor: datetime) -> int:
 
 def _finish_offset(value: Any) -> str:
     """The canonical relative time from the database's offset from the anchor in microseconds (or its infinity)."""
-    if value is None:
+    if value is None or value == "null":
         return "null"
     try:
         micros = int(value)
@@ -413,12 +413,13 @@ def _moment_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) ->
         # The offset in whole microseconds, exact for every finite year (extract gives numeric);
         # Python writes it as "now-4h", which is cheaper there than in SQL. Within 2e15 µs of
         # 1970 the double date_part gives is exact enough (below), and costs half of numeric.
+        # NULL is 'null' (not SQL NULL), so that a chunk of lines with a NULL time stays on the bulk path.
         return CellSql(
             f"CASE WHEN {_PG_NEAR_EPOCH} THEN "
             f"CAST(CAST(date_part('epoch', {{v}}) * 1000000 AS bigint) - {_micros(anchor):d} AS text) "
             "WHEN isfinite({v}) THEN "
             f"CAST(CAST(extract(epoch FROM {{v}}) * 1000000 AS bigint) - {_micros(anchor):d} AS text) "
-            "ELSE CAST({v} AS text) END",
+            "WHEN {v} IS NULL THEN 'null' ELSE CAST({v} AS text) END",
             finish=_finish_offset,
             finish_number=clock.quoted_micros,
         )
