@@ -99,3 +99,37 @@ def _head(hours: int) -> str:
     sign = "now-" if hours < 0 else "now+"
     days, hours = divmod(abs(hours), 24)
     return sign + (f"{days}d" if days else "") + _HOURS[hours]
+
+
+# The minutes and seconds of a whole second within its hour, looked up with the closing quote.
+_WITHIN_HOUR = tuple(_MINUTES[r // 60] + _SECONDS[r % 60] + '"' for r in range(3600))
+# '"now-3d4h' per whole hours before (and after) the anchor: a seed's times fall in a few thousand.
+_BEFORE: dict[int, str] = {}
+_AFTER: dict[int, str] = {}
+
+
+def quoted_micros(micros: int) -> str:
+    """`describe_micros` as a JSON string ('"now-4h"'), in one call: the snapshot's text of a relative time."""
+    # Unrolled and looked up: the database gives a big table's offsets and this writes each one.
+    if micros < 0:
+        whole, frac = divmod(-micros, 1_000_000)
+        hours, rest = divmod(whole, 3600)
+        head = _BEFORE.get(hours) or _quoted_head(_BEFORE, hours, '"now-')
+    elif micros:
+        whole, frac = divmod(micros, 1_000_000)
+        hours, rest = divmod(whole, 3600)
+        head = _AFTER.get(hours) or _quoted_head(_AFTER, hours, '"now+')
+    else:
+        return '"now"'
+    if frac:
+        minutes, seconds = divmod(rest, 60)
+        return head + _MINUTES[minutes] + f"{seconds}.{frac:06d}".rstrip("0") + 's"'
+    return head + _WITHIN_HOUR[rest]
+
+
+def _quoted_head(known: dict[int, str], hours: int, sign: str) -> str:
+    if len(known) >= 1 << 16:  # bounded like `_head`: a foreign database may spread over many more hours
+        known.clear()
+    days, hours_left = divmod(hours, 24)
+    known[hours] = head = sign + (f"{days}d" if days else "") + _HOURS[hours_left]
+    return head

@@ -51,6 +51,7 @@ import hashlib
 import heapq
 import itertools
 import json
+import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -496,6 +497,13 @@ class _Digester:
             if self._in_block == BLOCK_ROWS:
                 self._close_block()
 
+    def add_chunk(self, data: bytes, lines: int) -> None:
+        """Digest `lines` whole lines already encoded, each ending in a newline."""
+        if self.cuts_blocks:
+            self.add(data.decode("utf-8").split("\n")[:-1])
+        else:
+            self.add_bytes(data, lines)
+
     def add_bytes(self, data: bytes, lines: int) -> None:
         """Digest `lines` whole lines already encoded, each ending in a newline (only without blocks)."""
         assert not self.cuts_blocks
@@ -569,7 +577,7 @@ async def capture(
         database_text = await backend.writes_canonical_text(conn)
     splits, child = ({}, None) if database_text else await _split_in_child(conn, backend, plans)
     try:
-        with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as body:
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as body:
             for plan in plans:
                 reporter.start(plan.table.name, totals.get(plan.table.name))
                 sink = body if out is not None else None
@@ -599,13 +607,37 @@ async def capture(
             )
             if out is not None:
                 out.write((header.to_line(blocks=blocks) + "\n").encode("utf-8"))
-                body.seek(0)
-                while chunk := body.read(2**20):
-                    out.write(chunk)
+                _copy_body(body, out)
     finally:
         if child is not None:
             child.close()
     return header
+
+
+#: The body stays in memory up to this size, then goes to a temporary file.
+_SPOOL = 16 * 2**20
+
+
+def _copy_body(body: IO[bytes], out: IO[bytes]) -> None:
+    """Copy the spooled body after the header; file to file by the kernel (`sendfile`) where both are files."""
+    size = body.tell()
+    body.seek(0)
+    if size > _SPOOL:  # on disk by now: asking its descriptor does not move it there
+        try:
+            target = out.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+            target = -1
+        if target >= 0:
+            out.flush()
+            sent, source = 0, body.fileno()
+            try:
+                while sent < size and (step := os.sendfile(target, source, sent, size - sent)):
+                    sent += step
+            except OSError:
+                pass  # a target sendfile cannot write to: the rest the ordinary way (which reports a real error)
+            body.seek(sent)
+    while chunk := body.read(2**20):
+        out.write(chunk)
 
 
 def _cell_error(plan: _Plan, rows: Sequence[Sequence[Any]], exc: Exception) -> SnapshotError:
@@ -643,9 +675,9 @@ async def _read_by_database(
     if not plan.ordered_by_key:
         return False  # a table without a key is sorted by its whole lines, in Python
 
-    def take(batch: list[str]) -> None:
-        digester.add(batch)
-        reporter.advance(len(batch))
+    def take(data: bytes, rows: int) -> None:
+        digester.add_chunk(data, rows)
+        reporter.advance(rows)
 
     try:
         return await snapshot_sql.read_table(conn, backend, plan.table, plan.cells, plan.key, take, _FETCH)

@@ -30,7 +30,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from . import canonical, types
 from .engines import Backend
 
-__all__ = ["SPLIT_ROWS", "Cell", "LineQuery", "NotExact", "line_query", "read_lines", "read_table"]
+__all__ = [
+    "SPLIT_ROWS",
+    "Cell",
+    "LineQuery",
+    "NotExact",
+    "Sink",
+    "line_query",
+    "read_chunks",
+    "read_lines",
+    "read_table",
+]
 
 #: Tables of at least this many rows (the planner's estimate) are read by two sessions at once,
 #: each writing half of the lines, where the engine lets two sessions share one snapshot.
@@ -65,9 +75,8 @@ class LineQuery:
     query: Select[Any]
     finishers: tuple[Callable[[Any], str], ...]
     as_text: bool
-
-
-_NO_LIMIT = 2**63 - 1
+    #: Per finisher, its faster form for values that are all whole numbers (`CellSql.finish_number`).
+    numbers: tuple[Callable[[int], str] | None, ...] = ()
 
 
 def _quote(name: str) -> str:
@@ -92,36 +101,13 @@ def line_query(
     made = {cell.name: types.canonical_sql(table.columns[cell.name].type, backend.name, cell.anchor) for cell in cells}
     if not any(made.values()):
         return None
-    prepared: list[ColumnElement[Any]] = []
-    texts: dict[str, str] = {}
-    for cell in cells:
-        sql = made[cell.name]
-        if sql is None:
-            continue
-        names = {"v": _quote(cell.name)}
-        for index, step in enumerate(sql.prepared):
-            label = f"echelon-seed p{len(prepared)}"
-            names[f"p{index}"] = _quote(label)
-            prepared.append(literal_column(step.format(v=_quote(cell.name))).label(label))
-        texts[cell.name] = "(" + sql.text.format(**names) + ")"
-
-    source: Any = table
-    if prepared:
-        # Computed once per row in a subquery that neither planner merges into the outer query
-        # (one with an OFFSET, and a LIMIT both engines spell alike), so the text built from a
-        # prepared value does not compute it again.
-        inner = [table.columns[c.name].label(c.name) for c in cells if c.name in texts]
-        inner += [backend.read_term(table.columns[c.name], c.how).label(c.name) for c in cells if c.name not in texts]
-        ordered = select(*inner, *prepared).select_from(table)
-        if where is not None:
-            ordered = ordered.where(where)
-        source = ordered.order_by(*[backend.sort_key(table.columns[k]) for k in key]).limit(_NO_LIMIT).offset(0)
-        source = source.subquery("echelon-seed")
+    texts = {name: "(" + sql.text.format(v=_quote(name)) + ")" for name, sql in made.items() if sql is not None}
 
     # Segments: the static JSON around the cells and the cells the database writes, concatenated in SQL;
     # between them, the values Python finishes. Columns in name order, as `RowEncoder` writes them.
     terms: list[ColumnElement[Any]] = []
     finishers: list[Callable[[Any], str]] = []
+    numbers: list[Callable[[int], str] | None] = []
     as_text = True
     pending = [_literal("[" + canonical.json_string(table.name) + ",{")]
     for position, cell in enumerate(sorted(cells, key=lambda c: c.name)):
@@ -135,20 +121,20 @@ def line_query(
         if sql is not None and sql.finish is not None:
             terms.append(literal_column(texts[cell.name]))
             finishers.append(sql.finish)
+            numbers.append(sql.finish_number)
             continue
-        column = source.columns[cell.name]
-        terms.append(column if prepared else backend.read_term(column, cell.how))
+        terms.append(backend.read_term(table.columns[cell.name], cell.how))
         finishers.append(canonical.cell_text(cell.kind, cell.anchor, lenient=cell.lenient))
+        numbers.append(None)
         as_text = False
     pending.append(_literal("}]"))
     terms.append(literal_column(" || ".join(pending)))
 
-    query = select(*terms).select_from(source)
-    if where is not None and not prepared:
+    query = select(*terms).select_from(table)
+    if where is not None:
         query = query.where(where)
-    if not prepared or not backend.keeps_subquery_order:
-        query = query.order_by(*[backend.sort_key(source.columns[k]) for k in key])
-    return LineQuery(query=query, finishers=tuple(finishers), as_text=as_text)
+    query = query.order_by(*[backend.sort_key(table.columns[k]) for k in key])
+    return LineQuery(query=query, finishers=tuple(finishers), as_text=as_text, numbers=tuple(numbers))
 
 
 def _combiner(finishers: Sequence[Callable[[Any], str]], null: object) -> Callable[[Sequence[Any]], str]:
@@ -183,32 +169,89 @@ def _combiner(finishers: Sequence[Callable[[Any], str]], null: object) -> Callab
     return combine
 
 
-async def read_lines(
-    conn: AsyncConnection, backend: Backend, lines: LineQuery, sink: Callable[[list[str]], None], batch: int
-) -> None:
-    """Hand the table's lines to `sink` in batches; raise NotExact once a row the database could not write shows.
+def _chunk_finisher(lines: LineQuery, null: str) -> Callable[[bytes], tuple[bytes, int]]:
+    """Finish a chunk of whole COPY lines at once, and count them: segments (even fields), values Python writes (odd).
 
-    `sink` may have taken earlier batches by then: the caller starts the table again.
+    Split on the tab alone, a chunk's fields keep their pattern across its
+    lines (a line's last segment and the next line's first are one field,
+    newline between), so every value is found by a stride and finished by
+    one `map` per column, and one join makes the lines: no Python per line.
+    A NULL segment (the database could not write a cell exactly) raises
+    NotExact; a NULL value is handed to its finisher as None.
+    """
+    finishers = lines.finishers
+    numbers = lines.numbers or (None,) * len(finishers)
+    width = 2 * len(finishers)
+    null_bytes = null.encode("utf-8")
+
+    def per_line(text: str) -> tuple[str, int]:
+        made = text.split("\n")
+        made.pop()  # after the last newline
+        for number, line in enumerate(made):
+            fields = line.split("\t")
+            if len(fields) != width + 1 or null in fields[0::2]:
+                raise NotExact
+            for index, finish in enumerate(finishers):
+                value = fields[2 * index + 1]
+                fields[2 * index + 1] = finish(None if value == null else value)
+            made[number] = "".join(fields)
+        return "\n".join(made) + "\n", len(made)
+
+    def finish_chunk(data: bytes) -> tuple[bytes, int]:
+        if not finishers:
+            if null_bytes in data:
+                raise NotExact
+            return data, data.count(b"\n")
+        text = data.decode("utf-8")
+        if null in text:
+            made, rows = per_line(text)
+            return made.encode("utf-8"), rows
+        # No field holds a tab or a line break (the engine refuses such a value), so the fields
+        # are the lines' fields in order.
+        fields = text.split("\t")
+        for index, finish in enumerate(finishers):
+            values = fields[2 * index + 1 :: width]
+            number = numbers[index]
+            if number is not None:
+                try:
+                    fields[2 * index + 1 :: width] = map(number, map(int, values))
+                    continue
+                except ValueError:
+                    pass  # not all whole numbers (an infinity): each value its own way
+            fields[2 * index + 1 :: width] = map(finish, values)
+        return "".join(fields).encode("utf-8"), (len(fields) - 1) // width
+
+    return finish_chunk
+
+
+#: Where the lines go: whole lines as UTF-8, each ending in a newline, and how many.
+Sink = Callable[[bytes, int], None]
+
+
+async def read_chunks(conn: AsyncConnection, backend: Backend, lines: LineQuery, sink: Sink, batch: int) -> None:
+    """Hand the table's lines to `sink` in chunks; raise NotExact once a row the database could not write shows.
+
+    `sink` may have taken earlier chunks by then: the caller starts the table again.
     """
     if lines.as_text:
         failed = False
-        combine = _combiner(lines.finishers, _COPY_NULL) if lines.finishers else None
+        finish = _chunk_finisher(lines, backend.TEXT_NULL)
 
-        def take(rows: list[str]) -> None:
+        def take(data: bytes) -> None:
             nonlocal failed
             if failed:
                 return
             try:
-                if combine is None:
-                    if _COPY_NULL in rows:
-                        raise NotExact
-                    sink(rows)
-                else:
-                    sink([combine(row.split("\t")) for row in rows])
+                data, rows = finish(data)
             except (NotExact, TypeError, ValueError, OverflowError):
                 failed = True  # COPY runs to its end: stopping it midway would break the transaction
+                return
+            sink(data, rows)
 
-        await backend.text_rows(conn, lines.query, take)
+        try:
+            await backend.text_lines(conn, lines.query, take)
+        except ValueError:
+            raise NotExact from None  # a value the lines cannot carry: the Python way reads it
         if failed:
             raise NotExact
         return
@@ -217,18 +260,27 @@ async def read_lines(
     try:
         async for rows in stream:
             try:
-                sink([combine(row) for row in rows])
+                made = [combine(row) for row in rows]
             except (TypeError, ValueError, OverflowError):
                 # A value Python's own path refuses: read that way, it says which and where.
                 raise NotExact from None
+            if made:
+                sink(("\n".join(made) + "\n").encode("utf-8"), len(made))
     finally:
         close = getattr(stream, "aclose", None)  # the cursor closes now, not when collected
         if close is not None:
             await close()
 
 
-#: How COPY's text form spells NULL.
-_COPY_NULL = "\\N"
+async def read_lines(
+    conn: AsyncConnection, backend: Backend, lines: LineQuery, sink: Callable[[list[str]], None], batch: int
+) -> None:
+    """`read_chunks`, the lines handed over as a list of strings without their newlines."""
+
+    def take(data: bytes, rows: int) -> None:
+        sink(data.decode("utf-8").split("\n")[:-1])
+
+    await read_chunks(conn, backend, lines, take, batch)
 
 
 async def read_table(
@@ -237,7 +289,7 @@ async def read_table(
     table: Table,
     cells: Sequence[Cell],
     key: Sequence[str],
-    sink: Callable[[list[str]], None],
+    sink: Sink,
     batch: int,
 ) -> bool:
     """Hand the table's lines, as the database writes them, to `sink`; False when it writes none of its columns.
@@ -246,7 +298,7 @@ async def read_table(
     read in two halves at once, cut on that column, the second by another
     session of the same snapshot (`Backend.second_reader`), its lines kept in
     a temporary file until the first half has gone by. Raises NotExact as
-    `read_lines` does.
+    `read_chunks` does.
     """
     whole = line_query(table, cells, key, backend)
     if whole is None:
@@ -258,7 +310,7 @@ async def read_table(
         rows = await backend.estimated_rows(conn, table)
         if rows >= SPLIT_ROWS:
             term = backend.sort_key(table.columns[key[0]])
-            middle = await conn.scalar(select(table.columns[key[0]]).order_by(term).offset(rows // 2).limit(1))
+            middle = await backend.middle_value(conn, table, table.columns[key[0]], rows)
             if middle is not None:
                 async with backend.second_reader(conn) as other:
                     if other is not None:
@@ -267,7 +319,7 @@ async def read_table(
                         assert first is not None and second is not None
                         await _halves(conn, other, backend, (first, second), sink, batch)
                         return True
-    await read_lines(conn, backend, whole, sink, batch)
+    await read_chunks(conn, backend, whole, sink, batch)
     return True
 
 
@@ -276,30 +328,31 @@ async def _halves(
     other: AsyncConnection,
     backend: Backend,
     halves: tuple[LineQuery, LineQuery],
-    sink: Callable[[list[str]], None],
+    sink: Sink,
     batch: int,
 ) -> None:
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as later:
+    with tempfile.TemporaryFile() as later:
+        kept: list[tuple[int, int]] = []  # each chunk's length and lines: read back as they were
 
-        def keep(lines: list[str]) -> None:
-            if lines:
-                later.write("\n".join(lines) + "\n")
+        def keep(data: bytes, rows: int) -> None:
+            later.write(data)
+            kept.append((len(data), rows))
 
         # Both run to their end (a COPY cut short would break its transaction); then the outcome.
         results = await asyncio.gather(
-            read_lines(conn, backend, halves[0], sink, batch),
-            read_lines(other, backend, halves[1], keep, batch),
+            read_chunks(conn, backend, halves[0], sink, batch),
+            read_chunks(other, backend, halves[1], keep, batch),
             return_exceptions=True,
         )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         later.seek(0)
-        pending = ""
-        while chunk := later.read(2**20):  # in big pieces: a line at a time costs more than the hashing
-            lines = (pending + chunk).split("\n")
-            pending = lines.pop()
-            for start in range(0, len(lines), batch):
-                sink(lines[start : start + batch])
-        if pending:
-            sink([pending])
+        size = rows = 0
+        for length, count in kept:  # in pieces of about a megabyte, each ending with a line
+            size, rows = size + length, rows + count
+            if size >= 2**20:
+                sink(later.read(size), rows)
+                size = rows = 0
+        if size:
+            sink(later.read(size), rows)

@@ -39,6 +39,17 @@ def test_describe_is_the_inverse_of_resolve_over_many_offsets() -> None:
         assert clock.to_offset(text) == timedelta(microseconds=micros), text
 
 
+def test_quoted_micros_is_the_described_text_in_quotes() -> None:
+    """The snapshot's one-call form agrees with `describe_micros` on both sides of the anchor, at every unit's edge."""
+    edges = [0, 1, -1, 999_999, 1_000_000, -1_000_000, 59_999_999, 60_000_000, 3_599_999_999, 3_600_000_000]
+    edges += [86_399_999_999, 86_400_000_000, -86_400_000_001, 10**15, -(10**15) - 1]
+    words = [int.from_bytes(hashlib.blake2b(str(i).encode(), digest_size=8).digest(), "big") for i in range(20_000)]
+    offsets = edges + [-e for e in edges] + [w % 10**14 - 5 * 10**13 for w in words]
+    offsets += [(w % 10**8 - 5 * 10**7) * 1_000_000 for w in words]  # whole seconds, as seeds have them
+    for micros in offsets:
+        assert clock.quoted_micros(micros) == '"' + clock.describe_micros(micros) + '"', micros
+
+
 @pytest.mark.parametrize("text", ["now-", "now-4", "4h", "now-4h2d", "now - 4h", "now-1.1234567s", "yesterday"])
 def test_malformed_relative_times_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="relative time"):

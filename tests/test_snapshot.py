@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -328,3 +329,31 @@ async def test_the_suites_cloned_seed_is_what_apply_writes(db_url: str, new_data
     assert cloned == made
     assert await dbtools.snapshot_bytes(db_url) == await dbtools.snapshot_bytes(applied)
     assert (await commands.apply(db_url, anchor=ANCHOR)).action == "unchanged"
+
+
+async def test_a_body_spilled_to_disk_reaches_a_file_and_a_pipe_unchanged(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the spool's size the body is on disk and goes out by sendfile: the same bytes as through memory."""
+    await dbtools.seed(db_url, anchor=ANCHOR)
+    in_memory = await snapshot_bytes(db_url)
+    monkeypatch.setattr(snapshots, "_SPOOL", 1024)  # the scale-1 body is some 40 kB: on disk
+    target = tmp_path / "spilled.jsonl"
+    with target.open("wb", buffering=1 << 20) as out:  # the header waits in Python's buffer: flushed first
+        await commands.snapshot(db_url, out)
+    reader, writer = os.pipe()
+    received = bytearray()
+
+    def drain() -> None:
+        with os.fdopen(reader, "rb") as pipe:
+            while chunk := pipe.read(65536):
+                received.extend(chunk)
+
+    draining = threading.Thread(target=drain)
+    draining.start()
+    with os.fdopen(writer, "wb") as pipe:
+        await commands.snapshot(db_url, pipe)
+    draining.join()
+    assert target.read_bytes() == in_memory
+    assert bytes(received) == in_memory
+    assert len(in_memory) > 1024

@@ -37,6 +37,9 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    func,
+    literal,
+    select,
 )
 
 from echelon_seed import canonical, commands, engines, progress, project, seeder, snapshot, snapshot_sql, types
@@ -102,6 +105,32 @@ FLOAT_EDGES = [
     2.0**53,
     4503599627370497.5,
 ]
+# Integral and not, the largest below 1e15 (where the server's text stops being repr's), and tiny ones.
+FLOATS_BELOW_1E15 = [
+    999999999999999.0,
+    -999999999999999.0,
+    999999999999999.9,
+    999999999999999.875,
+    -999999999999999.875,
+    123.0,
+    -123.0,
+    -0.0,
+    0.5,
+    1e-300,
+    -5e-324,
+    2.0**49,
+    2.0**49 + 0.5,
+]
+# Either side of the bounds inside which the database's double epoch is exact (`types.time`), with odd
+# microseconds (the hardest to keep), and the far years that take the numeric path.
+NEAR_EPOCH_BOUNDS = (
+    [datetime(1906, 8, 17, tzinfo=UTC) + timedelta(microseconds=delta) for delta in (-1, 0, 1, 999_999, 123_457)]
+    + [datetime(2033, 5, 18, tzinfo=UTC) + timedelta(microseconds=delta) for delta in (-999_999, -123_457, -1, 0, 1)]
+    + [datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=delta) for delta in (-1, 0, 1)]
+    + [datetime(2026, 12, 7, 20, 0, 0, 999_999, tzinfo=UTC), datetime(2100, 1, 1, 0, 0, 0, 1, tzinfo=UTC)]
+    # Beyond 2**53 microseconds from 1970 a double cannot hold every microsecond: the numeric path.
+    + [datetime(2300, 1, 1, 0, 0, 0, 1, tzinfo=UTC), datetime(1600, 1, 1, 0, 0, 0, 3, tzinfo=UTC)]
+)
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
 EDGE_TEXT = ['"', "\\", "\\N", "\\\\", "\n\r\t\b\f\x0b\x01\x1f\x7f", "\u2028\u2029\ufeff", "é漢字🎉", "'", "", " "]
 MOMENTS = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999))
@@ -227,6 +256,8 @@ def pg_edge_url(pg_url: str) -> str:
 @example(rows=[{"id": i, "ratio": value} for i, value in enumerate(FLOAT_EDGES)])
 @example(rows=[{"id": i, "ratio": v} for i, v in enumerate(FLOAT_EDGES) if not (math.isfinite(v) and abs(v) >= 1e15)])
 @example(rows=[{"id": i, "text": value, "label": "b'c"} for i, value in enumerate(EDGE_TEXT)])
+@example(rows=[{"id": i, "ratio": value} for i, value in enumerate(FLOATS_BELOW_1E15)])
+@example(rows=[{"id": i, "moment": value, "absolute": value} for i, value in enumerate(NEAR_EPOCH_BOUNDS)])
 @example(
     rows=[
         {
@@ -382,3 +413,39 @@ async def test_a_big_table_with_a_two_column_key_is_read_in_two_halves_with_the_
     assert any("price_history" in query for query in halves)
     assert outputs[0] == outputs[1]
     assert outputs[0].count(b'["price_history",') == 120
+
+
+async def test_lines_of_text_refuse_a_value_they_cannot_carry(db_url: str) -> None:
+    """A field holding a tab, a line break or the NULL mark would break the lines: refused, and NULL is the mark."""
+    database = engines.open_database(db_url, write=True)
+    backend = database.backend
+    try:
+        async with database.transaction() as conn:
+            got: list[bytes] = []
+            plain = select(literal("a", String), literal(None, String), literal('"b\\"', String))
+            await backend.text_lines(conn, plain, got.append)
+            assert b"".join(got) == f'a\t{backend.TEXT_NULL}\t"b\\"\n'.encode()
+            for unfit in ("a\tb", "a\nb", "a\rb", "\x01", backend.TEXT_NULL):
+                with pytest.raises(ValueError, match="cannot carry"):
+                    await backend.text_lines(conn, select(literal(unfit, String)), got.append)
+            assert (await conn.execute(select(literal(1)))).scalar_one() == 1  # the transaction still works
+    finally:
+        await database.dispose()
+
+
+async def test_the_cut_of_a_big_table_comes_from_a_sample_near_its_middle(pg_url: str) -> None:
+    """From 100,000 rows the middle key is a sample's median: near the middle, and the same each time."""
+    database = engines.open_database(pg_url, write=True)
+    table = Table("sampled", MetaData(), Column("id", String(16), primary_key=True))
+    try:
+        async with database.transaction() as conn:
+            await conn.exec_driver_sql(
+                "CREATE TABLE sampled AS SELECT 'k' || lpad(CAST(i * 7919 % 200000 AS text), 6, '0') AS id "
+                "FROM generate_series(1, 200000) AS i"
+            )
+            middles = [await database.backend.middle_value(conn, table, table.columns["id"], 200_000) for _ in (1, 2)]
+            below = await conn.scalar(select(func.count()).select_from(table).where(table.columns["id"] < middles[0]))
+    finally:
+        await database.dispose()
+    assert middles[0] == middles[1]
+    assert 60_000 < below < 140_000, below

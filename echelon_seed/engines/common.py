@@ -4,13 +4,14 @@ by the schema a Database was opened on.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, Select
+from sqlalchemy import MetaData, Select, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,6 +23,8 @@ from echelon_seed import urls
 from echelon_seed.errors import ConfigError
 
 DEFAULT_URL = "sqlite:///./dev.db"
+# What a field of `Backend.text_lines` may not hold.
+_UNFIT = re.compile("[\t\n\r\x01\x02]")
 # pg_try_advisory_xact_lock(int4, int4): 'ECHS' and the project's key (1: the built-in project).
 _LOCK_KEYS = (0x45434853, 1)
 
@@ -69,9 +72,6 @@ class Backend:
     name = ""
     #: Whether tables live in named schemas (PostgreSQL) or one namespace per database (SQLite).
     has_schemas = False
-    #: Whether rows of an ordered subquery arrive in its order with no ORDER BY around it (SQLite
-    #: runs it as a co-routine and would sort again); else the outer query repeats the order.
-    keeps_subquery_order = False
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None
@@ -126,16 +126,30 @@ class Backend:
         """
         raise NotImplementedError
 
-    async def text_rows(self, conn: AsyncConnection, query: Select[Any], sink: Callable[[list[str]], None]) -> None:
-        """Hand the rows of a query of text columns to `sink` in batches, as lines of COPY text.
+    #: How `text_lines` spells NULL: a control character the snapshot's JSON text never holds as it is.
+    TEXT_NULL = "\x02"
 
-        Fields are separated by a tab and NULL is `\\N`; the values must hold no
-        tab, newline or other control character (the snapshot's JSON text does
-        not), and are otherwise as they are. On PostgreSQL the lines come from
+    async def text_lines(self, conn: AsyncConnection, query: Select[Any], sink: Callable[[bytes], None]) -> None:
+        """Hand the rows of a query of text columns to `sink` as UTF-8 chunks of whole lines.
+
+        Every chunk ends with a newline; fields are separated by a tab, NULL is
+        `TEXT_NULL`, and the values are as they are, nothing escaped. They must
+        hold no tab, line break, U+0001 or `TEXT_NULL` (the snapshot's JSON text
+        escapes every control character): a value that does is refused with
+        ValueError once every row has gone by. On PostgreSQL the lines come from
         COPY, which streams text at close to a raw read's speed.
         """
+        refused = False
         async for rows in self.stream(conn, query, 5_000):
-            sink(["\t".join("\\N" if value is None else str(value) for value in row) for row in rows])
+            lines = []
+            for row in rows:
+                texts = [None if value is None else str(value) for value in row]
+                refused = refused or any(text is not None and _UNFIT.search(text) for text in texts)
+                lines.append("\t".join(self.TEXT_NULL if text is None else text for text in texts))
+            if lines and not refused:
+                sink(("\n".join(lines) + "\n").encode("utf-8"))
+        if refused:
+            raise ValueError("a value holds a character the lines of text_lines cannot carry")
 
     async def writes_canonical_text(self, conn: AsyncConnection) -> bool:
         """Whether the snapshot has the database write the canonical text where it can (`snapshot_sql`).
@@ -147,6 +161,15 @@ class Backend:
     async def estimated_rows(self, conn: AsyncConnection, table: Table) -> int:
         """The table's rows as the planner's statistics have them (0 where there are none): cheap, not always exact."""
         return 0
+
+    async def middle_value(self, conn: AsyncConnection, table: Table, column: ColumnElement[Any], rows: int) -> Any:
+        """A value of `column` that about half of the table's `rows` lie below in `sort_key` order (None: no rows).
+
+        Where two readers split a table: the cut only balances their work, so
+        it may be approximate; the rows on each side are exact whatever it is.
+        """
+        query = select(column).select_from(table).order_by(self.sort_key(column)).offset(rows // 2).limit(1)
+        return await conn.scalar(query)
 
     @asynccontextmanager
     async def second_reader(self, conn: AsyncConnection) -> AsyncIterator[AsyncConnection | None]:

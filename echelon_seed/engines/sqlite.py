@@ -46,7 +46,6 @@ def _keys_after_data_if_empty(conn: Connection) -> None:
 
 class SQLiteBackend(Backend):
     name = "sqlite"
-    keeps_subquery_order = True
 
     def engine_options(
         self, target: urls.Target, *, write: bool, lock_timeout: float, schema: str | None

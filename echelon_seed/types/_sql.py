@@ -4,10 +4,8 @@ A family that can have the engine print a value exactly as `canonical` would
 returns a `CellSql` for that engine: an SQL expression giving the cell's JSON
 text (`null` for NULL), or SQL NULL for a value the database cannot write
 exactly, which sends its table back to the Python path. `{v}` in the
-expressions stands for the column; `{p0}`, `{p1}`... for the `prepared`
-expressions, computed once per row before the text is built from them (so a
-value that the text names ten times is parsed once). A rule with `finish`
-has the database print the value and Python put it in canonical form.
+expression stands for the column. A rule with `finish` has the database
+print the value and Python put it in canonical form.
 """
 
 from __future__ import annotations
@@ -23,10 +21,12 @@ class CellSql:
     """The SQL of one cell's canonical JSON text; see the module docstring."""
 
     text: str
-    prepared: tuple[str, ...] = ()
     #: When set, `text` is the database's text of the value (NULL for NULL), which this turns into
     #: the cell's JSON text in Python: for values whose digits the database has but not their form.
     finish: Callable[[str | None], str] | None = None
+    #: With `finish`: the same text from the value as a whole number, for a run of values that all
+    #: are one (parsed by `int` in bulk; the others go through `finish`).
+    finish_number: Callable[[int], str] | None = None
 
 
 def json_string(engine: str, value: str) -> str:

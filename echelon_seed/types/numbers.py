@@ -411,13 +411,14 @@ def _bool_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> C
 # and from 2**53 on its digits may too: where a decimal lies exactly halfway between two doubles, it
 # can keep a 17th digit that repr does not need (the property test found 4.017137109140206e+16).
 # Those values are left to Python (NULL: the table is read the Python way).
+# Below 1e15 a value is integral exactly when its text has neither "." nor "e", so the test is made
+# on the double (cheaper than searching its text) and an integral value is printed as the whole
+# number it is, with ".0" (which makes -0 "0.0" too); NaN and the infinities fail `abs(v) < 1e15`.
 _FLOAT_SQL = (
-    "CASE WHEN {p0} IS NULL THEN 'null' "
-    "WHEN {p0} IN ('NaN', 'Infinity', '-Infinity') THEN '\"' || {p0} || '\"' "
-    "WHEN {p0} IN ('0', '-0') THEN '0.0' "
-    "WHEN abs({v}) >= 1e15 THEN NULL "
-    "WHEN strpos({p0}, '.') > 0 OR strpos({p0}, 'e') > 0 THEN {p0} "
-    "ELSE {p0} || '.0' END"
+    "CASE WHEN abs({d}) < CAST(1e15 AS double precision) THEN "
+    "CASE WHEN {d} = trunc({d}) THEN CAST(CAST({d} AS bigint) AS text) || '.0' ELSE CAST({d} AS text) END "
+    "WHEN {d} IS NULL THEN 'null' "
+    "WHEN {d} IN ('NaN', 'Infinity', '-Infinity') THEN '\"' || CAST({d} AS text) || '\"' END"
 )
 
 
@@ -426,7 +427,7 @@ def _float_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> 
     # is read as its own text, which Python writes.
     if engine != "postgresql" or _is_real(type_):
         return None
-    return CellSql(_FLOAT_SQL, ("CAST(CAST({v} AS double precision) AS text)",))
+    return CellSql(_FLOAT_SQL.replace("{d}", "CAST({v} AS double precision)"))
 
 
 def _scaled_sql(scale: int | None) -> CellSql:
