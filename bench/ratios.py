@@ -63,6 +63,7 @@ class Cost:
     wall: float
     client: float
     server: float = math.nan
+    peak_mb: float = math.nan  # our command's peak RSS, the largest of its process and the children it reaped
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Pair:
             "ours_server_cpu_s": median(self.ours, "server"),
             "limit_client_cpu_s": median(self.limit, "client"),
             "limit_server_cpu_s": median(self.limit, "server"),
+            "ours_peak_rss_mb": max((c.peak_mb for c in self.ours), default=math.nan),
             "server_settings": self.settings,
             "note": self.note,
             "rounds": len(self.ours),
@@ -209,7 +211,7 @@ class Ratios:
             try:
                 before = cpu.read()
                 child = self._apply("postgresql", url, warm=False)
-                pairs["pg_cold"].ours.append(Cost(child.seconds, child.cpu_s, cpu.read() - before))
+                pairs["pg_cold"].ours.append(Cost(child.seconds, child.cpu_s, cpu.read() - before, child.maxrss_mb))
                 b.log(f"[{settings}] apply cold run {run + 1}: {child.seconds:.2f} s, client CPU {child.cpu_s:.2f} s")
                 if self.cache:
                     self._prime("postgresql", targets)
@@ -217,7 +219,9 @@ class Ratios:
                     try:
                         before = cpu.read()
                         child = self._apply("postgresql", again_url, warm=True)
-                        pairs["pg_warm"].ours.append(Cost(child.seconds, child.cpu_s, cpu.read() - before))
+                        pairs["pg_warm"].ours.append(
+                            Cost(child.seconds, child.cpu_s, cpu.read() - before, child.maxrss_mb)
+                        )
                     finally:
                         targets.drop("postgresql", again)
                 dump = self.bench.scratch / "ratios.dump"
@@ -241,7 +245,7 @@ class Ratios:
 
                 before = cpu.read()
                 child = self.bench.cli(["snapshot", "--database-url", url, "-o", "-", "--quiet"], "snapshot postgresql")
-                pairs["pg_snapshot"].ours.append(Cost(child.seconds, child.cpu_s, cpu.read() - before))
+                pairs["pg_snapshot"].ours.append(Cost(child.seconds, child.cpu_s, cpu.read() - before, child.maxrss_mb))
                 before = cpu.read()
                 counted: list[int] = []
                 wall, client = _in_process(
@@ -265,14 +269,14 @@ class Ratios:
                 handle, url = targets.fresh("sqlite", f"cold_{self.scale}")
                 try:
                     child = self._apply("sqlite", url, warm=False)
-                    pairs["sqlite_cold"].ours.append(Cost(child.seconds, child.cpu_s))
+                    pairs["sqlite_cold"].ours.append(Cost(child.seconds, child.cpu_s, peak_mb=child.maxrss_mb))
                     b.log(f"[sqlite] apply cold run {run + 1}: {child.seconds:.2f} s, CPU {child.cpu_s:.2f} s")
                     if self.cache:
                         self._prime("sqlite", targets)
                         again, again_url = targets.fresh("sqlite", f"warm_{self.scale}")
                         try:
                             child = self._apply("sqlite", again_url, warm=True)
-                            pairs["sqlite_warm"].ours.append(Cost(child.seconds, child.cpu_s))
+                            pairs["sqlite_warm"].ours.append(Cost(child.seconds, child.cpu_s, peak_mb=child.maxrss_mb))
                         finally:
                             targets.drop("sqlite", again)
                     raw, _raw_url = targets.fresh("sqlite", f"raw_{self.scale}")
@@ -288,7 +292,7 @@ class Ratios:
                     b.log(f"[sqlite] raw executemany run {run + 1}: {wall:.2f} s, CPU {client:.2f} s")
 
                     child = self.bench.cli(["snapshot", "--database-url", url, "-o", "-", "--quiet"], "snapshot sqlite")
-                    pairs["sqlite_snapshot"].ours.append(Cost(child.seconds, child.cpu_s))
+                    pairs["sqlite_snapshot"].ours.append(Cost(child.seconds, child.cpu_s, peak_mb=child.maxrss_mb))
                     wall, client = _in_process(lambda handle=handle: b.raw_select(handle))
                     pairs["sqlite_snapshot"].limit.append(Cost(wall, client))
                 finally:
@@ -309,7 +313,7 @@ def render(scale: int, rows: int, load: tuple[list[float], list[float]], results
         f"issue 24 ratios at scale {scale:,} ({rows:,} rows); load average (1 min) "
         f"{load[0][0]:.2f} at start, {load[1][0]:.2f} at end",
         f"{'':<38}{'ratio':>7}{'target':>8}   {'ours s':>7}{'limit s':>8}   "
-        f"{'CPU ours client/server':>23}   {'CPU limit client/server':>24}   server",
+        f"{'CPU ours client/server':>23}   {'CPU limit client/server':>24}   {'peak MB':>7}   server",
     ]
     for key, entry in results.items():
         verdict = "" if entry["pass"] is None else ("PASS" if entry["pass"] else "MISS")
@@ -318,6 +322,7 @@ def render(scale: int, rows: int, load: tuple[list[float], list[float]], results
             f"{verdict:>4} {num(entry['ours_s'], '.2f'):>5}{num(entry['limit_s'], '.2f'):>8}   "
             f"{num(entry['ours_client_cpu_s'], '.2f'):>11} / {num(entry['ours_server_cpu_s'], '.2f'):<9}   "
             f"{num(entry['limit_client_cpu_s'], '.2f'):>12} / {num(entry['limit_server_cpu_s'], '.2f'):<9}   "
+            f"{num(entry['ours_peak_rss_mb'], '.0f'):>7}   "
             f"{entry['server_settings'] or '-'}{'  (' + entry['note'] + ')' if entry['note'] else ''}"
         )
     return "\n".join(lines) + "\n"

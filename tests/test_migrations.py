@@ -10,6 +10,7 @@ PostgreSQL the enum types too.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -159,10 +160,16 @@ def test_alembic_cli_never_prints_the_password(pg_url: str) -> None:
 # --- the schema already at head: a no-op apply needs no Alembic -------------------------------------------
 
 _MODULES_AFTER = """
-import json, sys
+import importlib, json, sys
 from echelon_seed import cli
 code = cli.main(sys.argv[1:])
-print(json.dumps([code, sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'asyncpg'))]), file=sys.__stderr__)
+loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'asyncpg', 'pygments'))
+try:  # what the highlighter's block leaves behind: nothing, the plugin imports as before
+    importlib.import_module('mako.ext.pygmentplugin')
+    plugin = 'importable'
+except ImportError as exc:
+    plugin = str(exc)
+print(json.dumps([code, loaded, plugin]), file=sys.__stderr__)
 """
 
 
@@ -176,12 +183,19 @@ def test_a_no_op_apply_does_not_import_alembic_but_a_real_one_does(db_url: str, 
             timeout=120,
             check=False,
         )
-        code, modules = json.loads(done.stderr.strip().splitlines()[-1])
+        code, modules, plugin = json.loads(done.stderr.strip().splitlines()[-1])
+        plugins.append(plugin)
         return code, modules
 
+    plugins: list[str] = []
     first, again = apply(), apply()
 
     assert first[0] == 0 and "alembic.runtime.migration" in first[1]  # it migrated: Alembic ran
+    # ... without the syntax highlighter Mako would have loaded with it (half of Alembic's import),
+    # and without leaving Mako's plugin unimportable for anyone after it.
+    assert [m for m in first[1] if m.startswith("pygments")] == []
+    if importlib.util.find_spec("pygments") is not None:
+        assert plugins == ["importable", "importable"]
     assert again[0] == 0
     # Already seeded: the revision files were read, Alembic never imported (nor, on SQLite, asyncpg).
     assert [m for m in again[1] if m.startswith("alembic")] == []
