@@ -7,6 +7,7 @@ how files are read or judged.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from . import types
+from . import project, types
+from .errors import FixtureProblem
 
 __all__ = ["FixtureSet", "TableFixture", "resolved"]
 
@@ -54,8 +56,8 @@ class FixtureSet:
                 return True
         return False
 
-    def fixed_times(self) -> list[tuple[TableFixture, str, int, int]]:
-        """Absolute moments in a seed placed on an anchor: (fixture, column, how many, first row, from 1).
+    def fixed_times(self) -> list[FixtureProblem]:
+        """Absolute moments in a seed placed on an anchor, one note per column (file, first row, how many).
 
         A snapshot of an anchored seed shows every moment relative to the
         anchor, so an absolute one reads differently after each reseed: the
@@ -64,14 +66,27 @@ class FixtureSet:
         """
         if not self.anchored:
             return []
-        found: list[tuple[TableFixture, str, int, int]] = []
+        try:
+            where = project.display(self.directory)
+        except (OSError, RuntimeError):  # a directory that cannot be resolved (a link loop), as given
+            where = str(self.directory)
+        found: list[FixtureProblem] = []
         for fixture in self.tables:
             for i, column in enumerate(fixture.table.columns):
                 if not types.is_moment(column.type):
                     continue
                 fixed = [n for n, row in enumerate(fixture.rows, 1) if types.is_fixed_moment(row[i])]
                 if fixed:
-                    found.append((fixture, column.name, len(fixed), fixed[0]))
+                    found.append(
+                        FixtureProblem(
+                            fixture.path.name if where == "." else os.path.join(where, fixture.path.name),
+                            f"{len(fixed)} absolute time(s) in a seed whose other times are relative: a snapshot "
+                            "shows them relative to each seed's anchor, so the golden file would change with the "
+                            'clock; write them relative ("now-3d") or every time absolute',
+                            row=fixed[0],
+                            column=column.name,
+                        )
+                    )
         return found
 
     def table(self, name: str) -> TableFixture | None:

@@ -757,22 +757,6 @@ def load(
     return fixture_set
 
 
-def fixed_times(fixture_set: FixtureSet) -> list[FixtureProblem]:
-    """Absolute moments in an anchored seed, one line per column: said beside a valid set, never refused."""
-    where = _display(fixture_set.directory)
-    return [
-        FixtureProblem(
-            fixture.path.name if where == "." else os.path.join(where, fixture.path.name),
-            f"{count} absolute time(s) in a seed whose other times are relative: a snapshot shows them relative "
-            "to each seed's anchor, so the golden file would change with the clock; write them relative "
-            '("now-3d") or every time absolute',
-            row=first,
-            column=column,
-        )
-        for fixture, column, count, first in fixture_set.fixed_times()
-    ]
-
-
 def _check_command(directory: Path, owner: Project) -> str:
     """The `check` that lists these problems: with --fixtures unless they are the project's own."""
     words = ["echelon-seed", "check", *project.command_options(owner)]

@@ -33,7 +33,7 @@ def notes(fixtures_dir: Path | None = None, *, project: Project | None = None) -
     project = project or projects.echelon()
     if project.reflect:
         return []
-    return fixtures.fixed_times(fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True))
+    return fixtures.load(fixtures_dir or project.fixtures, project, allow_large=True).fixed_times()
 
 
 def unchecked(project: Project | None = None) -> list[str]:

@@ -221,7 +221,7 @@ async def apply(
             rows=rows,
             seconds=time.perf_counter() - started,
             cache="" if session is None else session.action,
-            notes=tuple(str(note) for note in fixtures.fixed_times(fixture_set)),
+            notes=tuple(str(note) for note in fixture_set.fixed_times()),
         )
     finally:
         if session is not None:
