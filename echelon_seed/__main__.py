@@ -17,19 +17,27 @@ committed and whose output was printed (exit 130/143 for a success).
 
 from __future__ import annotations
 
-import os
-import signal
+# The first statement: a SIGINT before the handlers are in place raises KeyboardInterrupt in
+# whatever this module is running; it is caught here rather than printed as a traceback. The
+# handlers come from `_signal`, built into the interpreter: `signal` builds its enums in Python,
+# tens of milliseconds during which Python's own SIGINT handler is still the one in place.
+try:
+    import _signal  # type: ignore[import-not-found]  # no stub: the C module behind `signal`
+    import os
 
+    def _interrupted_while_starting(signum: int, _frame: object) -> None:
+        # Nothing has been touched yet; os.write and os._exit, because an import is half done.
+        os.write(2, b"echelon-seed: interrupted\n")
+        os._exit(128 + signum)
 
-def _interrupted_while_starting(signum: int, _frame: object) -> None:
-    # Nothing has been touched yet; os.write and os._exit, because an import is half done.
+    # At import, before anything else: this module is imported only to start the command.
+    _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+    _signal.signal(_signal.SIGTERM, _interrupted_while_starting)
+except KeyboardInterrupt:
+    import os
+
     os.write(2, b"echelon-seed: interrupted\n")
-    os._exit(128 + signum)
-
-
-# At import, before anything else: this module is imported only to start the command.
-signal.signal(signal.SIGINT, _interrupted_while_starting)
-signal.signal(signal.SIGTERM, _interrupted_while_starting)
+    os._exit(130)
 
 import sys  # noqa: E402
 
@@ -40,8 +48,8 @@ if TYPE_CHECKING:
 
 def main() -> NoReturn:
     """Run the command line, with signals handled from the first instant to the last."""
-    signal.signal(signal.SIGINT, _interrupted_while_starting)
-    signal.signal(signal.SIGTERM, _interrupted_while_starting)
+    _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+    _signal.signal(_signal.SIGTERM, _interrupted_while_starting)
     from .cli import main as cli_main
 
     try:

@@ -24,6 +24,7 @@ anything. The suite runs 10 trials; `pytest -m slow` runs 52.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import signal
@@ -164,3 +165,22 @@ def test_the_command_script_installs_the_handler_before_importing_anything() -> 
     assert imports[:2] == ["import _signal", "import os"]  # builtin and already loaded at start-up
     assert handler < first_import_of_ours
     assert "re" not in {line.split()[1] for line in imports}
+
+
+def test_python_dash_m_installs_the_handler_with_builtins_only_inside_a_keyboardinterrupt_guard() -> None:
+    # `python -m echelon_seed` runs the package's light `__init__`, then `__main__`. A SIGINT that
+    # lands while `__main__` imports `signal` (its enums are built in Python, tens of milliseconds)
+    # was a traceback with a frame of ours: seen once in a hundred trials of tests/test_signals.py.
+    module = ast.parse(Path(dbtools.REPO, "echelon_seed", "__main__.py").read_text())
+    body = [s for s in module.body if not isinstance(s, ast.ImportFrom) or s.module != "__future__"]
+    body = body[1:] if isinstance(body[0], ast.Expr) else body  # the docstring
+    guard = body[0]
+
+    assert isinstance(guard, ast.Try), ast.dump(guard)
+    caught = {ast.unparse(h.type) for h in guard.handlers if h.type is not None}
+    assert caught == {"KeyboardInterrupt"}
+    imported = [alias.name for s in guard.body if isinstance(s, ast.Import) for alias in s.names]
+    already_there = set(sys.builtin_module_names) | {"os"}  # os: loaded by the interpreter's start
+    assert imported and set(imported) <= already_there, imported
+    installs = [ast.unparse(s) for s in guard.body if "signal(" in ast.unparse(s)]
+    assert any("SIGINT" in s for s in installs) and any("SIGTERM" in s for s in installs), installs
