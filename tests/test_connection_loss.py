@@ -23,15 +23,20 @@ __all__ = ["cleanup"]  # a fixture, imported so that pytest finds it here
 
 
 async def _terminate(url: str, child_pid: int) -> int:
+    """End the apply's backend and wait until it is gone (at most a minute): the number ended.
+
+    Without the wait, the backend may still be exiting when the test releases the apply: its
+    COMMIT then reaches a socket the server has not closed yet, and "unknown" is the honest answer.
+    """
     admin = await asyncpg.connect(**pgserver.connect_kwargs(url))
     try:
-        rows = await admin.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        ended = await admin.fetch(
+            "SELECT pg_terminate_backend(pid, 60000) AS gone FROM pg_stat_activity WHERE application_name = $1",
             f"echelon-seed apply pid={child_pid}",
         )
     finally:
         await admin.close()
-    return len(rows)
+    return sum(1 for row in ended if row["gone"])
 
 
 @pytest.mark.parametrize("point", ["locked", "cleared", "table:agents", "before-commit"])

@@ -7,8 +7,9 @@ that lands anywhere after the interpreter itself started is
 imports `re` and the package first, and a signal there was a traceback.
 
 Signals are sent at delays spread over a whole run, measured on this machine
-at this moment (a scale, not a limit), beside a CPU burner so that start-up
-is slow and every part of it is hit. Each trial must end in one of:
+at this moment (a scale, not a limit), on a loaded machine so that start-up
+is slow and every part of it is hit: in the suite, its other workers (two per
+core); in the `slow` run, a CPU burner per core besides. Each trial must end in one of:
 
 - exit 130 with stderr exactly the interrupted line and nothing on stdout;
 - the command's own result (the signal came after it had finished);
@@ -145,7 +146,8 @@ def _judge(outcomes: list[str]) -> None:
     assert outcomes.count("interrupted") >= len(outcomes) // 2, outcomes
 
 
-def test_sigint_anywhere_in_a_loaded_start_up_is_one_line_and_130(cpu_burner: None) -> None:
+def test_sigint_anywhere_in_a_loaded_start_up_is_one_line_and_130() -> None:
+    # The suite's other workers are the load here (four on two cores); the `slow` run adds a burner.
     assert SCRIPT.is_file(), f"the installed command is missing: {SCRIPT}"
 
     _judge(check_start_up(SCRIPT))
