@@ -46,6 +46,8 @@ from echelon_seed import canonical, commands, engines, progress, project, seeder
 from echelon_seed.types import Money, UTCDateTime
 
 ANCHOR = datetime(2026, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
+#: Labels that SQL literals, JSON and the cell SQL's `{v}` formatting must each escape.
+LABELS = ("a", "b'c", 'd"e', "{v}", "back\\slash", "café", "tab\there", "}{")
 
 metadata = MetaData()
 edges = Table(
@@ -53,7 +55,7 @@ edges = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("text", Text),
-    Column("label", Enum("a", "b'c", 'd"e', name="edge_label")),
+    Column("label", Enum(*LABELS, name="edge_label")),
     Column("big", BigInteger),
     Column("flag", Boolean),
     Column("ratio", Double),
@@ -143,7 +145,7 @@ def _row(draw: st.DrawFn, index: int) -> dict[str, Any]:
     return {
         "id": index,
         "text": maybe(TEXT | st.sampled_from(EDGE_TEXT)),
-        "label": maybe(st.sampled_from(["a", "b'c", 'd"e'])),
+        "label": maybe(st.sampled_from(LABELS)),
         "big": maybe(st.integers(-(2**63), 2**63 - 1)),
         "flag": maybe(st.booleans()),
         "ratio": maybe(
@@ -256,6 +258,7 @@ def pg_edge_url(pg_url: str) -> str:
 @example(rows=[{"id": i, "ratio": value} for i, value in enumerate(FLOAT_EDGES)])
 @example(rows=[{"id": i, "ratio": v} for i, v in enumerate(FLOAT_EDGES) if not (math.isfinite(v) and abs(v) >= 1e15)])
 @example(rows=[{"id": i, "text": value, "label": "b'c"} for i, value in enumerate(EDGE_TEXT)])
+@example(rows=[{"id": i, "label": label} for i, label in enumerate(LABELS)])
 @example(rows=[{"id": i, "ratio": value} for i, value in enumerate(FLOATS_BELOW_1E15)])
 @example(rows=[{"id": i, "moment": value, "absolute": value} for i, value in enumerate(NEAR_EPOCH_BOUNDS)])
 @example(

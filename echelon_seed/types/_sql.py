@@ -10,10 +10,11 @@ print the value and Python put it in canonical form.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring  # json's own string encoder, as the canonical lines use
 
-__all__ = ["CellSql", "json_string", "server_text_sql"]
+__all__ = ["CellSql", "json_string", "labels_sql", "server_text_sql"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,32 @@ def json_string(engine: str, value: str) -> str:
     if engine == "postgresql":
         return f"to_json({value})::text"
     return f"json_quote({value})"
+
+
+#: Up to this many labels, a CASE over them beats to_json on PostgreSQL (measured with seven: half
+#: the server's CPU for the column); a longer chain of comparisons would not.
+LABELS_IN_SQL = 16
+
+
+def labels_sql(text: str, labels: Sequence[str]) -> str:
+    """PostgreSQL SQL for the JSON string of `text` (SQL whose value is text) when it is one of `labels`.
+
+    Each label's JSON is written here once, so that a value needs one comparison
+    per label instead of a call of to_json; any other value (a label added to
+    the database's type, a string a non-native enum column holds) still goes
+    through to_json. `text` is compared as text: a label missing from the
+    database's own enum type cannot make the query fail.
+    """
+    chosen = sorted(set(labels))
+    if not chosen or len(chosen) > LABELS_IN_SQL:
+        return f"COALESCE({json_string('postgresql', text)}, 'null')"
+    whens = " ".join(f"WHEN {_literal(label)} THEN {_literal(encode_basestring(label))}" for label in chosen)
+    return f"CASE {text} {whens} ELSE COALESCE({json_string('postgresql', text)}, 'null') END"
+
+
+def _literal(value: str) -> str:
+    """A SQL string literal, with the braces doubled for the `{v}` formatting the cell's SQL goes through."""
+    return "'" + value.replace("'", "''").replace("{", "{{").replace("}", "}}") + "'"
 
 
 def server_text_sql(type_: object, engine: str, anchor: object) -> CellSql | None:

@@ -19,7 +19,7 @@ from sqlalchemy.types import TypeEngine, UserDefinedType
 
 from ._family import POSTGRESQL, Family, Invalid, check_text, plain_text
 from ._kind import JSONValue, Kind, refuse
-from ._sql import CellSql, json_string, server_text_sql
+from ._sql import CellSql, json_string, labels_sql, server_text_sql
 
 __all__ = ["CITEXT", "ENUM", "STRING", "TSVECTOR", "XML", "XMLFAMILY", "to_text"]
 
@@ -98,7 +98,7 @@ def _text_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> C
 
 def _enum_sql(type_: TypeEngine[Any], engine: str, anchor: datetime | None) -> CellSql | None:
     if engine == "postgresql":  # a label is text: the cast spares to_json a look-up of the enum type per value
-        return CellSql(f"COALESCE({json_string(engine, 'CAST({v} AS text)')}, 'null')")
+        return CellSql(labels_sql("CAST({v} AS text)", type_.enums))  # type: ignore[attr-defined]
     return _text_sql(type_, engine, anchor)
 
 
