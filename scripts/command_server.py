@@ -38,14 +38,17 @@ WARM = ("sqlalchemy.ext.asyncio", "sqlalchemy.dialects.sqlite.aiosqlite", "aiosq
 COLD = ("echelon_seed.__main__", "echelon_seed.pytest_plugin")
 
 
-def warm() -> list[str]:
-    """Import WARM and the package's modules; the names that would not import (a fork imports them itself)."""
+def warm(extra: tuple[str, ...] = ()) -> list[str]:
+    """Import WARM, `extra` and the package's modules; the names that would not import (a fork imports them itself).
+
+    tests/forkrun.py warms the same set, and pytest besides, for the suite's child processes.
+    """
     import importlib
     import pkgutil
 
     import echelon_seed
 
-    names = list(WARM) + [
+    names = list(WARM) + list(extra) + [
         info.name for info in pkgutil.walk_packages(echelon_seed.__path__, "echelon_seed.") if info.name not in COLD
     ]
     failed = []
@@ -87,7 +90,7 @@ def install_client(directory: Path, socket_path: Path, python: Path) -> Path:
     return client
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
+def receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
     data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
     if len(data) < 8 or len(fds) != 3:
         raise OSError(f"a request without its length or its three streams ({len(fds)} given)")
@@ -104,8 +107,12 @@ def _receive(conn: socket.socket) -> tuple[dict[str, object], list[int]]:
 
 def _become_the_command(request: dict[str, object], fds: list[int]) -> None:
     """In the fork: take the client's streams, directory and environment, and run the command. Never returns."""
+    argv = request["argv"]
+    assert isinstance(argv, list)
+    # As the installed script starts: its directory first on sys.path, its name as argv[0].
+    script = Path(sys.executable).with_name("echelon-seed")
     try:
-        _take_over(request, fds)
+        take_over(fds, str(request["cwd"]), request["env"], [str(script), *argv], str(script.parent))
         from echelon_seed.__main__ import main
 
         main()  # leaves through os._exit with the command's code
@@ -117,21 +124,18 @@ def _become_the_command(request: dict[str, object], fds: list[int]) -> None:
     os._exit(1)
 
 
-def _take_over(request: dict[str, object], fds: list[int]) -> None:
+def take_over(fds: list[int], cwd: str, env: object, argv: list[str], path0: str) -> None:
+    """Become the client's process: its three streams, directory, environment, argv and sys.path[0]."""
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
-    os.chdir(str(request["cwd"]))
-    env = request["env"]
+    os.chdir(cwd)
     assert isinstance(env, dict)
     os.environ.clear()
     os.environ.update(env)
     time.tzset()
-    argv = request["argv"]
-    assert isinstance(argv, list)
-    # As the installed script starts: its directory first on sys.path, its name as argv[0].
-    sys.argv = [str(Path(sys.executable).with_name("echelon-seed")), *argv]
-    sys.path[0] = str(Path(sys.executable).parent)
+    sys.argv = argv
+    sys.path[0] = path0
     # The streams Python would make for these files: block-buffered unless a terminal, stderr line-buffered.
     encoding = locale.getencoding()
     sys.stdin = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
@@ -145,7 +149,7 @@ def _handle(conn: socket.socket, log: Path | None) -> None:
     """In a fork of the server: run one command in a fork of its own and send its exit code. Never returns."""
     code = 70
     try:
-        request, fds = _receive(conn)
+        request, fds = receive(conn)
         if log is not None:
             with log.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(request["argv"]) + "\n")

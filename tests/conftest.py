@@ -78,6 +78,16 @@ def _replay_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fork_server() -> Iterator[None]:
+    """This worker's fork server (tests/forkrun.py), if a test started it: stopped at the session's end."""
+    yield
+    from tests import cpu_log, forkrun
+
+    forkrun.stop()
+    cpu_log.record_forks(forkrun.cpu["servers"])
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _sqlite_templates() -> Iterator[None]:
     """The SQLite templates of `dbtools.seed`, removed at the session's end."""
     yield

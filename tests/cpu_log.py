@@ -4,8 +4,9 @@ Off unless $ECHELON_TEST_CPU_LOG names a directory: then every process that
 runs tests (each xdist worker, or the single session) appends one line per
 test to a file of its own there: the node id, the process's own CPU seconds
 (user + system), its reaped children's (command-line children, child pytest
-sessions, psql), and the wall seconds. Servers that detach (PostgreSQL) are
-not counted. `python scripts/suite_times.py --cpu DIR` sums them per file.
+sessions, psql; and the forks tests/forkrun.py ran for it, whose CPU its
+server reports), and the wall seconds. Servers that detach (PostgreSQL) are
+not counted per test: each logs one line of its own before it stops. `python scripts/suite_times.py --cpu DIR` sums them per file.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ _log: list[IO[str]] = []
 
 
 def _seconds() -> tuple[float, float]:
+    from tests import forkrun
+
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime + forkrun.cpu["children"]
 
 
 def _file() -> IO[str] | None:
@@ -96,4 +99,13 @@ def record_server(data_directory: Path | None) -> None:
     own, reaped = _process_seconds(pid)
     living = sum(sum(_process_seconds(child)) for child in _children(pid))
     out.write(f"<postgresql server {pid}>\t{own + reaped + living:.3f}\t0.000\t0.000\n")
+    out.flush()
+
+
+def record_forks(seconds: float) -> None:
+    """Log the fork server's own CPU (its imports and forking; its commands are in their tests' lines)."""
+    out = _file()
+    if out is None or not seconds:
+        return
+    out.write(f"<fork server {os.getpid()}>\t{seconds:.3f}\t0.000\t0.000\n")
     out.flush()
