@@ -26,6 +26,7 @@ processes start fresh interpreters, and so does anything given `fresh=True`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import select
@@ -93,6 +94,8 @@ def serve(socket_path: Path) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(socket_path))
     listener.listen(16)
+    # Handlers are reaped as they end (not at the next request), so that none lingers as a zombie.
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: _reap(block=False))
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
@@ -102,12 +105,15 @@ def serve(socket_path: Path) -> None:
         if listener in ready:
             conn, _ = listener.accept()
             if os.fork() == 0:
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 listener.close()
                 _handle(server, conn, preloaded)
             conn.close()
-        _reap(block=False)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     listener.close()
     socket_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the directory made for the socket; the client removes it too
+        socket_path.parent.rmdir()
     _reap(block=True)
 
 
@@ -252,6 +258,8 @@ class _Server:
             # Its own imports and forking and its handlers', less the commands' counted in their tests.
             cpu["servers"] += max(0.0, usage.ru_utime + usage.ru_stime - self.children)
         finally:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
             shutil.rmtree(self.directory, ignore_errors=True)
 
 

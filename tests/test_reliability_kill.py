@@ -37,7 +37,6 @@ import queue
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -50,7 +49,7 @@ from echelon_project import schema
 from sqlalchemy.engine import make_url
 
 from echelon_seed import commands
-from tests import dbtools
+from tests import dbtools, forkrun
 
 OLD = datetime(2026, 1, 15, 12, tzinfo=UTC)
 NEW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
@@ -88,22 +87,31 @@ class PausedApply:
     """
 
     def __init__(
-        self, url: str, *args: str, pause: str | None = None, seconds: float = 60.0, release: Path | None = None
+        self,
+        url: str,
+        *args: str,
+        pause: str | None = None,
+        seconds: float = 60.0,
+        release: Path | None = None,
+        fresh: bool = False,
     ) -> None:
-        """With `release`, the pause lasts until `finish` creates that file (no race with a slow machine)."""
+        """With `release`, the pause lasts until `finish` creates that file (no race with a slow machine).
+
+        The child is a fork of the worker's preloaded server (tests/forkrun.py): what is tested is
+        the apply, not the interpreter's start-up. `fresh` starts a real interpreter instead, for the
+        tests that keep the whole process's path covered.
+        """
         held = f"@{release}" if release is not None else seconds
         extra = {PAUSE_ENV: f"{pause}={held}"} if pause else {}
         self.pause = pause
         self.release = release
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "echelon_seed", "apply", "--database-url", url, "-q", *args],
+        self.proc = forkrun.popen(
+            "echelon_seed",
+            *("apply", "--database-url", url, "-q", *args),
             cwd=dbtools.ECHELON,
             env=cli_env(extra),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            fresh=fresh,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._stderr: list[str] = []
@@ -279,8 +287,9 @@ async def test_sigkill_inside_the_transaction_leaves_the_old_or_the_new_seed(
     if point == "anywhere":
         child = PausedApply(mode_url, "--force", "--anchor", NEW_TEXT)
         cleanup.append(child)
-        # Spread over start-up (about 0.3 s of imports), the transaction, the commit and the exit.
-        time.sleep(0.2 + 0.1 * (trial % 5))
+        # Spread over the command's own imports (a fork has the libraries already), the transaction,
+        # the commit and the exit.
+        time.sleep(0.05 + 0.1 * (trial % 5))
     else:
         child = PausedApply(mode_url, "--force", "--anchor", NEW_TEXT, pause=point)
         cleanup.append(child)
@@ -298,6 +307,25 @@ async def test_sigkill_inside_the_transaction_leaves_the_old_or_the_new_seed(
     result = await commands.apply(mode_url, anchor=NEW, force=True, lock_timeout=30)
     assert result.action == "reseeded"
     assert await dbtools.data(mode_url) == new
+
+
+@pytest.mark.parametrize("mode_url", ["postgresql"], indirect=True)
+async def test_sigkill_of_a_fresh_interpreter_before_the_commit_leaves_the_old_seed(
+    mode_url: str, cleanup: list[PausedApply]
+) -> None:
+    """The kill path in a real `python -m echelon_seed` (the other trials fork a preloaded server)."""
+    old, new = await _old_and_new(mode_url)
+    child = PausedApply(mode_url, "--force", "--anchor", NEW_TEXT, pause="before-commit", fresh=True)
+    cleanup.append(child)
+    assert isinstance(child.proc, subprocess.Popen)
+    child.wait_paused()
+    child.signal(signal.SIGKILL)
+    code, _, _ = child.finish()
+
+    assert code == -signal.SIGKILL
+    assert await _assert_old_or_new(mode_url, "postgresql", old, new, "SIGKILL before the commit") == "old"
+    result = await commands.apply(mode_url, anchor=NEW, force=True, lock_timeout=30)
+    assert result.action == "reseeded"
 
 
 @pytest.mark.parametrize("mode_url", MODES, indirect=True)
