@@ -48,9 +48,11 @@ def warm(extra: tuple[str, ...] = ()) -> list[str]:
 
     import echelon_seed
 
-    names = list(WARM) + list(extra) + [
-        info.name for info in pkgutil.walk_packages(echelon_seed.__path__, "echelon_seed.") if info.name not in COLD
-    ]
+    names = (
+        list(WARM)
+        + list(extra)
+        + [info.name for info in pkgutil.walk_packages(echelon_seed.__path__, "echelon_seed.") if info.name not in COLD]
+    )
     failed = []
     for name in names:
         try:

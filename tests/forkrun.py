@@ -69,6 +69,8 @@ _EXTRA = (
     "xdist.looponfail",
     "xdist.dsession",
     "execnet",
+    "_hypothesis_pytestplugin",
+    "hypothesis",
 )
 _PID = struct.Struct(">q")
 _RESULT = struct.Struct(">qd")

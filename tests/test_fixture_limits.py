@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from echelon_seed import fixtures, project
-from tests import dbtools
+from tests import dbtools, forkrun
 from tests.test_reliability_kill import cli_env
 
 PEAK_LIMIT = 200 * 1024 * 1024
@@ -50,21 +50,16 @@ def _project(tmp_path: Path, *, max_mb: int | None = None) -> Path:
 
 
 def _run(cwd: Path, *args: str) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "echelon_seed", *args],
-        cwd=cwd,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    """The command in a process of its own: a fork of the worker's preloaded server (tests/forkrun.py)."""
+    done = forkrun.run("echelon_seed", *args, cwd=cwd, env=cli_env(), timeout=600)
     return done.returncode, done.stdout, done.stderr
 
 
 def _peak(cwd: Path, *args: str) -> tuple[int, str, str, int]:
-    """`_run` from a fresh process of its own, whose children's ru_maxrss is then this command's peak alone."""
+    """`_run` from a fresh process of its own, whose children's ru_maxrss is then this command's peak alone.
+
+    A fresh interpreter, not a fork (tests/forkrun.py): a fork's peak would count the server's preloaded pages.
+    """
     script = (
         "import json, resource, subprocess, sys\n"
         "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
@@ -203,15 +198,7 @@ def test_check_stops_mid_file_on_a_signal_and_says_interrupted(tmp_path: Path, s
     big = root / "data" / "agents.json"
     _bad_rows(big, BAD_ROWS)
     size = big.stat().st_size
-    child = subprocess.Popen(
-        [sys.executable, "-m", "echelon_seed", "check"],
-        cwd=root,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = forkrun.popen("echelon_seed", "check", cwd=root, env=cli_env())
     try:
         deadline = time.monotonic() + 300  # a bound on the test, not on the command
         position = None

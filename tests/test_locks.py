@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,23 +32,16 @@ import asyncpg
 import pytest
 
 from echelon_seed import commands
-from tests import dbtools, pgserver
+from tests import dbtools, forkrun, pgserver
 from tests.test_reliability_kill import OLD, cli_env
 
 ROUNDS = int(os.environ.get("ECHELON_SEED_LOCK_ROUNDS", "1"))
 ANCHORS = ("2026-03-01T08:30:00Z", "2026-04-02T09:00:00Z", "2026-05-03T10:15:00Z")
 
 
-def _cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "echelon_seed", *args],
-        cwd=dbtools.ECHELON,
-        env=cli_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _cli(*args: str) -> forkrun.Forked | subprocess.Popen[str]:
+    """A command in a process of its own (a fork of the worker's preloaded server: tests/forkrun.py)."""
+    return forkrun.popen("echelon_seed", *args, cwd=dbtools.ECHELON, env=cli_env())
 
 
 @dataclass

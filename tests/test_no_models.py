@@ -17,6 +17,7 @@ import pytest
 
 from echelon_seed import commands, project
 from echelon_seed.errors import ConfigError, DatabaseError
+from tests import forkrun
 
 CORPUS = Path(__file__).resolve().parent.parent / "examples" / "bookshop"
 ANCHOR = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -166,8 +167,6 @@ def test_the_pytest_plugin_seeds_a_project_without_models(
     engine: str, bookshop: project.Project, request: pytest.FixtureRequest
 ) -> None:
     import os
-    import subprocess
-    import sys
 
     assert bookshop.source is not None
     directory = bookshop.source.parent
@@ -180,15 +179,8 @@ def test_the_pytest_plugin_seeds_a_project_without_models(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ECHELON_", "PYTEST_"))}
     if engine == "postgresql":
         env["ECHELON_TEST_DATABASE_URL"] = request.getfixturevalue("pg_server").admin_url
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    # A child session of its own, forked from the worker's preloaded server (tests/forkrun.py).
+    proc = forkrun.run("pytest", "-q", "-p", "no:randomly", cwd=directory, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
 

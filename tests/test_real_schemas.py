@@ -12,8 +12,6 @@ import io
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,7 +26,7 @@ from echelon_seed import commands, engines
 from echelon_seed.errors import DatabaseError
 from echelon_seed.project import Project
 from echelon_seed.reflected import metadata as reflected_metadata
-from tests import pgserver
+from tests import forkrun, pgserver
 from tests.corpus import rental_store
 from tests.test_export_sql import psql
 
@@ -332,6 +330,7 @@ def test_a_plugin_clone_lets_the_application_insert(
             snapshots = "snapshots"
 
             [tool.pytest.ini_options]
+            pythonpath = ["{ROOT}"]
             asyncio_mode = "auto"
             asyncio_default_fixture_loop_scope = "function"
             addopts = ["-p", "no:cacheprovider", "-p", "no:anyio"]
@@ -341,17 +340,19 @@ def test_a_plugin_clone_lets_the_application_insert(
     )
     (tmp_path / "test_app.py").write_text(PLUGIN_TEST, encoding="utf-8")
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("ECHELON_", "PYTEST_"))}
-    env["PYTHONPATH"] = str(ROOT)
     if engine == "postgresql":
         env["ECHELON_TEST_DATABASE_URL"] = request.getfixturevalue("pg_server").admin_url
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "--echelon-anchor", "2026-11-24T12:00:00Z"],
+    # A child session of its own, forked from the worker's preloaded server (tests/forkrun.py).
+    proc = forkrun.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:randomly",
+        "--echelon-anchor",
+        "2026-11-24T12:00:00Z",
         cwd=tmp_path,
         env=env,
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
