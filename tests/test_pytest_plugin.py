@@ -29,7 +29,7 @@ from urllib.parse import quote
 import asyncpg
 import pytest
 
-from tests import pgserver
+from tests import forkrun, pgserver
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ("sqlite", "postgresql")
@@ -158,16 +158,17 @@ class Run:
 NOT_THEIRS = ("-p", "no:randomly", "-p", "no:hypothesispytest")
 
 
-def run_pytest(directory: Path, backend: Backend, *args: str, env: dict[str, str] | None = None) -> Run:
-    """pytest in a child process in `directory`; its exit code and everything it printed."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", *NOT_THEIRS, *args],
-        cwd=directory,
-        env={**backend.env, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+def run_pytest(
+    directory: Path, backend: Backend, *args: str, env: dict[str, str] | None = None, fresh: bool = False
+) -> Run:
+    """pytest in a child process in `directory`; its exit code and everything it printed.
+
+    The process is a fork of the worker's preloaded server (tests/forkrun.py): the claims are about
+    the plugin's session, not the interpreter's start-up. `fresh` starts a real `python -m pytest`
+    (test_the_example_projects_own_tests_pass_on_their_own_databases keeps that path covered).
+    """
+    proc = forkrun.run(
+        "pytest", *NOT_THEIRS, *args, cwd=directory, env={**backend.env, **(env or {})}, timeout=600, fresh=fresh
     )
     return Run(proc.returncode, proc.stdout + proc.stderr)
 
@@ -468,7 +469,8 @@ def test_the_example_projects_own_tests_pass_on_their_own_databases(backend: Bac
     """The README's example test (examples/shop/tests), run as the shop's team runs it."""
     shop = tmp_path / "shop"
     shutil.copytree(ROOT / "examples" / "shop", shop, ignore=shutil.ignore_patterns("__pycache__"))
-    run = run_pytest(shop, backend, "-v", "-p", "no:cacheprovider", f"--echelon-anchor={fresh_anchor()}")
+    # A fresh interpreter: the one plugin test whose child session is a real `python -m pytest`.
+    run = run_pytest(shop, backend, "-v", "-p", "no:cacheprovider", f"--echelon-anchor={fresh_anchor()}", fresh=True)
     assert run.code == 0, run.output
     for name in EXAMPLE_TESTS:
         assert f"tests/test_with_plugin.py::{name} PASSED" in run.output, run.output
@@ -703,10 +705,7 @@ def test_own_server_is_removed_when_the_session_is_interrupted(tmp_path: Path, h
         ask = []
     else:
         ask = ["--echelon-postgres", "auto"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *NOT_THEIRS, *ask, "-s"],
-        cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc = forkrun.popen("pytest", *NOT_THEIRS, *ask, "-s", cwd=work, env=env, merge=True)
     try:
         deadline = time.monotonic() + 600  # bounds on the test, generous for a busy machine: the claim is an order
         while not (work / "out" / "ready").exists():
@@ -859,10 +858,9 @@ def test_a_failed_template_fails_once_with_the_reason_and_the_command(backend: B
     if backend.server is None:
         # Pasted as printed, it fails the same way (on a SQLite file in the working directory).
         args = shlex.split(command[0])[1:]
-        pasted = subprocess.run(
-            [sys.executable, "-m", "echelon_seed", *args], cwd=tmp_path, env={**backend.env, "NOTES_FAIL": str(calls)},
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+        pasted = forkrun.run(
+            "echelon_seed", *args, cwd=tmp_path, env={**backend.env, "NOTES_FAIL": str(calls)}, timeout=120
+        )
         assert pasted.returncode == 2, pasted.stdout + pasted.stderr
         assert "the notes generator broke on purpose" in pasted.stderr
     else:
