@@ -194,7 +194,7 @@ def _leave(code: int | None) -> None:
         if code is None:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGINT)
-        os._exit(code if flushed else 120)
+        os._exit(120 if not flushed else 130 if code is None else code)
 
 
 def _quiet_preloaded(preloaded: frozenset[str]) -> None:
