@@ -78,16 +78,6 @@ def _replay_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _fork_server() -> Iterator[None]:
-    """This worker's fork server (tests/forkrun.py), if a test started it: stopped at the session's end."""
-    yield
-    from tests import cpu_log, forkrun
-
-    forkrun.stop()
-    cpu_log.record_forks(forkrun.cpu["servers"])
-
-
-@pytest.fixture(scope="session", autouse=True)
 def _sqlite_templates() -> Iterator[None]:
     """The SQLite templates of `dbtools.seed`, removed at the session's end."""
     yield
@@ -133,6 +123,18 @@ def db_url(request: pytest.FixtureRequest) -> str:
 def engine_name(db_url: str) -> str:
     """Which engine ``db_url`` points at: "sqlite" or "postgresql"."""
     return "sqlite" if db_url.startswith("sqlite") else "postgresql"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop this process's fork server (tests/forkrun.py), if a test started it.
+
+    Here rather than in a session fixture, whose teardown runs inside the last test: reaping the
+    server there would count all its forks' CPU a second time in that test's line (tests/cpu_log.py).
+    """
+    from tests import cpu_log, forkrun
+
+    forkrun.stop()
+    cpu_log.record_forks(forkrun.cpu["servers"])
 
 
 @pytest.hookimpl(wrapper=True)
