@@ -109,3 +109,9 @@ def record_forks(seconds: float) -> None:
         return
     out.write(f"<fork server {os.getpid()}>\t{seconds:.3f}\t0.000\t0.000\n")
     out.flush()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close this process's log (left to the interpreter's exit, it was a ResourceWarning there)."""
+    while _log:
+        _log.pop().close()

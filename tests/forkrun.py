@@ -159,6 +159,7 @@ def _become(server: ModuleType, request: dict[str, Any], fds: list[int], preload
         module = request["module"]
         # `python -m` puts the working directory first on sys.path; runpy sets argv[0] to the module's file.
         server.take_over(fds, request["cwd"], request["env"], ["-m", *request["argv"]], request["cwd"])
+        sys.orig_argv = [sys.executable, "-m", module, *request["argv"]]
         if module == "pytest":
             _quiet_preloaded(preloaded)
         runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -28,7 +28,7 @@ import json, os, sys, time
 def pytest_configure(config):
     with open(os.environ["FORKRUN_OUT"], "w") as out:
         json.dump({
-            "pid": os.getpid(), "argv": sys.argv, "cwd": os.getcwd(), "path": sys.path,
+            "pid": os.getpid(), "argv": sys.argv, "orig_argv": sys.orig_argv[1:], "cwd": os.getcwd(), "path": sys.path,
             "env": dict(os.environ), "utcoffset": time.localtime().tm_gmtoff,
             "stdin": sys.stdin.read(), "modules_main": sys.modules["__main__"].__spec__.name,
         }, out)
@@ -127,13 +127,14 @@ def test_wait_with_a_timeout_raises_and_leaves_the_child_running(tmp_path: Path)
     env = _env(**{commands.PAUSE_ENV: "locked=120"})
     url = f"sqlite:///{tmp_path / 'held.db'}"
     child = forkrun.popen("echelon_seed", "apply", "--database-url", url, cwd=dbtools.ECHELON, env=env)
+    assert child.stderr is not None and child.stderr.readline() == "paused at locked\n"
     with pytest.raises(subprocess.TimeoutExpired):
         child.wait(timeout=0.2)
     assert child.poll() is None
     os.kill(child.pid, 0)  # still there
     child.kill()
     assert child.wait(timeout=60) == -signal.SIGKILL
-    assert child.communicate(timeout=60) == ("", "paused at locked\n")
+    assert child.communicate(timeout=60) == ("", "")
 
 
 def test_stdout_and_stderr_stay_apart_and_in_order(tmp_path: Path) -> None:
