@@ -393,6 +393,24 @@ async def test_the_two_sessions_reading_a_big_table_see_one_state(pg_url: str, m
     assert outputs[0] == outputs[1]
 
 
+async def test_the_two_readers_plan_without_parallel_workers_and_the_first_gets_them_back(pg_url: str) -> None:
+    """Each half is one session's own work: no parallel workers under it, and the rest of the read as planned."""
+    setting = "SELECT current_setting('max_parallel_workers_per_gather')"
+    reader = engines.open_database(pg_url, write=False)
+    try:
+        async with reader.transaction() as conn:
+            before = (await conn.exec_driver_sql(setting)).scalar_one()
+            async with reader.backend.second_reader(conn) as other:
+                assert other is not None
+                during = [(await c.exec_driver_sql(setting)).scalar_one() for c in (conn, other)]
+            after = (await conn.exec_driver_sql(setting)).scalar_one()
+    finally:
+        await reader.dispose()
+    assert before != "0"
+    assert during == ["0", "0"]
+    assert after == before
+
+
 async def test_a_big_table_with_a_two_column_key_is_read_in_two_halves_with_the_same_bytes(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
