@@ -187,10 +187,10 @@ def serve(socket_path: Path, log: Path | None = None) -> None:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             _handle(conn, log)
         conn.close()
-        _reap()
+        reap()
 
 
-def _reap(*, block: bool = False) -> None:
+def reap(*, block: bool = False) -> None:
     """Collect the finished forks (all of them with `block`), so that their CPU is counted as the server's children's."""
     while True:
         try:
@@ -202,7 +202,7 @@ def _reap(*, block: bool = False) -> None:
 
 
 def _stop(_signum: int, _frame: object) -> None:
-    _reap(block=True)
+    reap(block=True)
     os._exit(0)
 
 

@@ -97,7 +97,7 @@ def serve(socket_path: Path) -> None:
     listener.bind(str(socket_path))
     listener.listen(16)
     # Handlers are reaped as they end (not at the next request), so that none lingers as a zombie.
-    signal.signal(signal.SIGCHLD, lambda _signum, _frame: _reap(block=False))
+    signal.signal(signal.SIGCHLD, lambda _signum, _frame: server.reap())
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
@@ -116,17 +116,7 @@ def serve(socket_path: Path) -> None:
     socket_path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # the directory made for the socket; the client removes it too
         socket_path.parent.rmdir()
-    _reap(block=True)
-
-
-def _reap(*, block: bool) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    server.reap(block=True)
 
 
 def _handle(server: ModuleType, conn: socket.socket, preloaded: frozenset[str]) -> None:
